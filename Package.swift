@@ -1,0 +1,64 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "aviary",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "aviary", targets: ["aviary"]),
+        .library(name: "Jute", targets: ["Jute"]),
+        .library(name: "ZooKeeperProtocol", targets: ["ZooKeeperProtocol"]),
+        .library(name: "DataTree", targets: ["DataTree"]),
+        .library(name: "ServerCore", targets: ["ServerCore"]),
+        .library(name: "Configuration", targets: ["Configuration"]),
+        .library(name: "Server", targets: ["Server"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        .target(name: "Jute", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "ZooKeeperProtocol", dependencies: ["Jute", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "DataTree", dependencies: ["ZooKeeperProtocol"]),
+        .target(name: "Configuration"),
+        .target(
+            name: "ServerCore",
+            dependencies: [
+                "DataTree", "ZooKeeperProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "Server",
+            dependencies: [
+                "ServerCore", "Configuration", "ZooKeeperProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "aviary",
+            dependencies: [
+                "Server", "Configuration",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "JuteTests", dependencies: ["Jute"]),
+        .testTarget(name: "ZooKeeperProtocolTests", dependencies: ["ZooKeeperProtocol"]),
+        .testTarget(name: "DataTreeTests", dependencies: ["DataTree"]),
+        .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: ["Server", .product(name: "NIOPosix", package: "swift-nio")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

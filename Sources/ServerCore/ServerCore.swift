@@ -1,0 +1,373 @@
+import DataTree
+import DequeModule
+import ZooKeeperProtocol
+
+/// The time as the shell read it for one event: the core reads no clock of its own.
+public struct Now: Sendable, Hashable {
+    /// Milliseconds on a clock that never goes back, for timeouts.
+    public var monotonicMillis: Int64
+    /// Milliseconds since the epoch, for znode times.
+    public var wallMillis: Int64
+    public init(monotonicMillis: Int64, wallMillis: Int64) {
+        self.monotonicMillis = monotonicMillis; self.wallMillis = wallMillis
+    }
+}
+
+/// The standalone server as a pure state machine: sessions, request preparation,
+/// the write pipeline (prepare → log → apply → reply) and watch dispatch.
+///
+/// The shell feeds it ``Event``s and performs the ``Action``s it returns, in order.
+/// A write is replied to only after the shell reports it durable with ``Event/logged(upTo:)``.
+public struct ServerCore {
+    /// Something that happened, as the shell reports it.
+    public enum Event: Sendable {
+        /// A client connected from `address` (its IP, without port).
+        case connectionOpened(ConnectionID, address: String)
+        /// The handshake frame.
+        case connect(ConnectionID, ConnectRequest)
+        /// A decoded request.
+        case request(ConnectionID, RequestHeader, Request)
+        /// A request that could not be decoded: answered with `error`, connection kept.
+        case undecodableRequest(ConnectionID, RequestHeader, KeeperError)
+        /// The connection is gone.
+        case connectionClosed(ConnectionID)
+        /// Every transaction up to and including `zxid` is durable.
+        case logged(upTo: Int64)
+        /// Time passed: expire sessions, reap containers and TTL znodes.
+        case tick
+    }
+
+    /// Something the shell must do.
+    public enum Action: Sendable, Hashable {
+        /// Send a frame.
+        case send(ConnectionID, OutboundFrame)
+        /// Close the connection once what was sent before is written.
+        case close(ConnectionID)
+        /// Append a transaction to the log; report back with ``Event/logged(upTo:)``.
+        case log(TxnHeader, Txn)
+        /// Tell the operator something.
+        case warn(String)
+        case info(String)
+    }
+
+    struct Connection {
+        var address: String
+        var sessionId: Int64?
+        var sentReadOnlyByte: Bool?
+        var authInfo: [Id]
+    }
+
+    enum Origin {
+        case client(ConnectionID, xid: Int32, opCode: OpCode)
+        case createSession(ConnectionID, readOnly: Bool?)
+        case closeSession(ConnectionID?, xid: Int32)
+        case server
+    }
+
+    struct PreparedWrite {
+        var header: TxnHeader
+        var txn: Txn
+        var origin: Origin
+    }
+
+    struct WaitingRead {
+        var waitFor: Int64
+        var connection: ConnectionID
+        var header: RequestHeader
+        var request: Request
+    }
+
+    public let configuration: ServerCoreConfiguration
+    /// The tree every read is served from.
+    public let tree: DataTree
+    /// Live sessions.
+    public private(set) var sessions: SessionTracker
+    var connections: [ConnectionID: Connection] = [:]
+    var pending = PendingChanges()
+    var uncommitted = Deque<PreparedWrite>()
+    var waitingReads = Deque<WaitingRead>()
+    var lastWriteBySession: [Int64: Int64] = [:]
+    var waitingReadsBySession: [Int64: Int] = [:]
+    /// The zxid of the last transaction prepared.
+    public private(set) var lastPreparedZxid: Int64
+    var nextContainerCheck: Int64 = 0
+
+    /// Creates a core over `tree` (fresh, or recovered from disk).
+    public init(configuration: ServerCoreConfiguration, tree: DataTree = DataTree(), now: Now) {
+        self.configuration = configuration
+        self.tree = tree
+        self.sessions = SessionTracker(serverId: configuration.serverId, tickTime: configuration.tickTime, nowMillis: now.wallMillis)
+        self.lastPreparedZxid = tree.lastProcessedZxid
+        for (id, timeout) in tree.sessions { sessions.restore(id: id, timeout: timeout, now: now.monotonicMillis) }
+        nextContainerCheck = now.monotonicMillis + configuration.containerCheckInterval
+    }
+
+    /// The number of open connections.
+    public var connectionCount: Int { connections.count }
+
+    /// Handles one event and returns what to do, in order.
+    public mutating func receive(_ event: Event, now: Now) -> [Action] {
+        var actions: [Action] = []
+        switch event {
+        case .connectionOpened(let id, let address):
+            let limit = configuration.maxClientConnections
+            if limit > 0 && connections.values.reduce(0, { $0 + ($1.address == address ? 1 : 0) }) >= limit {
+                actions.append(.warn("Too many connections from /\(address) - max is \(limit)"))
+                actions.append(.close(id))
+            } else {
+                connections[id] = Connection(address: address, authInfo: [Id(scheme: "ip", id: address)])
+            }
+        case .connect(let id, let request):
+            handleConnect(id, request, now: now, into: &actions)
+        case .request(let id, let header, let request):
+            handleRequest(id, header, request, now: now, into: &actions)
+        case .undecodableRequest(let id, let header, let error):
+            guard let session = connections[id]?.sessionId else { actions.append(.close(id)); break }
+            sessions.touch(session, now: now.monotonicMillis)
+            actions.append(.warn("Cannot process request type \(header.type) from session 0x\(hex(session)): \(error)"))
+            actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: tree.lastProcessedZxid, err: error.rawValue), .empty)))
+        case .connectionClosed(let id):
+            if let connection = connections.removeValue(forKey: id), let session = connection.sessionId {
+                sessions.detach(session, from: id)
+            }
+            tree.removeWatcher(id)
+        case .logged(let zxid):
+            applyCommitted(upTo: zxid, now: now, into: &actions)
+        case .tick:
+            expireSessions(now: now, into: &actions)
+            reapContainers(now: now, into: &actions)
+        }
+        return actions
+    }
+
+    // MARK: Handshake
+
+    private mutating func handleConnect(_ id: ConnectionID, _ request: ConnectRequest, now: Now, into actions: inout [Action]) {
+        guard var connection = connections[id], connection.sessionId == nil else {
+            actions.append(.close(id)); return
+        }
+        let readOnly: Bool? = request.readOnly == nil ? nil : false
+        connection.sentReadOnlyByte = readOnly
+        if request.lastZxidSeen > tree.lastProcessedZxid {
+            actions.append(.warn("Refusing session request for client /\(connection.address) as it has seen zxid 0x\(hex(request.lastZxidSeen)) our last zxid is 0x\(hex(tree.lastProcessedZxid)) client must try another server"))
+            actions.append(.close(id))
+            return
+        }
+        let bounds = configuration.sessionTimeoutBounds
+        let timeout = min(max(request.timeOut, bounds.lowerBound), bounds.upperBound)
+        if request.sessionId == 0 {
+            let session = sessions.create(timeout: timeout, now: now.monotonicMillis, connection: id)
+            connection.sessionId = session
+            connections[id] = connection
+            prepare(TypedTxn(type: .createSession, txn: .createSession(timeOut: timeout)), session: session, xid: 0,
+                    origin: .createSession(id, readOnly: readOnly), now: now, into: &actions)
+            return
+        }
+        let session = request.sessionId
+        guard let existing = sessions.sessions[session], !existing.isClosing,
+              request.passwd == SessionTracker.password(for: session) else {
+            let reason = sessions.sessions[session] == nil || sessions.sessions[session]?.isClosing == true
+                ? "expired or unknown" : "given a wrong password"
+            actions.append(.info("Invalid session 0x\(hex(session)) for client /\(connection.address): \(reason)"))
+            actions.append(.send(id, .connect(ConnectResponse(timeOut: 0, sessionId: 0, passwd: [UInt8](repeating: 0, count: 16), readOnly: readOnly))))
+            actions.append(.close(id))
+            return
+        }
+        if let old = existing.connection, old != id {
+            connections[old]?.sessionId = nil
+            actions.append(.close(old))
+        }
+        sessions.attach(session, connection: id, timeout: timeout, now: now.monotonicMillis)
+        connection.sessionId = session
+        connections[id] = connection
+        actions.append(.send(id, .connect(ConnectResponse(timeOut: timeout, sessionId: session, passwd: SessionTracker.password(for: session), readOnly: readOnly))))
+    }
+
+    // MARK: Requests
+
+    private mutating func handleRequest(_ id: ConnectionID, _ header: RequestHeader, _ request: Request, now: Now, into actions: inout [Action]) {
+        guard let connection = connections[id], let session = connection.sessionId else {
+            actions.append(.close(id)); return
+        }
+        guard sessions.touch(session, now: now.monotonicMillis) else {
+            actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: tree.lastProcessedZxid, err: KeeperError.sessionExpired.rawValue), .empty)))
+            actions.append(.close(id))
+            return
+        }
+        switch request {
+        case .ping:
+            actions.append(.send(id, .reply(ReplyHeader(xid: SpecialXid.ping, zxid: tree.lastProcessedZxid, err: 0), .empty)))
+        case .auth(let packet):
+            if let ids = Authentication.authenticate(scheme: packet.scheme, auth: packet.auth, clientAddress: connection.address,
+                                                     superDigest: configuration.superDigest) {
+                for identity in ids where !(connections[id]?.authInfo.contains(identity) ?? true) {
+                    connections[id]?.authInfo.append(identity)
+                }
+                actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: 0, err: 0), .empty)))
+            } else {
+                actions.append(.warn("Authentication failed for scheme \(packet.scheme) from /\(connection.address)"))
+                actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: 0, err: KeeperError.authFailed.rawValue), .empty)))
+                actions.append(.close(id))
+            }
+        case .sasl:
+            actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: 0, err: KeeperError.authFailed.rawValue), .empty)))
+        case .closeSession:
+            guard sessions.markClosing(session) else { return }
+            prepareCloseSession(session, origin: .closeSession(id, xid: header.xid), now: now, into: &actions)
+        default:
+            if request.isWrite {
+                let txn = prepareWrite(request, session: session, authInfo: connection.authInfo, zxid: lastPreparedZxid + 1, now: now)
+                prepare(txn, session: session, xid: header.xid, origin: .client(id, xid: header.xid, opCode: request.opCode),
+                        now: now, into: &actions)
+                lastWriteBySession[session] = lastPreparedZxid
+            } else {
+                var waitFor = lastWriteBySession[session] ?? 0
+                if case .sync = request { waitFor = lastPreparedZxid }
+                if waitFor > tree.lastProcessedZxid || waitingReadsBySession[session, default: 0] > 0 {
+                    waitingReads.append(WaitingRead(waitFor: waitFor, connection: id, header: header, request: request))
+                    waitingReadsBySession[session, default: 0] += 1
+                } else {
+                    serveRead(id, header, request, into: &actions)
+                }
+            }
+        }
+    }
+
+    private mutating func prepare(_ typed: TypedTxn, session: Int64, xid: Int32, origin: Origin, now: Now, into actions: inout [Action]) {
+        lastPreparedZxid += 1
+        let header = TxnHeader(clientId: session, cxid: xid, zxid: lastPreparedZxid, time: now.wallMillis, type: typed.type.rawValue)
+        uncommitted.append(PreparedWrite(header: header, txn: typed.txn, origin: origin))
+        actions.append(.log(header, typed.txn))
+    }
+
+    private mutating func prepareCloseSession(_ session: Int64, origin: Origin, now: Now, into actions: inout [Action]) {
+        var paths = tree.ephemerals[session] ?? []
+        let changes = pending.ephemeralChanges(of: session)
+        paths.formUnion(changes.created)
+        paths.subtract(changes.deleted)
+        let zxid = lastPreparedZxid + 1
+        for path in paths {
+            pending.add(ChangeRecord(zxid: zxid, path: path, stat: nil, childCount: 0, acl: []))
+        }
+        prepare(TypedTxn(type: .closeSession, txn: .closeSession(paths: paths.sorted())), session: session, xid: 0,
+                origin: origin, now: now, into: &actions)
+    }
+
+    // MARK: Commit and apply
+
+    private mutating func applyCommitted(upTo zxid: Int64, now: Now, into actions: inout [Action]) {
+        var notifications: [WatchNotification] = []
+        while let write = uncommitted.first, write.header.zxid <= zxid {
+            uncommitted.removeFirst()
+            notifications.removeAll(keepingCapacity: true)
+            let result = tree.apply(write.header, txn: write.txn, notifications: &notifications)
+            pending.applied(write.header.zxid)
+            if lastWriteBySession[write.header.clientId] == write.header.zxid {
+                lastWriteBySession[write.header.clientId] = nil
+            }
+            for notification in notifications where connections[notification.watcher] != nil {
+                actions.append(.send(notification.watcher, .notification(notification.event)))
+            }
+            reply(to: write, result: result, into: &actions)
+            serveWaitingReads(upTo: write.header.zxid, into: &actions)
+        }
+    }
+
+    private mutating func reply(to write: PreparedWrite, result: TxnResult, into actions: inout [Action]) {
+        let zxid = tree.lastProcessedZxid
+        switch write.origin {
+        case .createSession(let id, let readOnly):
+            let session = write.header.clientId
+            guard connections[id]?.sessionId == session else { return }
+            actions.append(.send(id, .connect(ConnectResponse(timeOut: sessions.sessions[session]?.timeout ?? 0, sessionId: session,
+                                                              passwd: SessionTracker.password(for: session), readOnly: readOnly))))
+        case .closeSession(let id, let xid):
+            let session = write.header.clientId
+            sessions.remove(session)
+            actions.append(.info("Closed session 0x\(hex(session))"))
+            if let id, connections[id] != nil {
+                actions.append(.send(id, .reply(ReplyHeader(xid: xid, zxid: zxid, err: 0), .empty)))
+                actions.append(.close(id))
+            }
+        case .server:
+            break
+        case .client(let id, let xid, let opCode):
+            guard connections[id] != nil else { return }
+            if result.error != .ok {
+                actions.append(.send(id, .reply(ReplyHeader(xid: xid, zxid: zxid, err: result.error.rawValue), .empty)))
+                return
+            }
+            let body: Response
+            switch opCode {
+            case .create: body = .create(path: result.path)
+            case .create2, .createTTL, .createContainer: body = .create2(path: result.path, stat: result.stat ?? Stat())
+            case .setData, .setACL: body = .stat(result.stat ?? Stat())
+            case .multi: body = .multi(result.multi.map(Self.multiResult))
+            default: body = .empty
+            }
+            actions.append(.send(id, .reply(ReplyHeader(xid: xid, zxid: zxid, err: 0), body)))
+        }
+    }
+
+    static func multiResult(_ result: TxnResult) -> MultiResult {
+        switch result.type {
+        case .create: return MultiResult(opCode: .create, body: .create(path: result.path))
+        case .create2, .createTTL, .createContainer:
+            return MultiResult(opCode: result.type, body: .create2(path: result.path, stat: result.stat ?? Stat()))
+        case .setData: return MultiResult(opCode: .setData, body: .stat(result.stat ?? Stat()))
+        case .error: return .error(result.error)
+        default:
+            if result.error != .ok { return .error(result.error) }
+            return MultiResult(opCode: result.type, body: .empty)
+        }
+    }
+
+    private mutating func serveWaitingReads(upTo zxid: Int64, into actions: inout [Action]) {
+        while let read = waitingReads.first, read.waitFor <= zxid {
+            waitingReads.removeFirst()
+            if let session = connections[read.connection]?.sessionId {
+                waitingReadsBySession[session, default: 1] -= 1
+                if waitingReadsBySession[session] == 0 { waitingReadsBySession[session] = nil }
+                serveRead(read.connection, read.header, read.request, into: &actions)
+            }
+        }
+        if waitingReads.isEmpty { waitingReadsBySession.removeAll() }
+    }
+
+    // MARK: Time
+
+    private mutating func expireSessions(now: Now, into actions: inout [Action]) {
+        for session in sessions.expired(now: now.monotonicMillis) {
+            guard let timeout = sessions.sessions[session]?.timeout, sessions.markClosing(session) else { continue }
+            actions.append(.info("Expiring session 0x\(hex(session)), timeout of \(timeout)ms exceeded"))
+            let connection = sessions.sessions[session]?.connection
+            if let connection {
+                connections[connection]?.sessionId = nil
+                actions.append(.close(connection))
+            }
+            prepareCloseSession(session, origin: .server, now: now, into: &actions)
+        }
+    }
+
+    private mutating func reapContainers(now: Now, into actions: inout [Action]) {
+        guard now.monotonicMillis >= nextContainerCheck else { return }
+        nextContainerCheck = now.monotonicMillis + configuration.containerCheckInterval
+        var candidates: [String] = []
+        for path in tree.containers {
+            if let node = tree.node(path), node.stat.cversion > 0, node.children.isEmpty { candidates.append(path) }
+        }
+        for path in tree.ttlNodes {
+            if let node = tree.node(path), node.children.isEmpty, let ttl = EphemeralOwner.ttlValue(node.stat.ephemeralOwner),
+               now.wallMillis - node.stat.mtime > ttl {
+                candidates.append(path)
+            }
+        }
+        for path in candidates.sorted() where pending.records[path] == nil {
+            let txn = prepareWrite(.deleteContainer(path: path), session: 0, authInfo: [], zxid: lastPreparedZxid + 1, now: now)
+            if case .error = txn.txn { continue }
+            prepare(txn, session: 0, xid: 0, origin: .server, now: now, into: &actions)
+        }
+    }
+}
+
+func hex(_ value: Int64) -> String { String(UInt64(bitPattern: value), radix: 16) }

@@ -1,0 +1,32 @@
+/// The settings the server core acts on.
+public struct ServerCoreConfiguration: Sendable {
+    /// The basic time unit in milliseconds.
+    public var tickTime: Int64 = 2000
+    /// The smallest session timeout granted; defaults to 2 ticks.
+    public var minSessionTimeout: Int32? = nil
+    /// The largest session timeout granted; defaults to 20 ticks.
+    public var maxSessionTimeout: Int32? = nil
+    /// This server's id; the high byte of every session id it creates.
+    public var serverId: Int64 = 1
+    /// Whether TTL znodes may be created (`extendedTypesEnabled`).
+    public var extendedTypesEnabled: Bool = false
+    /// `user:base64(sha1)` whose holder passes every ACL check.
+    public var superDigest: String? = nil
+    /// Most connections one client address may hold; 0 means no limit.
+    public var maxClientConnections: Int = 60
+    /// How often containers and TTL znodes are checked, in milliseconds.
+    public var containerCheckInterval: Int64 = 60_000
+    /// Whether reconfig is enabled (`reconfigEnabled`).
+    public var reconfigEnabled: Bool = false
+    /// The dynamic configuration shown at /zookeeper/config.
+    public var dynamicConfig: String = ""
+
+    public init() {}
+
+    /// The negotiated-timeout bounds in effect.
+    public var sessionTimeoutBounds: ClosedRange<Int32> {
+        let low = minSessionTimeout ?? Int32(clamping: tickTime * 2)
+        let high = maxSessionTimeout ?? Int32(clamping: tickTime * 20)
+        return low...max(low, high)
+    }
+}

@@ -1,0 +1,12 @@
+/// The permissions an ACL entry grants (`ZooDefs.Perms`).
+public struct Permissions: OptionSet, Sendable, Hashable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let read = Permissions(rawValue: 1)
+    public static let write = Permissions(rawValue: 2)
+    public static let create = Permissions(rawValue: 4)
+    public static let delete = Permissions(rawValue: 8)
+    public static let admin = Permissions(rawValue: 16)
+    public static let all: Permissions = [.read, .write, .create, .delete, .admin]
+}

@@ -1,0 +1,59 @@
+import Jute
+
+/// One result inside a multi or multiRead reply (`OpResult`).
+public struct MultiResult: Hashable, Sendable {
+    /// The opcode of the operation, or ``OpCode/error``.
+    public var opCode: OpCode
+    /// The error code; zero unless `opCode` is ``OpCode/error``.
+    public var err: Int32
+    /// The body that follows the ``MultiHeader``.
+    public var body: Response
+
+    public init(opCode: OpCode, err: Int32 = 0, body: Response) { self.opCode = opCode; self.err = err; self.body = body }
+
+    /// A failed operation: `err` both in the header and in the `ErrorResponse` body.
+    public static func error(_ err: KeeperError) -> MultiResult {
+        MultiResult(opCode: .error, err: err.rawValue, body: .errorResponse(err.rawValue))
+    }
+}
+
+/// The body of a reply, after its ``ReplyHeader``. Replies whose error is not zero have none.
+public enum Response: Hashable, Sendable {
+    case empty
+    case create(path: String)
+    case create2(path: String, stat: Stat)
+    /// `ExistsResponse`, `SetDataResponse`, `SetACLResponse`.
+    case stat(Stat)
+    case getData(data: [UInt8]?, stat: Stat)
+    case getACL(acl: [ACL], stat: Stat)
+    case getChildren(children: [String])
+    case getChildren2(children: [String], stat: Stat)
+    case sync(path: String)
+    case multi([MultiResult])
+    case getAllChildrenNumber(Int32)
+    case getEphemerals([String])
+    case whoAmI([ClientInfo])
+    case errorResponse(Int32)
+
+    /// Encodes the body.
+    public func write(to w: inout JuteWriter) {
+        switch self {
+        case .empty: break
+        case .create(let p), .sync(let p): w.writeString(p)
+        case .create2(let p, let s): w.writeString(p); w.write(s)
+        case .stat(let s): w.write(s)
+        case .getData(let d, let s): w.writeBuffer(d); w.write(s)
+        case .getACL(let acl, let s): w.writeACLs(acl); w.write(s)
+        case .getChildren(let c), .getEphemerals(let c): w.writeStrings(c)
+        case .getChildren2(let c, let s): w.writeStrings(c); w.write(s)
+        case .multi(let results):
+            for result in results {
+                w.writeInt(result.opCode.rawValue); w.writeBool(false); w.writeInt(result.err)
+                result.body.write(to: &w)
+            }
+            w.writeInt(-1); w.writeBool(true); w.writeInt(-1)
+        case .getAllChildrenNumber(let n), .errorResponse(let n): w.writeInt(n)
+        case .whoAmI(let infos): w.writeVector(infos) { $0.write($1) }
+        }
+    }
+}
