@@ -1,0 +1,51 @@
+/// One `server.N` line of zoo.cfg.
+public struct ServerSpec: Sendable, Hashable {
+    public var id: Int64
+    public var host: String
+    public var quorumPort: Int
+    public var electionPort: Int
+    /// "participant" or "observer".
+    public var role: String
+    public var clientAddress: String?
+    public var clientPort: Int?
+}
+
+/// A server's settings, read from a ZooKeeper `zoo.cfg` (or the built-in defaults).
+public struct ServerConfiguration: Sendable {
+    public var tickTime: Int = 2000
+    public var dataDir: String = "./aviary-data"
+    public var dataLogDir: String?
+    public var clientPort: Int = 2181
+    /// The address to listen on; ZooKeeper listens on every interface when unset.
+    public var clientPortAddress: String?
+    public var maxClientCnxns: Int = 60
+    public var minSessionTimeout: Int?
+    public var maxSessionTimeout: Int?
+    public var initLimit: Int = 10
+    public var syncLimit: Int = 5
+    /// `jute.maxbuffer`: the largest frame accepted.
+    public var juteMaxBuffer: Int = 0xFFFFF
+    /// `4lw.commands.whitelist`; nil means the default.
+    public var fourLetterWords: Set<String>?
+    public var extendedTypesEnabled = false
+    public var superDigest: String?
+    public var authProviders: [String: String] = [:]
+    public var reconfigEnabled = false
+    public var standaloneEnabled = true
+    public var servers: [Int64: ServerSpec] = [:]
+    /// The `myid` file's id, when dataDir has one.
+    public var myid: Int64?
+    /// `znode.container.checkIntervalMs`.
+    public var containerCheckIntervalMs: Int = 60_000
+    /// Every key=value as read, for `conf` and the AdminServer.
+    public var properties: [(key: String, value: String)] = []
+
+    /// The built-in settings of `aviary server` with no arguments: 127.0.0.1:2181, ./aviary-data.
+    public static var embeddedDefault: ServerConfiguration {
+        var configuration = ServerConfiguration()
+        configuration.clientPortAddress = "127.0.0.1"
+        return configuration
+    }
+
+    public init() {}
+}

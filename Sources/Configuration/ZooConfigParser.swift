@@ -1,0 +1,133 @@
+import Foundation
+
+/// A zoo.cfg value that cannot be used.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int
+    public var message: String
+    public var description: String { "\(file):\(line): \(message)" }
+}
+
+/// Reads ZooKeeper's `zoo.cfg` (Java properties: `key=value`, `#` and `!` comments).
+///
+/// Keys Aviary acts on are applied; keys it knows but does not act on yet are accepted
+/// with one warning each; a malformed value is an error naming its line.
+public enum ZooConfigParser {
+    /// Keys ZooKeeper accepts that Aviary reads but does not act on yet.
+    static let acceptedNotActedOn: [String] = [
+        "admin.", "metricsProvider.", "autopurge.", "snapCount", "preAllocSize", "forceSync", "globalOutstandingLimit",
+        "syncEnabled", "peerType", "electionAlg", "quorumListenOnAllIPs", "secureClientPort", "secureClientPortAddress",
+        "serverCnxnFactory", "ssl.", "audit.enable", "dynamicConfigFile", "localSessionsEnabled",
+        "localSessionsUpgradingEnabled", "leaderServes", "cnxTimeout", "snapSizeLimitInKb", "txnLogSizeLimitInKb",
+        "zookeeper.", "jvm.", "clientCnxnSocket", "admin.enableServer", "group.", "weight.", "maxCnxns",
+        "connectToLearnerMasterLimit", "multiAddress.", "sslQuorum", "portUnification", "digest.enabled",
+    ]
+
+    /// Parses zoo.cfg text. `dataDirectoryMyid` reads the myid file once dataDir is known.
+    public static func parse(_ text: String, file: String = "zoo.cfg",
+                             readFile: (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) })
+        throws(ConfigurationError) -> (ServerConfiguration, warnings: [String]) {
+        var config = ServerConfiguration()
+        var warnings: [String] = []
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for (index, rawLine) in lines.enumerated() {
+            let lineNumber = index + 1
+            let line = rawLine.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix("!") { continue }
+            guard let separator = line.firstIndex(where: { $0 == "=" || $0 == ":" || $0 == " " || $0 == "\t" }) else {
+                throw ConfigurationError(file: file, line: lineNumber, message: "'\(line)' is not key=value")
+            }
+            let key = line[..<separator].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: separator)...].trimmingCharacters(in: .whitespaces)
+            if value.hasPrefix("=") || value.hasPrefix(":") { value = String(value.dropFirst()).trimmingCharacters(in: .whitespaces) }
+            config.properties.append((key, value))
+            func fail(_ expected: String) -> ConfigurationError {
+                ConfigurationError(file: file, line: lineNumber, message: "\(key)=\(value): \(expected)")
+            }
+            func int(min: Int = 0) throws(ConfigurationError) -> Int {
+                guard let number = Int(value), number >= min else { throw fail("expected a whole number ≥ \(min)") }
+                return number
+            }
+            func bool() throws(ConfigurationError) -> Bool {
+                switch value.lowercased() {
+                case "true", "yes": return true
+                case "false", "no": return false
+                default: throw fail("expected true or false")
+                }
+            }
+            switch key {
+            case "tickTime": config.tickTime = try int(min: 1)
+            case "dataDir": config.dataDir = value
+            case "dataLogDir": config.dataLogDir = value
+            case "clientPort": config.clientPort = try int(); if config.clientPort > 65535 { throw fail("expected a port number") }
+            case "clientPortAddress": config.clientPortAddress = value
+            case "maxClientCnxns": config.maxClientCnxns = try int()
+            case "minSessionTimeout": config.minSessionTimeout = try int(min: -1) < 0 ? nil : Int(value)
+            case "maxSessionTimeout": config.maxSessionTimeout = try int(min: -1) < 0 ? nil : Int(value)
+            case "initLimit": config.initLimit = try int(min: 1)
+            case "syncLimit": config.syncLimit = try int(min: 1)
+            case "jute.maxbuffer": config.juteMaxBuffer = try int(min: 1)
+            case "4lw.commands.whitelist":
+                let words = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                config.fourLetterWords = Set(words)
+            case "extendedTypesEnabled", "zookeeper.extendedTypesEnabled": config.extendedTypesEnabled = try bool()
+            case "superDigest", "DigestAuthenticationProvider.superDigest", "zookeeper.DigestAuthenticationProvider.superDigest":
+                if value.split(separator: ":").count != 2 { throw fail("expected user:base64-sha1") }
+                config.superDigest = value
+            case "reconfigEnabled": config.reconfigEnabled = try bool()
+            case "standaloneEnabled": config.standaloneEnabled = try bool()
+            case "znode.container.checkIntervalMs", "zookeeper.znode.container.checkIntervalMs":
+                config.containerCheckIntervalMs = try int(min: 1)
+            default:
+                if key.hasPrefix("server.") {
+                    guard let id = Int64(key.dropFirst("server.".count)), id >= 0 else { throw fail("expected server.<id>") }
+                    guard let spec = parseServer(id: id, value) else {
+                        throw fail("expected host:quorumPort:electionPort[:participant|observer][;[clientHost:]clientPort]")
+                    }
+                    config.servers[id] = spec
+                } else if key.hasPrefix("authProvider.") {
+                    config.authProviders[key] = value
+                    if !value.hasSuffix("DigestAuthenticationProvider") && !value.hasSuffix("IPAuthenticationProvider") {
+                        warnings.append("\(file):\(lineNumber): \(key)=\(value) is not supported yet; only digest and ip authentication are available")
+                    }
+                } else if acceptedNotActedOn.contains(where: { $0.hasSuffix(".") ? key.hasPrefix($0) : key == $0 }) {
+                    warnings.append("\(file):\(lineNumber): \(key) is accepted but not acted on yet")
+                } else {
+                    warnings.append("\(file):\(lineNumber): unknown key \(key) ignored")
+                }
+            }
+        }
+        if let min = config.minSessionTimeout, let max = config.maxSessionTimeout, min > max {
+            throw ConfigurationError(file: file, line: 0, message: "minSessionTimeout \(min) is larger than maxSessionTimeout \(max)")
+        }
+        if let text = readFile((config.dataDir as NSString).appendingPathComponent("myid")) {
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let id = Int64(trimmed), id >= 0, id < 256 else {
+                throw ConfigurationError(file: "\(config.dataDir)/myid", line: 1, message: "'\(trimmed)' is not a server id (0-255)")
+            }
+            config.myid = id
+        }
+        if config.servers.count > 1 || (config.servers.count == 1 && !config.standaloneEnabled) {
+            warnings.append("\(file): ensemble mode (server.N lines) is not available yet; running standalone")
+        }
+        return (config, warnings)
+    }
+
+    static func parseServer(id: Int64, _ value: String) -> ServerSpec? {
+        let halves = value.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)
+        let parts = halves[0].split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3 || parts.count == 4, !parts[0].isEmpty,
+              let quorum = Int(parts[1]), let election = Int(parts[2]),
+              (1...65535).contains(quorum), (1...65535).contains(election) else { return nil }
+        let role = parts.count == 4 ? parts[3] : "participant"
+        guard role == "participant" || role == "observer" else { return nil }
+        var spec = ServerSpec(id: id, host: parts[0], quorumPort: quorum, electionPort: election, role: role)
+        if halves.count == 2 {
+            let client = halves[1].split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard let port = Int(client.last ?? ""), (1...65535).contains(port), client.count <= 2 else { return nil }
+            spec.clientPort = port
+            spec.clientAddress = client.count == 2 ? client[0] : nil
+        }
+        return spec
+    }
+}

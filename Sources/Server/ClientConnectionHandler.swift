@@ -1,0 +1,83 @@
+import Jute
+import Logging
+import NIOCore
+import ServerCore
+import ZooKeeperProtocol
+
+/// Turns one client connection's frames into server-core events. Thin: decoding only.
+final class ClientConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = InboundFrame
+
+    private let server: AviaryServer
+    private let id: ConnectionID
+    private let logger: Logger
+    private var handshakeDone = false
+    private let maximumLength: Int
+
+    init(server: AviaryServer, id: ConnectionID, maximumLength: Int, logger: Logger) {
+        self.server = server
+        self.id = id
+        self.maximumLength = maximumLength
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        server.register(id, channel: context.channel, address: address)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        server.submit(.connectionClosed(id))
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .fourLetterWord(let word):
+            server.fourLetterWord(word, connection: id)
+        case .frame(let payload):
+            var reader = JuteReader(payload, maximumLength: maximumLength)
+            if !handshakeDone {
+                do {
+                    let request = try ConnectRequest(from: &reader)
+                    handshakeDone = true
+                    server.submit(.connect(id, request))
+                } catch {
+                    logger.warn("Closing connection \(id): malformed handshake: \(error)")
+                    context.close(promise: nil)
+                }
+                return
+            }
+            let header: RequestHeader
+            do {
+                header = try RequestHeader(from: &reader)
+            } catch {
+                logger.warn("Closing connection \(id): frame of \(payload.readableBytes) bytes has no request header")
+                context.close(promise: nil)
+                return
+            }
+            do {
+                let request = try Request.decode(opCode: header.type, from: &reader)
+                server.submit(.request(id, header, request))
+            } catch let error as KeeperError {
+                server.submit(.undecodableRequest(id, header, error))
+            } catch {
+                server.submit(.undecodableRequest(id, header, .marshallingError))
+            }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let error = error as? FrameLengthError {
+            logger.warn("Closing connection \(id) from \(context.channel.remoteAddress?.description ?? "?"): \(error)")
+        } else if !(error is IOError) {
+            logger.warn("Closing connection \(id): \(error)")
+        }
+        context.close(promise: nil)
+    }
+}
+
+extension Logger {
+    func warn(_ message: @autoclosure () -> String) { warning("\(message())") }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Aviary: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aviary",
+        abstract: "A coordination service that speaks Apache ZooKeeper's protocol.",
+        subcommands: [ServerCommand.self]
+    )
+}

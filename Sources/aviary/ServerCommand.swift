@@ -1,0 +1,67 @@
+import ArgumentParser
+import Configuration
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Server
+
+/// `aviary server [zoo.cfg]`.
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run a standalone server.",
+        discussion: "With no argument: 127.0.0.1:2181 and ./aviary-data. With a path: a ZooKeeper zoo.cfg."
+    )
+
+    @Argument(help: "A ZooKeeper zoo.cfg file.")
+    var configFile: String?
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let logger = Logger(label: "aviary")
+        var configuration = ServerConfiguration.embeddedDefault
+        if let configFile {
+            guard let text = try? String(contentsOfFile: configFile, encoding: .utf8) else {
+                throw ValidationError("cannot read \(configFile)")
+            }
+            do {
+                let (parsed, warnings) = try ZooConfigParser.parse(text, file: configFile)
+                configuration = parsed
+                for warning in warnings { logger.warning("\(warning)") }
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        for directory in [configuration.dataDir, configuration.dataLogDir].compactMap({ $0 }) {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw ValidationError("cannot create data directory \(directory): \(error.localizedDescription)")
+            }
+        }
+        let server = AviaryServer(configuration: configuration, logger: logger)
+        do {
+            try await server.start()
+        } catch {
+            throw ValidationError("cannot listen on \(configuration.clientPortAddress ?? "0.0.0.0"):\(configuration.clientPort): \(error)")
+        }
+        logger.info("Aviary \(AviaryServer.version) serving; data directory \(configuration.dataDir)")
+        let signals = [SIGINT, SIGTERM].map { signalNumber -> DispatchSourceSignal in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber)
+            source.setEventHandler {
+                logger.info("shutting down on signal \(signalNumber)")
+                Task { try? await server.stop() }
+            }
+            source.resume()
+            return source
+        }
+        try await server.waitUntilClosed()
+        _ = signals
+    }
+}
