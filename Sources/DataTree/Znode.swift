@@ -18,7 +18,9 @@ public final class Znode {
     public var clientStat: Stat {
         var s = Stat()
         s.czxid = stat.czxid; s.mzxid = stat.mzxid; s.ctime = stat.ctime; s.mtime = stat.mtime
-        s.version = stat.version; s.aversion = stat.aversion; s.ephemeralOwner = stat.ephemeralOwner
+        s.version = stat.version; s.aversion = stat.aversion
+        // Clients see only real owners; container and TTL markers stay on disk (`getClientEphemeralOwner`).
+        s.ephemeralOwner = EphemeralOwner.session(stat.ephemeralOwner) ?? 0
         s.pzxid = stat.pzxid
         s.dataLength = Int32(truncatingIfNeeded: data.count)
         s.numChildren = Int32(truncatingIfNeeded: children.count)

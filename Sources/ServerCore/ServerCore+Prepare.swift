@@ -57,7 +57,9 @@ extension ServerCore {
     private mutating func prepareOperation(_ request: Request, session: Int64, authInfo: [Id], zxid: Int64, now: Now,
                                            inMulti: Bool) throws(KeeperError) -> TypedTxn {
         switch request {
-        case .create(let create):
+        case .create(var create):
+            // Inside a multi, ZooKeeper rebuilds each create from its flags: create2 becomes create.
+            if inMulti && create.opCode == .create2 { create.opCode = .create }
             return try prepareCreate(create, session: session, authInfo: authInfo, zxid: zxid, now: now)
 
         case .delete(let path, let version):

@@ -28,8 +28,8 @@ extension ServerCore {
                       into actions: inout [Action]) throws(KeeperError) -> Response {
         switch request {
         case .exists(let path, let watch):
+            // ZooKeeper 3.8 checks no ACL on exists (3.9 requires READ).
             if path.contains("\0") { throw .badArguments }
-            if let node = tree.node(path), !Authentication.permits(tree.acl(of: node), .read, authInfo: authInfo) { throw .noAuth }
             if watch { tree.addDataWatch(path, watcher: id) }
             guard let node = tree.node(path) else { throw .noNode }
             return .stat(node.clientStat)

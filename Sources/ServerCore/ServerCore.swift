@@ -313,7 +313,7 @@ public struct ServerCore {
         switch result.type {
         case .create: return MultiResult(opCode: .create, body: .create(path: result.path))
         case .create2, .createTTL, .createContainer:
-            return MultiResult(opCode: result.type, body: .create2(path: result.path, stat: result.stat ?? Stat()))
+            return MultiResult(opCode: .create2, body: .create2(path: result.path, stat: result.stat ?? Stat()))
         case .setData: return MultiResult(opCode: .setData, body: .stat(result.stat ?? Stat()))
         case .error: return .error(result.error)
         default:

@@ -1,0 +1,117 @@
+"""Starts an Aviary or an Apache ZooKeeper 3.8 server for the interop tests."""
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SUPER_PASSWORD = "super:test"
+# Authentication.digest("super:test"): user:base64(sha1(user:password))
+SUPER_DIGEST = "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
+
+TICK_MS = 500
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def four_letter(address, word, timeout=2):
+    host, port = address.split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        s.sendall(word.encode())
+        out = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                return out.decode()
+            out += chunk
+
+
+def aviary_binary():
+    explicit = os.environ.get("AVIARY_BIN")
+    if explicit:
+        return explicit
+    for candidate in (".build/debug/aviary", ".build/release/aviary"):
+        path = os.path.join(ROOT, candidate)
+        if os.path.exists(path):
+            return path
+    raise RuntimeError("aviary binary not found: run 'swift build' first or set AVIARY_BIN")
+
+
+def zookeeper_classpath():
+    jars = ["/usr/share/java/zookeeper.jar", "/usr/share/java/zookeeper-jute.jar"]
+    jars += glob.glob("/usr/share/java/slf4j-simple.jar") or glob.glob("/usr/share/java/slf4j-nop.jar")
+    return ":".join(jars)
+
+
+class Server:
+    """One server process on a free loopback port, with its own data directory."""
+
+    def __init__(self, kind, extra_config=""):
+        self.kind = kind
+        self.dir = tempfile.mkdtemp(prefix="interop-%s-" % kind)
+        self.port = free_port()
+        self.address = "127.0.0.1:%d" % self.port
+        self.config_path = os.path.join(self.dir, "zoo.cfg")
+        with open(self.config_path, "w") as f:
+            f.write("\n".join([
+                "tickTime=%d" % TICK_MS,
+                "dataDir=%s" % os.path.join(self.dir, "data"),
+                "clientPort=%d" % self.port,
+                "clientPortAddress=127.0.0.1",
+                "maxClientCnxns=30",
+                "extendedTypesEnabled=true",
+                "4lw.commands.whitelist=*",
+                "admin.enableServer=false",
+                "DigestAuthenticationProvider.superDigest=%s" % SUPER_DIGEST,
+                "znode.container.checkIntervalMs=500",
+            ]) + "\n" + extra_config)
+        os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
+        self.log = open(os.path.join(self.dir, "server.log"), "w")
+        if kind == "aviary":
+            command = [aviary_binary(), "server", self.config_path]
+        else:
+            command = ["java", "-Xmx512m", "-cp", zookeeper_classpath(),
+                       "-Dznode.container.checkIntervalMs=500",
+                       "-Dzookeeper.admin.enableServer=false",
+                       "org.apache.zookeeper.server.ZooKeeperServerMain", self.config_path]
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
+        self.wait_ready()
+
+    def wait_ready(self, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("%s exited with %s:\n%s" % (self.kind, self.process.returncode, self.log_text()))
+            try:
+                if four_letter(self.address, "ruok") == "imok":
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("%s did not start:\n%s" % (self.kind, self.log_text()))
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def log_text(self):
+        self.log.flush()
+        with open(os.path.join(self.dir, "server.log")) as f:
+            return f.read()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
