@@ -146,7 +146,6 @@ extension ServerCore {
         if !create.path.contains("/") || create.path.contains("\0") { throw .badArguments }
         let acl = try Authentication.fixup(create.acl, authInfo: authInfo)
         let parentPath = ZNodePath.parent(of: create.path)
-        if !ZNodePath.isValid(create.path, sequential: mode.isSequential) { throw .badArguments }
         var parent = try record(parentPath)
         try check(parent.acl, .create, authInfo)
         let parentCVersion = parent.stat?.cversion ?? 0

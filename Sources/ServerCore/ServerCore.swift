@@ -125,7 +125,8 @@ public struct ServerCore {
             guard let session = connections[id]?.sessionId else { actions.append(.close(id)); break }
             sessions.touch(session, now: now.monotonicMillis)
             actions.append(.warn("Cannot process request type \(header.type) from session 0x\(hex(session)): \(error)"))
-            actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: tree.lastProcessedZxid, err: error.rawValue), .empty)))
+            // ZooKeeper answers these outside the pipeline, with zxid -1.
+            actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: -1, err: error.rawValue), .empty)))
         case .connectionClosed(let id):
             if let connection = connections.removeValue(forKey: id), let session = connection.sessionId {
                 sessions.detach(session, from: id)

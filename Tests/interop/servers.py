@@ -91,8 +91,13 @@ class Server:
                 raise RuntimeError("%s exited with %s:\n%s" % (self.kind, self.process.returncode, self.log_text()))
             try:
                 if four_letter(self.address, "ruok") == "imok":
-                    return
-            except OSError:
+                    # ZooKeeper answers imok before it serves sessions: open one to be sure.
+                    from rawzk import RawClient
+                    client = RawClient(self.address)
+                    if client.connect_response["timeout"] > 0:
+                        client.close()
+                        return
+            except Exception:
                 pass
             time.sleep(0.1)
         raise RuntimeError("%s did not start:\n%s" % (self.kind, self.log_text()))
