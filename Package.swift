@@ -51,13 +51,17 @@ let package = Package(
             ]
         ),
         .testTarget(name: "JuteTests", dependencies: ["Jute"]),
-        .testTarget(name: "ZooKeeperProtocolTests", dependencies: ["ZooKeeperProtocol"]),
+        .testTarget(name: "ZooKeeperProtocolTests", dependencies: ["ZooKeeperProtocol"], exclude: ["Fixtures"]),
         .testTarget(name: "DataTreeTests", dependencies: ["DataTree"]),
-        .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore"]),
+        .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "DataTree", "ZooKeeperProtocol"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["Server", .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: [
+                "Server",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -8,6 +8,12 @@ public struct ServerSpec: Sendable, Hashable {
     public var role: String
     public var clientAddress: String?
     public var clientPort: Int?
+
+    public init(id: Int64, host: String, quorumPort: Int, electionPort: Int, role: String = "participant",
+                clientAddress: String? = nil, clientPort: Int? = nil) {
+        self.id = id; self.host = host; self.quorumPort = quorumPort; self.electionPort = electionPort
+        self.role = role; self.clientAddress = clientAddress; self.clientPort = clientPort
+    }
 }
 
 /// A server's settings, read from a ZooKeeper `zoo.cfg` (or the built-in defaults).

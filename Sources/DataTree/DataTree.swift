@@ -66,7 +66,7 @@ public final class DataTree {
 
     /// The total bytes of data held (`approximateDataSize`: path lengths plus data).
     public var approximateDataSize: Int {
-        nodes.reduce(0) { $0 + $1.key.utf8.count + $1.value.data.count }
+        nodes.reduce(0) { $0 + $1.key.utf8.count + ($1.value.data?.count ?? 0) }
     }
 
     /// The number of watches of both kinds.
@@ -169,7 +169,7 @@ public final class DataTree {
         return TxnResult(type: .multi, multi: results)
     }
 
-    private func create(type: OpCode, path: String, data: [UInt8], acl: [ACL], owner: Int64, parentCVersion: Int32,
+    private func create(type: OpCode, path: String, data: [UInt8]?, acl: [ACL], owner: Int64, parentCVersion: Int32,
                         header: TxnHeader, notifications: inout [WatchNotification]) -> TxnResult {
         let parentPath = ZNodePath.parent(of: path)
         guard let parent = nodes[parentPath] else { return TxnResult(type: type, path: path, error: .noNode) }

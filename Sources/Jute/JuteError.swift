@@ -7,8 +7,6 @@ public enum JuteError: Error, Equatable, Sendable {
     case truncated(needed: Int, available: Int)
     /// A length prefix was negative (other than -1 for null) or larger than the limit.
     case invalidLength(Int32)
-    /// A `ustring` was not valid UTF-8.
-    case invalidUTF8
     /// Bytes were left over after the record that should have filled the frame.
     case trailingBytes(Int)
 }

@@ -68,11 +68,8 @@ public struct JuteReader {
     /// Reads a Jute `ustring`; `nil` when the length prefix is -1.
     public mutating func readString() throws -> String? {
         guard let length = try readLength() else { return nil }
-        guard let bytes = buffer.readSlice(length: length) else { return nil }
-        guard let string = bytes.getString(at: bytes.readerIndex, length: length) else {
-            throw JuteError.invalidUTF8
-        }
-        return string
+        // Invalid UTF-8 decodes with replacement characters, as Java's String does.
+        return buffer.readString(length: length) ?? ""
     }
 
     /// Reads a `ustring` that ZooKeeper treats as never null (null reads as "").

@@ -263,6 +263,7 @@ public struct ServerCore {
             notifications.removeAll(keepingCapacity: true)
             let result = tree.apply(write.header, txn: write.txn, notifications: &notifications)
             pending.applied(write.header.zxid)
+            if write.header.type == OpCode.closeSession.rawValue { sessions.remove(write.header.clientId) }
             if lastWriteBySession[write.header.clientId] == write.header.zxid {
                 lastWriteBySession[write.header.clientId] = nil
             }
@@ -283,9 +284,7 @@ public struct ServerCore {
             actions.append(.send(id, .connect(ConnectResponse(timeOut: sessions.sessions[session]?.timeout ?? 0, sessionId: session,
                                                               passwd: SessionTracker.password(for: session), readOnly: readOnly))))
         case .closeSession(let id, let xid):
-            let session = write.header.clientId
-            sessions.remove(session)
-            actions.append(.info("Closed session 0x\(hex(session))"))
+            actions.append(.info("Closed session 0x\(hex(write.header.clientId))"))
             if let id, connections[id] != nil {
                 actions.append(.send(id, .reply(ReplyHeader(xid: xid, zxid: zxid, err: 0), .empty)))
                 actions.append(.close(id))

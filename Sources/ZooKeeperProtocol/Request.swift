@@ -5,13 +5,14 @@ public struct CreateRequest: Hashable, Sendable {
     /// The opcode it arrived as: create, create2, createContainer or createTTL.
     public var opCode: OpCode
     public var path: String
-    public var data: [UInt8]
+    /// nil when the client sent none (the Java client does for `create -c`); kept as ZooKeeper keeps it.
+    public var data: [UInt8]?
     public var acl: [ACL]
     public var flags: Int32
     /// The time to live in milliseconds; only for createTTL.
     public var ttl: Int64
 
-    public init(opCode: OpCode = .create, path: String, data: [UInt8] = [], acl: [ACL] = ACL.openUnsafe,
+    public init(opCode: OpCode = .create, path: String, data: [UInt8]? = [], acl: [ACL] = ACL.openUnsafe,
                 flags: Int32 = 0, ttl: Int64 = -1) {
         self.opCode = opCode; self.path = path; self.data = data; self.acl = acl; self.flags = flags; self.ttl = ttl
     }
@@ -23,6 +24,11 @@ public struct ReconfigRequest: Hashable, Sendable {
     public var leavingServers: String?
     public var newMembers: String?
     public var curConfigId: Int64
+
+    public init(joiningServers: String?, leavingServers: String?, newMembers: String?, curConfigId: Int64) {
+        self.joiningServers = joiningServers; self.leavingServers = leavingServers
+        self.newMembers = newMembers; self.curConfigId = curConfigId
+    }
 }
 
 /// A decoded client request: the body of one frame after its ``RequestHeader``.
@@ -32,7 +38,7 @@ public enum Request: Hashable, Sendable {
     case deleteContainer(path: String)
     case exists(path: String, watch: Bool)
     case getData(path: String, watch: Bool)
-    case setData(path: String, data: [UInt8], version: Int32)
+    case setData(path: String, data: [UInt8]?, version: Int32)
     case getACL(path: String)
     case setACL(path: String, acl: [ACL], version: Int32)
     case getChildren(path: String, watch: Bool)
@@ -118,16 +124,16 @@ public enum Request: Hashable, Sendable {
         guard let opCode = OpCode(rawValue: rawOpCode) else { throw KeeperError.unimplemented }
         switch opCode {
         case .create, .create2, .createContainer:
-            return .create(CreateRequest(opCode: opCode, path: try r.readNonNullString(), data: try r.readBuffer() ?? [],
+            return .create(CreateRequest(opCode: opCode, path: try r.readNonNullString(), data: try r.readBuffer(),
                                          acl: try r.readACLs(), flags: try r.readInt()))
         case .createTTL:
-            return .create(CreateRequest(opCode: opCode, path: try r.readNonNullString(), data: try r.readBuffer() ?? [],
+            return .create(CreateRequest(opCode: opCode, path: try r.readNonNullString(), data: try r.readBuffer(),
                                          acl: try r.readACLs(), flags: try r.readInt(), ttl: try r.readLong()))
         case .delete: return .delete(path: try r.readNonNullString(), version: try r.readInt())
         case .deleteContainer: return .deleteContainer(path: try r.readNonNullString())
         case .exists: return .exists(path: try r.readNonNullString(), watch: try r.readBool())
         case .getData: return .getData(path: try r.readNonNullString(), watch: try r.readBool())
-        case .setData: return .setData(path: try r.readNonNullString(), data: try r.readBuffer() ?? [], version: try r.readInt())
+        case .setData: return .setData(path: try r.readNonNullString(), data: try r.readBuffer(), version: try r.readInt())
         case .getACL: return .getACL(path: try r.readNonNullString())
         case .setACL: return .setACL(path: try r.readNonNullString(), acl: try r.readACLs(), version: try r.readInt())
         case .getChildren: return .getChildren(path: try r.readNonNullString(), watch: try r.readBool())

@@ -57,3 +57,40 @@ public enum Response: Hashable, Sendable {
         }
     }
 }
+
+extension Response {
+    /// Decodes the body of a successful reply to a request of type `opCode`, as a client does.
+    public static func decode(opCode: OpCode, from r: inout JuteReader) throws -> Response {
+        switch opCode {
+        case .create: return .create(path: try r.readNonNullString())
+        case .create2, .createTTL, .createContainer:
+            return .create2(path: try r.readNonNullString(), stat: try r.read())
+        case .exists, .setData, .setACL: return .stat(try r.read())
+        case .getData, .reconfig: return .getData(data: try r.readBuffer(), stat: try r.read())
+        case .getACL: return .getACL(acl: try r.readACLs(), stat: try r.read())
+        case .getChildren: return .getChildren(children: try r.readStrings())
+        case .getChildren2: return .getChildren2(children: try r.readStrings(), stat: try r.read())
+        case .sync: return .sync(path: try r.readNonNullString())
+        case .getAllChildrenNumber: return .getAllChildrenNumber(try r.readInt())
+        case .getEphemerals: return .getEphemerals(try r.readStrings())
+        case .whoAmI: return .whoAmI(try r.readVector { try $0.read(ClientInfo.self) } ?? [])
+        case .addWatch: return .errorResponse(try r.readInt())
+        case .multi, .multiRead:
+            var results: [MultiResult] = []
+            while true {
+                let type = try r.readInt()
+                let done = try r.readBool()
+                let err = try r.readInt()
+                if done { return .multi(results) }
+                if results.count > r.remaining { throw JuteError.invalidLength(type) }
+                let op = OpCode(rawValue: type) ?? .error
+                switch op {
+                case .error: results.append(MultiResult(opCode: .error, err: err, body: .errorResponse(try r.readInt())))
+                case .delete, .deleteContainer, .check: results.append(MultiResult(opCode: op, body: .empty))
+                default: results.append(MultiResult(opCode: op, err: err, body: try decode(opCode: op, from: &r)))
+                }
+            }
+        default: return .empty
+        }
+    }
+}

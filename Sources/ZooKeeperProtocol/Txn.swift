@@ -27,15 +27,15 @@ public struct TxnHeader: JuteRecord, Hashable {
 /// A change to the tree, as logged and replicated (the txn records of zookeeper.jute).
 public indirect enum Txn: Hashable, Sendable {
     /// `CreateTxn`, logged as create or create2.
-    case create(path: String, data: [UInt8], acl: [ACL], ephemeral: Bool, parentCVersion: Int32)
+    case create(path: String, data: [UInt8]?, acl: [ACL], ephemeral: Bool, parentCVersion: Int32)
     /// `CreateTTLTxn`.
-    case createTTL(path: String, data: [UInt8], acl: [ACL], parentCVersion: Int32, ttl: Int64)
+    case createTTL(path: String, data: [UInt8]?, acl: [ACL], parentCVersion: Int32, ttl: Int64)
     /// `CreateContainerTxn`.
-    case createContainer(path: String, data: [UInt8], acl: [ACL], parentCVersion: Int32)
+    case createContainer(path: String, data: [UInt8]?, acl: [ACL], parentCVersion: Int32)
     /// `DeleteTxn`, logged as delete or deleteContainer.
     case delete(path: String)
     /// `SetDataTxn`; `version` is the new version.
-    case setData(path: String, data: [UInt8], version: Int32)
+    case setData(path: String, data: [UInt8]?, version: Int32)
     /// `CheckVersionTxn`.
     case check(path: String, version: Int32)
     /// `SetACLTxn`; `version` is the new ACL version.
@@ -80,16 +80,16 @@ public indirect enum Txn: Hashable, Sendable {
         guard let type = OpCode(rawValue: rawType) else { throw KeeperError.unimplemented }
         switch type {
         case .create, .create2:
-            return .create(path: try r.readNonNullString(), data: try r.readBuffer() ?? [], acl: try r.readACLs(),
+            return .create(path: try r.readNonNullString(), data: try r.readBuffer(), acl: try r.readACLs(),
                            ephemeral: try r.readBool(), parentCVersion: r.remaining >= 4 ? try r.readInt() : -1)
         case .createTTL:
-            return .createTTL(path: try r.readNonNullString(), data: try r.readBuffer() ?? [], acl: try r.readACLs(),
+            return .createTTL(path: try r.readNonNullString(), data: try r.readBuffer(), acl: try r.readACLs(),
                               parentCVersion: try r.readInt(), ttl: try r.readLong())
         case .createContainer:
-            return .createContainer(path: try r.readNonNullString(), data: try r.readBuffer() ?? [], acl: try r.readACLs(),
+            return .createContainer(path: try r.readNonNullString(), data: try r.readBuffer(), acl: try r.readACLs(),
                                     parentCVersion: try r.readInt())
         case .delete, .deleteContainer: return .delete(path: try r.readNonNullString())
-        case .setData: return .setData(path: try r.readNonNullString(), data: try r.readBuffer() ?? [], version: try r.readInt())
+        case .setData: return .setData(path: try r.readNonNullString(), data: try r.readBuffer(), version: try r.readInt())
         case .check: return .check(path: try r.readNonNullString(), version: try r.readInt())
         case .setACL: return .setACL(path: try r.readNonNullString(), acl: try r.readACLs(), version: try r.readInt())
         case .createSession: return .createSession(timeOut: try r.readInt())

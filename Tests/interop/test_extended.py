@@ -124,3 +124,15 @@ def test_pipelined_requests_answer_in_order(address, base):
         xid, zxid, err, _ = c.read_reply()
         assert (xid, err) == (1000 + i, 0), "reply %d out of order" % i
     c.close()
+
+
+def test_null_data_stays_null(address, base):
+    """The Java client sends null data for `create -c`; ZooKeeper keeps null and returns it."""
+    c = RawClient(address)
+    err, _ = c.create(base, data=None)
+    assert err == 0
+    err, (data, stat) = c.get_data(base)
+    assert err == 0 and data is None and stat["dataLength"] == 0
+    assert c.set_data(base, b"")[0] == 0
+    assert c.get_data(base)[1][0] == b""
+    c.close()
