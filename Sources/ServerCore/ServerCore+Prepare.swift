@@ -116,7 +116,10 @@ extension ServerCore {
 
         case .reconfig:
             if inMulti { throw .badArguments }
+            // As a standalone ZooKeeper: disabled, else only who may write the config node
+            // gets as far as learning that a standalone server cannot reconfigure.
             if !configuration.reconfigEnabled { throw .reconfigDisabled }
+            try check(try record(DataTree.configPath).acl, .write, authInfo)
             throw .unimplemented
 
         default:

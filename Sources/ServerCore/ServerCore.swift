@@ -72,6 +72,7 @@ public struct ServerCore {
 
     struct WaitingRead {
         var waitFor: Int64
+        var session: Int64
         var connection: ConnectionID
         var header: RequestHeader
         var request: Request
@@ -225,7 +226,7 @@ public struct ServerCore {
                 var waitFor = lastWriteBySession[session] ?? 0
                 if case .sync = request { waitFor = lastPreparedZxid }
                 if waitFor > tree.lastProcessedZxid || waitingReadsBySession[session, default: 0] > 0 {
-                    waitingReads.append(WaitingRead(waitFor: waitFor, connection: id, header: header, request: request))
+                    waitingReads.append(WaitingRead(waitFor: waitFor, session: session, connection: id, header: header, request: request))
                     waitingReadsBySession[session, default: 0] += 1
                 } else {
                     serveRead(id, header, request, into: &actions)
@@ -294,6 +295,8 @@ public struct ServerCore {
         case .client(let id, let xid, let opCode):
             guard connections[id] != nil else { return }
             if result.error != .ok {
+                // ZooKeeper's line for user-level errors (FinalRequestProcessor).
+                actions.append(.info("Got user-level KeeperException when processing sessionid:0x\(hex(write.header.clientId)) type:\(opCode.name) cxid:0x\(String(UInt32(bitPattern: xid), radix: 16)) zxid:0x\(hex(write.header.zxid)) Error:\(result.error)"))
                 actions.append(.send(id, .reply(ReplyHeader(xid: xid, zxid: zxid, err: result.error.rawValue), .empty)))
                 return
             }
@@ -325,13 +328,12 @@ public struct ServerCore {
     private mutating func serveWaitingReads(upTo zxid: Int64, into actions: inout [Action]) {
         while let read = waitingReads.first, read.waitFor <= zxid {
             waitingReads.removeFirst()
-            if let session = connections[read.connection]?.sessionId {
-                waitingReadsBySession[session, default: 1] -= 1
-                if waitingReadsBySession[session] == 0 { waitingReadsBySession[session] = nil }
+            waitingReadsBySession[read.session, default: 1] -= 1
+            if waitingReadsBySession[read.session] == 0 { waitingReadsBySession[read.session] = nil }
+            if connections[read.connection]?.sessionId == read.session {
                 serveRead(read.connection, read.header, read.request, into: &actions)
             }
         }
-        if waitingReads.isEmpty { waitingReadsBySession.removeAll() }
     }
 
     // MARK: Time

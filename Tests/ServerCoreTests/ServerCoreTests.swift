@@ -107,6 +107,31 @@ struct ServerCoreTests {
         #expect(response.sessionId == session && response.timeOut == 1_000)
     }
 
+    @Test mutating func readsLeftByAClosedConnectionDoNotHoldUpItsSession() {
+        let (session, password) = connect(1)
+        _ = connect(2)
+        let first = send(.request(1, RequestHeader(xid: 1, type: 1), .create(CreateRequest(path: "/a"))))
+        _ = send(.request(1, RequestHeader(xid: 2, type: 4), .getData(path: "/a", watch: false)))
+        let second = send(.request(2, RequestHeader(xid: 1, type: 1), .create(CreateRequest(path: "/b"))))
+        _ = send(.request(2, RequestHeader(xid: 2, type: 4), .getData(path: "/b", watch: false)))
+        _ = send(.connectionClosed(1))
+        _ = send(.logged(upTo: Self.logged(first) ?? -1))
+        _ = send(.connectionOpened(3, address: "127.0.0.2"))
+        _ = send(.connect(3, ConnectRequest(lastZxidSeen: 0, timeOut: 1_000, sessionId: session, passwd: password, readOnly: nil)))
+        // Connection 2's read still waits for its own write; session 1's new read must not.
+        let read = send(.request(3, RequestHeader(xid: 3, type: 3), .exists(path: "/a", watch: false)))
+        #expect(Self.frames(read, to: 3).count == 1)
+        #expect(Self.frames(send(.logged(upTo: Self.logged(second) ?? -1)), to: 2).count == 2)
+    }
+
+    @Test mutating func reconfigIsAnsweredAsAStandaloneZooKeeperDoes() {
+        _ = connect(1)
+        let request = Request.reconfig(ReconfigRequest(joiningServers: nil, leavingServers: "2", newMembers: nil, curConfigId: -1))
+        let actions = send(.request(1, RequestHeader(xid: 9, type: 16), request))
+        let frames = Self.frames(send(.logged(upTo: Self.logged(actions) ?? -1)), to: 1)
+        #expect(frames == [.reply(ReplyHeader(xid: 9, zxid: core.tree.lastProcessedZxid, err: KeeperError.reconfigDisabled.rawValue), .empty)])
+    }
+
     @Test mutating func connectionsPerAddressAreLimited() {
         _ = send(.connectionOpened(1, address: "10.1.1.1"))
         _ = send(.connectionOpened(2, address: "10.1.1.1"))
