@@ -6,6 +6,12 @@ import NIOCore
 import NIOPosix
 import Server
 
+/// A failure to start that is not a usage mistake: printed without the usage text.
+struct StartupError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// `aviary server [zoo.cfg]`.
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,28 +33,28 @@ struct ServerCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration.embeddedDefault
         if let configFile {
             guard let text = try? String(contentsOfFile: configFile, encoding: .utf8) else {
-                throw ValidationError("cannot read \(configFile)")
+                throw StartupError("cannot read \(configFile)")
             }
             do {
                 let (parsed, warnings) = try ZooConfigParser.parse(text, file: configFile)
                 configuration = parsed
                 for warning in warnings { logger.warning("\(warning)") }
             } catch {
-                throw ValidationError("\(error)")
+                throw StartupError("\(error)")
             }
         }
         for directory in [configuration.dataDir, configuration.dataLogDir].compactMap({ $0 }) {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
-                throw ValidationError("cannot create data directory \(directory): \(error.localizedDescription)")
+                throw StartupError("cannot create data directory \(directory): \(error.localizedDescription)")
             }
         }
         let server = AviaryServer(configuration: configuration, logger: logger)
         do {
             try await server.start()
         } catch {
-            throw ValidationError("cannot listen on \(configuration.clientPortAddress ?? "0.0.0.0"):\(configuration.clientPort): \(error)")
+            throw StartupError("cannot listen on \(configuration.clientPortAddress ?? "0.0.0.0"):\(configuration.clientPort): \(error)")
         }
         logger.info("Aviary \(AviaryServer.version) serving; data directory \(configuration.dataDir)")
         let signals = [SIGINT, SIGTERM].map { signalNumber -> DispatchSourceSignal in
