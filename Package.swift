@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "DataTree", targets: ["DataTree"]),
         .library(name: "ServerCore", targets: ["ServerCore"]),
         .library(name: "Configuration", targets: ["Configuration"]),
+        .library(name: "Storage", targets: ["Storage"]),
         .library(name: "Server", targets: ["Server"]),
     ],
     dependencies: [
@@ -26,6 +27,10 @@ let package = Package(
         .target(name: "DataTree", dependencies: ["ZooKeeperProtocol"]),
         .target(name: "Configuration"),
         .target(
+            name: "Storage",
+            dependencies: ["DataTree", "ZooKeeperProtocol", "Jute", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .target(
             name: "ServerCore",
             dependencies: [
                 "DataTree", "ZooKeeperProtocol",
@@ -36,7 +41,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "ServerCore", "Configuration", "ZooKeeperProtocol",
+                "ServerCore", "Configuration", "ZooKeeperProtocol", "Storage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -45,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "aviary",
             dependencies: [
-                "Server", "Configuration",
+                "Server", "Configuration", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -55,6 +60,7 @@ let package = Package(
         .testTarget(name: "DataTreeTests", dependencies: ["DataTree"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "DataTree", "ZooKeeperProtocol"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "DataTree", "ZooKeeperProtocol"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [

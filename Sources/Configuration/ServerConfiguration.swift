@@ -41,6 +41,16 @@ public struct ServerConfiguration: Sendable {
     public var servers: [Int64: ServerSpec] = [:]
     /// The `myid` file's id, when dataDir has one.
     public var myid: Int64?
+    /// Transactions between snapshots (randomised as ZooKeeper does).
+    public var snapCount: Int = 100_000
+    /// Whether each log write is fsynced before it is acknowledged (`forceSync`).
+    public var forceSync = true
+    /// Log preallocation step in kilobytes (`preAllocSize`).
+    public var preAllocSizeKB: Int = 65536
+    /// Snapshots kept by autopurge (`autopurge.snapRetainCount`, at least 3).
+    public var snapRetainCount: Int = 3
+    /// Hours between autopurges; 0 disables (`autopurge.purgeInterval`).
+    public var purgeIntervalHours: Int = 0
     /// `znode.container.checkIntervalMs`.
     public var containerCheckIntervalMs: Int = 60_000
     /// Every key=value as read, for `conf` and the AdminServer.

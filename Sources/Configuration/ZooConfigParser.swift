@@ -15,7 +15,7 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
 public enum ZooConfigParser {
     /// Keys ZooKeeper accepts that Aviary reads but does not act on yet.
     static let acceptedNotActedOn: [String] = [
-        "admin.", "metricsProvider.", "autopurge.", "snapCount", "preAllocSize", "forceSync", "globalOutstandingLimit",
+        "admin.", "metricsProvider.", "globalOutstandingLimit",
         "syncEnabled", "peerType", "electionAlg", "quorumListenOnAllIPs", "secureClientPort", "secureClientPortAddress",
         "serverCnxnFactory", "ssl.", "audit.enable", "dynamicConfigFile", "localSessionsEnabled",
         "localSessionsUpgradingEnabled", "leaderServes", "cnxTimeout", "snapSizeLimitInKb", "txnLogSizeLimitInKb",
@@ -75,6 +75,16 @@ public enum ZooConfigParser {
                 if value.split(separator: ":").count != 2 { throw fail("expected user:base64-sha1") }
                 config.superDigest = value
             case "reconfigEnabled": config.reconfigEnabled = try bool()
+            case "snapCount", "zookeeper.snapCount": config.snapCount = try int(min: 2)
+            case "forceSync", "zookeeper.forceSync": config.forceSync = try bool()
+            case "preAllocSize", "zookeeper.preAllocSize": config.preAllocSizeKB = try int(min: 4)
+            case "autopurge.snapRetainCount":
+                config.snapRetainCount = try int(min: 0)
+                if config.snapRetainCount < 3 {
+                    warnings.append("\(file):\(lineNumber): autopurge.snapRetainCount \(config.snapRetainCount) is below the minimum; keeping 3")
+                    config.snapRetainCount = 3
+                }
+            case "autopurge.purgeInterval": config.purgeIntervalHours = try int(min: 0)
             case "standaloneEnabled": config.standaloneEnabled = try bool()
             case "znode.container.checkIntervalMs", "zookeeper.znode.container.checkIntervalMs":
                 config.containerCheckIntervalMs = try int(min: 1)

@@ -10,6 +10,8 @@ public struct ACLCache: Sendable {
     private var referencesByList: [[ACL]: Int64] = [:]
     private var useCounts: [Int64: Int] = [:]
     private var nextReference: Int64 = 0
+    /// While positive, lists whose last use goes stay cached (a fuzzy snapshot is reading them).
+    private var holds = 0
 
     public init() {}
 
@@ -37,19 +39,46 @@ public struct ACLCache: Sendable {
     public mutating func release(_ reference: Int64) {
         guard let count = useCounts[reference] else { return }
         if count <= 1 {
-            useCounts[reference] = nil
-            if let list = listsByReference.removeValue(forKey: reference) { referencesByList[list] = nil }
+            useCounts[reference] = 0
+            if holds == 0 { forget(reference) }
         } else {
             useCounts[reference] = count - 1
+        }
+    }
+
+    private mutating func forget(_ reference: Int64) {
+        useCounts[reference] = nil
+        if let list = listsByReference.removeValue(forKey: reference) { referencesByList[list] = nil }
+    }
+
+    /// Keeps every list cached until ``endHold()``, so a snapshot written over time finds
+    /// every reference its znodes held.
+    public mutating func beginHold() { holds += 1 }
+
+    /// Ends a hold, forgetting lists no znode uses any more.
+    public mutating func endHold() {
+        holds = max(0, holds - 1)
+        if holds == 0 {
+            for (reference, count) in useCounts where count == 0 { forget(reference) }
         }
     }
 
     /// Adds a list under a known reference, as read from a snapshot.
     public mutating func insert(_ acl: [ACL], reference: Int64) {
         listsByReference[reference] = acl
-        referencesByList[acl] = reference
+        if referencesByList[acl] == nil { referencesByList[acl] = reference }
         useCounts[reference, default: 0] += 0
         nextReference = max(nextReference, reference)
+    }
+
+    /// Counts one more use of a known reference (a znode read from a snapshot).
+    public mutating func addUse(_ reference: Int64) {
+        if useCounts[reference] != nil { useCounts[reference, default: 0] += 1 }
+    }
+
+    /// Forgets lists no znode uses (after loading a snapshot).
+    public mutating func purgeUnused() {
+        for (reference, count) in useCounts where count == 0 { forget(reference) }
     }
 
     /// The number of distinct lists held.

@@ -33,12 +33,44 @@ public final class DataTree {
     /// and `/zookeeper/config` (world-readable, aversion -1, as ZooKeeper sets it).
     public init(config: [UInt8] = []) {
         let open = ACLCache.openUnsafeReference
-        nodes["/"] = Znode(data: [], aclReference: open, stat: StatPersisted(), children: ["zookeeper"])
-        nodes[Self.zookeeperPath] = Znode(data: [], aclReference: open, stat: StatPersisted(), children: ["quota", "config"])
-        nodes[Self.quotaPath] = Znode(data: [], aclReference: open, stat: StatPersisted())
+        nodes["/"] = Znode(data: nil, aclReference: open, stat: StatPersisted(), children: ["zookeeper"])
+        nodes[Self.zookeeperPath] = Znode(data: nil, aclReference: open, stat: StatPersisted(), children: ["quota", "config"])
+        nodes[Self.quotaPath] = Znode(data: nil, aclReference: open, stat: StatPersisted())
         var configStat = StatPersisted()
         configStat.aversion = -1
         nodes[Self.configPath] = Znode(data: config, aclReference: aclCache.reference(for: ACL.readUnsafe), stat: configStat)
+    }
+
+    /// Rebuilds a tree from a snapshot's contents: znodes by path (the root as "/"), the
+    /// ACL lists by reference, and the sessions. Throws if a znode's parent is missing.
+    public init(restoring znodes: [String: Znode], acls: [Int64: [ACL]], sessions: [Int64: Int32], zxid: Int64) throws(DataTreeError) {
+        for (reference, list) in acls { aclCache.insert(list, reference: reference) }
+        nodes = znodes
+        for (path, node) in znodes where path != "/" {
+            guard let parent = znodes[ZNodePath.parent(of: path)] else { throw .missingParent(path) }
+            parent.children.insert(ZNodePath.name(of: path))
+            aclCache.addUse(node.aclReference)
+            let owner = node.stat.ephemeralOwner
+            if let session = EphemeralOwner.session(owner) {
+                ephemerals[session, default: []].insert(path)
+            } else if EphemeralOwner.isContainer(owner) {
+                containers.insert(path)
+            } else if EphemeralOwner.ttlValue(owner) != nil {
+                ttlNodes.insert(path)
+            }
+        }
+        if let root = znodes["/"] { aclCache.addUse(root.aclReference) } else { throw .missingParent("/") }
+        aclCache.purgeUnused()
+        self.sessions = sessions
+        lastProcessedZxid = zxid
+    }
+
+    /// Marks the end of a zxid range applied outside ``apply(_:txn:notifications:)`` (recovery).
+    public func setLastProcessedZxid(_ zxid: Int64) { lastProcessedZxid = zxid }
+
+    /// Starts or ends keeping every ACL list while a fuzzy snapshot is written.
+    public func holdACLs(_ hold: Bool) {
+        if hold { aclCache.beginHold() } else { aclCache.endHold() }
     }
 
     // MARK: Reads
@@ -174,8 +206,15 @@ public final class DataTree {
         let parentPath = ZNodePath.parent(of: path)
         guard let parent = nodes[parentPath] else { return TxnResult(type: type, path: path, error: .noNode) }
         let name = ZNodePath.name(of: path)
-        if parent.children.contains(name) { return TxnResult(type: type, path: path, error: .nodeExists) }
         var cversion = parentCVersion
+        if parent.children.contains(name) {
+            // Replaying over a fuzzy snapshot: keep the parent's counters as the log says.
+            if cversion > parent.stat.cversion {
+                parent.stat.cversion = cversion
+                parent.stat.pzxid = header.zxid
+            }
+            return TxnResult(type: type, path: path, error: .nodeExists)
+        }
         if cversion == -1 { cversion = parent.stat.cversion + 1 }
         if cversion > parent.stat.cversion {
             parent.stat.cversion = cversion
@@ -224,6 +263,16 @@ public final class DataTree {
     private func notify(_ watchers: [WatcherID], _ type: WatchEventType, _ path: String, _ out: inout [WatchNotification]) {
         for watcher in watchers {
             out.append(WatchNotification(watcher: watcher, event: WatcherEvent(type: type, path: path)))
+        }
+    }
+}
+
+/// A snapshot that does not describe a tree.
+public enum DataTreeError: Error, Equatable, CustomStringConvertible {
+    case missingParent(String)
+    public var description: String {
+        switch self {
+        case .missingParent(let path): return "znode \(path) has no parent in the snapshot"
         }
     }
 }

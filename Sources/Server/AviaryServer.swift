@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServerCore
+import Storage
 import ZooKeeperProtocol
 
 /// The standalone server: NIO shells around one ``ServerCore``.
@@ -21,9 +22,17 @@ public final class AviaryServer: @unchecked Sendable {
     let coreLoop: EventLoop
     var core: ServerCore
     var channels: [ConnectionID: Channel] = [:]
-    let log: TransactionLogStage
-    var syncInFlight = false
-    var syncWanted = false
+    /// The durable log; set once storage is open.
+    var log: TransactionLogStage?
+    let dataDirectory: DataDirectory
+    let inMemory: Bool
+    var logBatch = ByteBuffer()
+    var transactionsSinceSnapshot = 0
+    var snapshotThreshold = 0
+    var snapshotInProgress = false
+    var purgeTask: RepeatedTask?
+    /// Why the server stopped on its own, if it did (a storage failure).
+    public private(set) var fatalError: String?
     var serverChannel: Channel?
     var tickTask: RepeatedTask?
     let startTime = Date()
@@ -31,14 +40,34 @@ public final class AviaryServer: @unchecked Sendable {
     var packetsSent = 0
     private let nextConnectionID = NIOLockedValueBox<ConnectionID>(0)
 
-    /// Creates a server; call ``start()`` to listen.
-    public init(configuration: ServerConfiguration, logger: Logger, log: TransactionLogStage = InMemoryTransactionLog(),
-                threads: Int = System.coreCount) {
+    /// Opens the data directory (recovering the tree from its snapshot and logs) and
+    /// prepares a server; call ``start()`` to listen. With `inMemory`, nothing touches disk.
+    public init(configuration: ServerConfiguration, logger: Logger, inMemory: Bool = false,
+                threads: Int = System.coreCount) throws {
         self.configuration = configuration
         self.logger = logger
+        self.inMemory = inMemory
+        self.dataDirectory = DataDirectory(dataDir: configuration.dataDir, dataLogDir: configuration.dataLogDir)
+        var tree = DataTree()
+        if !inMemory {
+            do {
+                try dataDirectory.create()
+            } catch {
+                throw RecoveryError(description: "cannot create \(dataDirectory.snapshotDirectory): \(error.localizedDescription)")
+            }
+            let started = DispatchTime.now().uptimeNanoseconds
+            let (recovered, report) = try Recovery.recover(dataDirectory, repair: true)
+            tree = recovered
+            for line in report.lines { logger.info("recovery: \(line)") }
+            for line in report.truncations { logger.warning("recovery: \(line)") }
+            // ZooKeeper takes a snapshot after loading, so the next start replays nothing old.
+            let path = try SnapshotFileWriter.writeNow(SnapshotSerializer.serialize(tree),
+                                                       directory: dataDirectory.snapshotDirectory, zxid: tree.lastProcessedZxid)
+            let millis = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
+            logger.info("loaded \(tree.nodes.count) znodes and \(tree.sessions.count) sessions at zxid 0x\(String(UInt64(bitPattern: tree.lastProcessedZxid), radix: 16)) in \(millis) ms; wrote \(path)")
+        }
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         self.coreLoop = group.next()
-        self.log = log
         var coreConfiguration = ServerCoreConfiguration()
         coreConfiguration.tickTime = Int64(configuration.tickTime)
         coreConfiguration.minSessionTimeout = configuration.minSessionTimeout.map { Int32(clamping: $0) }
@@ -49,7 +78,34 @@ public final class AviaryServer: @unchecked Sendable {
         coreConfiguration.maxClientConnections = configuration.maxClientCnxns
         coreConfiguration.containerCheckInterval = Int64(configuration.containerCheckIntervalMs)
         coreConfiguration.reconfigEnabled = configuration.reconfigEnabled
-        self.core = ServerCore(configuration: coreConfiguration, tree: DataTree(), now: Self.now())
+        self.core = ServerCore(configuration: coreConfiguration, tree: tree, now: Self.now())
+        self.snapshotThreshold = nextSnapshotThreshold()
+    }
+
+    /// ZooKeeper snapshots after snapCount/2 plus a random share of snapCount/2 transactions,
+    /// so that servers of an ensemble do not all snapshot at once.
+    func nextSnapshotThreshold() -> Int {
+        let half = max(1, configuration.snapCount / 2)
+        return half + Int.random(in: 0..<half)
+    }
+
+    private func openLog() {
+        let loop = coreLoop
+        if inMemory {
+            log = InMemoryTransactionLog { [self] zxid in loop.execute { self.process(.logged(upTo: zxid)) } }
+            return
+        }
+        log = TxnLogWriter(
+            directory: dataDirectory.logDirectory, forceSync: configuration.forceSync,
+            preallocationSize: Int64(configuration.preAllocSizeKB) * 1024,
+            onDurable: { [self] zxid in loop.execute { self.process(.logged(upTo: zxid)) } },
+            onFailure: { [self] reason in
+                loop.execute {
+                    self.logger.critical("Severe unrecoverable error writing the transaction log, exiting: \(reason)")
+                    self.fatalError = reason
+                    self.serverChannel?.close(promise: nil)
+                }
+            })
     }
 
     static func now() -> Now {
@@ -61,6 +117,7 @@ public final class AviaryServer: @unchecked Sendable {
     @discardableResult
     public func start() async throws -> SocketAddress {
         let host = configuration.clientPortAddress ?? "0.0.0.0"
+        try await coreLoop.submit { self.openLog() }.get()
         let maximumLength = configuration.juteMaxBuffer
         let logger = self.logger
         let channel = try await ServerBootstrap(group: group)
@@ -82,6 +139,17 @@ public final class AviaryServer: @unchecked Sendable {
         tickTask = coreLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
             process(.tick)
         }
+        if !inMemory && configuration.purgeIntervalHours > 0 {
+            let directory = dataDirectory
+            let retain = configuration.snapRetainCount
+            let logger = self.logger
+            purgeTask = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .hours(Int64(configuration.purgeIntervalHours))) { _ in
+                DispatchQueue.global().async {
+                    let removed = Purge.run(directory, retain: retain)
+                    logger.info("autopurge: removed \(removed.count) old files, keeping \(max(3, retain)) snapshots")
+                }
+            }
+        }
         logger.info("binding to port \(channel.localAddress?.description ?? "?")")
         if let address = channel.localAddress { return address }
         return try SocketAddress(ipAddress: host, port: configuration.clientPort)
@@ -95,9 +163,12 @@ public final class AviaryServer: @unchecked Sendable {
     /// Stops listening, closes every connection and the event loops.
     public func stop() async throws {
         tickTask?.cancel()
+        purgeTask?.cancel()
         try? await serverChannel?.close()
         let open = try await coreLoop.submit { Array(self.channels.values) }.get()
         for channel in open { try? await channel.close() }
+        let log = try await coreLoop.submit { self.log }.get()
+        log?.close()
         try await group.shutdownGracefully()
     }
 
@@ -132,7 +203,8 @@ public final class AviaryServer: @unchecked Sendable {
 
     func perform(_ actions: [ServerCore.Action]) {
         var touched: [ConnectionID: Channel] = [:]
-        var logged = false
+        var firstLogged: Int64 = -1
+        var lastLogged: Int64 = -1
         for action in actions {
             switch action {
             case .send(let id, let frame):
@@ -149,8 +221,9 @@ public final class AviaryServer: @unchecked Sendable {
                     channel.close(promise: nil)
                 }
             case .log(let header, let txn):
-                log.append(header, txn)
-                logged = true
+                TxnLogRecord.append(header, txn, to: &logBatch)
+                if firstLogged < 0 { firstLogged = header.zxid }
+                lastLogged = header.zxid
             case .warn(let message):
                 logger.warning("\(message)")
             case .info(let message):
@@ -158,22 +231,58 @@ public final class AviaryServer: @unchecked Sendable {
             }
         }
         for channel in touched.values { channel.flush() }
-        if logged { requestSync() }
+        if lastLogged >= 0, let log {
+            log.append(logBatch, first: firstLogged, last: lastLogged)
+            logBatch = ByteBuffer()
+            transactionsSinceSnapshot += Int(lastLogged - firstLogged + 1)
+            if transactionsSinceSnapshot >= snapshotThreshold { startSnapshot() }
+        }
     }
 
-    /// Group commit: one sync at a time; whatever is appended meanwhile rides the next one.
-    private func requestSync() {
-        if syncInFlight { syncWanted = true; return }
-        syncInFlight = true
-        log.sync { [self] zxid in
-            coreLoop.execute { [self] in
-                syncInFlight = false
-                process(.logged(upTo: zxid))
-                if syncWanted {
-                    syncWanted = false
-                    requestSync()
-                }
-            }
+    // MARK: Snapshots
+
+    /// Starts a fuzzy snapshot: the log rolls to a new file, and the tree is written a few
+    /// thousand znodes per turn of the core's loop, between requests.
+    func startSnapshot() {
+        guard !inMemory, !snapshotInProgress else { return }
+        transactionsSinceSnapshot = 0
+        snapshotThreshold = nextSnapshotThreshold()
+        snapshotInProgress = true
+        log?.roll()
+        SnapshotTask(server: self).step()
+    }
+}
+
+/// One fuzzy snapshot being written; its steps run on the core's loop.
+final class SnapshotTask: @unchecked Sendable {
+    let server: AviaryServer
+    let serializer: SnapshotSerializer
+    let writer: SnapshotFileWriter
+    let started = DispatchTime.now().uptimeNanoseconds
+
+    init(server: AviaryServer) {
+        self.server = server
+        serializer = SnapshotSerializer(tree: server.core.tree)
+        writer = SnapshotFileWriter(directory: server.dataDirectory.snapshotDirectory, zxid: serializer.zxid)
+    }
+
+    func step() {
+        writer.write(serializer.nextChunk(maximumNodes: 4096))
+        guard serializer.isFinished else {
+            server.coreLoop.execute { self.step() }
+            return
+        }
+        writer.finish(prefix: serializer.finish()) { result in
+            self.server.coreLoop.execute { self.done(result) }
+        }
+    }
+
+    private func done(_ result: Result<String, SnapshotError>) {
+        server.snapshotInProgress = false
+        let millis = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
+        switch result {
+        case .success(let path): server.logger.info("snapshot of \(serializer.nodeCount) znodes written to \(path) in \(millis) ms")
+        case .failure(let error): server.logger.error("snapshot failed: \(error)")
         }
     }
 }

@@ -1,32 +1,30 @@
+import Foundation
+import NIOCore
+import Storage
 import ZooKeeperProtocol
 
-/// The durable-log stage of the write pipeline: transactions are appended in zxid order,
-/// and `sync` reports the highest zxid that is durable.
-///
-/// The standalone server of this release keeps its log in memory (``InMemoryTransactionLog``);
-/// the on-disk log in ZooKeeper's format replaces it without changing the pipeline.
-public protocol TransactionLogStage: AnyObject {
-    /// Appends one transaction.
-    func append(_ header: TxnHeader, _ txn: Txn)
-    /// Makes everything appended durable, then calls `completion` with the last zxid
-    /// appended (on any thread).
-    func sync(_ completion: @escaping @Sendable (Int64) -> Void)
+/// The durable-log stage of the write pipeline. Records are appended in zxid order; the
+/// stage reports, on any thread, the highest zxid that is durable.
+public protocol TransactionLogStage: AnyObject, Sendable {
+    /// Queues encoded records (``TxnLogRecord``) for transactions `first...last`.
+    func append(_ records: ByteBuffer, first: Int64, last: Int64)
+    /// The next records start a new file.
+    func roll()
+    /// Writes what is queued and stops.
+    func close()
+    /// (fsyncs done, nanoseconds spent in them).
+    var syncStatistics: (count: Int, nanoseconds: UInt64) { get }
 }
 
-/// A log that holds nothing and is durable at once: the pipeline's stage with no disk.
-public final class InMemoryTransactionLog: TransactionLogStage {
-    private var lastZxid: Int64 = 0
-    /// How many transactions have passed through.
-    public private(set) var count = 0
+extension TxnLogWriter: TransactionLogStage {}
 
-    public init() {}
+/// A log that keeps nothing and is durable at once: for tests of the layers above.
+public final class InMemoryTransactionLog: TransactionLogStage, @unchecked Sendable {
+    private let onDurable: @Sendable (Int64) -> Void
 
-    public func append(_ header: TxnHeader, _ txn: Txn) {
-        lastZxid = header.zxid
-        count += 1
-    }
-
-    public func sync(_ completion: @escaping @Sendable (Int64) -> Void) {
-        completion(lastZxid)
-    }
+    public init(onDurable: @escaping @Sendable (Int64) -> Void) { self.onDurable = onDurable }
+    public func append(_ records: ByteBuffer, first: Int64, last: Int64) { onDurable(last) }
+    public func roll() {}
+    public func close() {}
+    public var syncStatistics: (count: Int, nanoseconds: UInt64) { (0, 0) }
 }

@@ -50,7 +50,12 @@ struct ServerCommand: AsyncParsableCommand {
                 throw StartupError("cannot create data directory \(directory): \(error.localizedDescription)")
             }
         }
-        let server = AviaryServer(configuration: configuration, logger: logger)
+        let server: AviaryServer
+        do {
+            server = try AviaryServer(configuration: configuration, logger: logger)
+        } catch {
+            throw StartupError("cannot open the data directory: \(error)")
+        }
         do {
             try await server.start()
         } catch {
@@ -69,5 +74,9 @@ struct ServerCommand: AsyncParsableCommand {
         }
         try await server.waitUntilClosed()
         _ = signals
+        if let reason = server.fatalError {
+            try? await server.stop()
+            throw StartupError("stopped: \(reason)")
+        }
     }
 }

@@ -1,0 +1,67 @@
+import Foundation
+import NIOCore
+
+/// ZooKeeper's `version-2` directories: `log.<hex zxid>` and `snapshot.<hex zxid>` files
+/// (`FileTxnSnapLog`, `Util.makeLogName`, `Util.makeSnapshotName`).
+public struct DataDirectory: Sendable {
+    /// Where snapshots live: `dataDir/version-2`.
+    public let snapshotDirectory: String
+    /// Where logs live: `dataLogDir/version-2`, or the snapshot directory.
+    public let logDirectory: String
+
+    public init(dataDir: String, dataLogDir: String? = nil) {
+        snapshotDirectory = (dataDir as NSString).appendingPathComponent("version-2")
+        logDirectory = ((dataLogDir ?? dataDir) as NSString).appendingPathComponent("version-2")
+    }
+
+    /// Creates both directories if missing.
+    public func create() throws {
+        for directory in [snapshotDirectory, logDirectory] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+    }
+
+    public static func logName(_ zxid: Int64) -> String { "log." + String(UInt64(bitPattern: zxid), radix: 16) }
+    public static func snapshotName(_ zxid: Int64) -> String { "snapshot." + String(UInt64(bitPattern: zxid), radix: 16) }
+
+    /// The zxid in a file name such as `log.1a`, or nil for other files.
+    public static func zxid(of name: String, prefix: String) -> Int64? {
+        guard name.hasPrefix(prefix + ".") else { return nil }
+        let hex = name.dropFirst(prefix.count + 1)
+        guard !hex.isEmpty, hex.count <= 16, let value = UInt64(hex, radix: 16) else { return nil }
+        return Int64(bitPattern: value)
+    }
+
+    private func files(_ directory: String, prefix: String) -> [(zxid: Int64, path: String)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.compactMap { name in
+            Self.zxid(of: name, prefix: prefix).map { ($0, (directory as NSString).appendingPathComponent(name)) }
+        }
+    }
+
+    /// Snapshot files, newest first.
+    public func snapshots() -> [(zxid: Int64, path: String)] {
+        files(snapshotDirectory, prefix: "snapshot").sorted { $0.zxid > $1.zxid }
+    }
+
+    /// Log files, oldest first.
+    public func logs() -> [(zxid: Int64, path: String)] {
+        files(logDirectory, prefix: "log").sorted { $0.zxid < $1.zxid }
+    }
+
+    /// The logs that may hold transactions after `zxid`: the last one starting at or before
+    /// it, and every later one (`FileTxnLog.getLogFiles`).
+    public func logs(after zxid: Int64) -> [(zxid: Int64, path: String)] {
+        let all = logs()
+        let firstIndex = all.lastIndex { $0.zxid <= zxid } ?? 0
+        return all.isEmpty ? [] : Array(all[firstIndex...])
+    }
+
+    /// Reads a whole file.
+    public static func read(_ path: String) throws -> ByteBuffer {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SnapshotError(description: "cannot read \(path)")
+        }
+        return ByteBuffer(bytes: data)
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import NIOCore
+
+/// Writes one snapshot file off the request path. The znode section arrives in chunks and
+/// goes to a scratch file; ``finish(prefix:completion:)`` writes the final file as
+/// prefix + znodes + seal, syncs it, and renames it into place as `snapshot.<hex zxid>`.
+public final class SnapshotFileWriter: @unchecked Sendable {
+    public let zxid: Int64
+    private let directory: String
+    private let queue = DispatchQueue(label: "aviary-snapshot")
+    // Touched only on `queue`:
+    private var scratch: Int32 = -1
+    private var scratchLength: Int64 = 0
+    private var failure: String?
+
+    private var scratchPath: String { (directory as NSString).appendingPathComponent(DataDirectory.snapshotName(zxid) + ".nodes.tmp") }
+    private var finalPath: String { (directory as NSString).appendingPathComponent(DataDirectory.snapshotName(zxid)) }
+
+    public init(directory: String, zxid: Int64) {
+        self.directory = directory
+        self.zxid = zxid
+        queue.async { [self] in
+            scratch = open(scratchPath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            if scratch < 0 { failure = "cannot create \(scratchPath): errno \(errno)" }
+        }
+    }
+
+    /// Appends a chunk of the znode section.
+    public func write(_ chunk: ByteBuffer) {
+        queue.async { [self] in
+            guard failure == nil else { return }
+            if let error = Self.writeAll(scratch, chunk, at: scratchLength) { failure = error; return }
+            scratchLength += Int64(chunk.readableBytes)
+        }
+    }
+
+    /// Writes the final file; `completion` gets its path or the reason it failed.
+    public func finish(prefix: ByteBuffer, completion: @escaping @Sendable (Result<String, SnapshotError>) -> Void) {
+        queue.async { [self] in
+            defer {
+                if scratch >= 0 { close(scratch) }
+                unlink(scratchPath)
+            }
+            if let failure { completion(.failure(SnapshotError(description: failure))); return }
+            let temporary = finalPath + ".tmp"
+            let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard output >= 0 else { completion(.failure(SnapshotError(description: "cannot create \(temporary)"))); return }
+            var adler = Adler32()
+            prefix.withUnsafeReadableBytes { adler.update($0) }
+            var offset = Int64(0)
+            var error = Self.writeAll(output, prefix, at: offset)
+            offset += Int64(prefix.readableBytes)
+            var copied = Int64(0)
+            var chunk = ByteBuffer()
+            chunk.reserveCapacity(1 << 20)
+            while error == nil && copied < scratchLength {
+                let want = Int(min(Int64(1 << 20), scratchLength - copied))
+                chunk.clear()
+                let read = chunk.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { raw in
+                    max(0, pread(scratch, raw.baseAddress, want, off_t(copied)))
+                }
+                if read <= 0 { error = "cannot read back \(scratchPath)"; break }
+                chunk.withUnsafeReadableBytes { adler.update($0) }
+                error = Self.writeAll(output, chunk, at: offset)
+                offset += Int64(read)
+                copied += Int64(read)
+            }
+            var seal = ByteBuffer()
+            SnapshotSerializer.appendSeal(adler.value, to: &seal)
+            if error == nil { error = Self.writeAll(output, seal, at: offset) }
+            if error == nil && fsync(output) != 0 { error = "fsync failed: errno \(errno)" }
+            close(output)
+            if error == nil && rename(temporary, finalPath) != 0 { error = "cannot rename \(temporary): errno \(errno)" }
+            if let error {
+                unlink(temporary)
+                completion(.failure(SnapshotError(description: error)))
+                return
+            }
+            Self.syncDirectory(directory)
+            completion(.success(finalPath))
+        }
+    }
+
+    /// Writes a whole snapshot now (startup, tools): to a temporary name, synced, then renamed.
+    public static func writeNow(_ bytes: ByteBuffer, directory: String, zxid: Int64) throws(SnapshotError) -> String {
+        let path = (directory as NSString).appendingPathComponent(DataDirectory.snapshotName(zxid))
+        let temporary = path + ".tmp"
+        let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw SnapshotError(description: "cannot create \(temporary): errno \(errno)") }
+        var error = writeAll(output, bytes, at: 0)
+        if error == nil && fsync(output) != 0 { error = "fsync failed: errno \(errno)" }
+        close(output)
+        if error == nil && rename(temporary, path) != 0 { error = "cannot rename \(temporary): errno \(errno)" }
+        if let error {
+            unlink(temporary)
+            throw SnapshotError(description: error)
+        }
+        syncDirectory(directory)
+        return path
+    }
+
+    static func writeAll(_ descriptor: Int32, _ buffer: ByteBuffer, at position: Int64) -> String? {
+        buffer.withUnsafeReadableBytes { raw -> String? in
+            guard let base = raw.baseAddress else { return nil }
+            var offset = 0
+            while offset < raw.count {
+                let written = pwrite(descriptor, base + offset, raw.count - offset, off_t(position) + off_t(offset))
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return "write failed: errno \(errno)"
+                }
+                offset += written
+            }
+            return nil
+        }
+    }
+
+    static func syncDirectory(_ directory: String) {
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY)
+        if descriptor >= 0 {
+            _ = fsync(descriptor)
+            close(descriptor)
+        }
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import NIOCore
+
+/// Appends log records on a thread of its own and makes them durable in groups: every
+/// record queued while the previous fsync ran is written and synced together.
+///
+/// Files are ZooKeeper's: `log.<hex first zxid>` starting with a ``FileHeader``, grown with
+/// zeros in `preallocationSize` steps; ``roll()`` makes the next record start a new file.
+public final class TxnLogWriter: @unchecked Sendable {
+    enum Item {
+        case records(ByteBuffer, first: Int64, last: Int64)
+        case roll
+    }
+
+    private let directory: String
+    private let forceSync: Bool
+    private let preallocationSize: Int64
+    private let onDurable: @Sendable (Int64) -> Void
+    private let onFailure: @Sendable (String) -> Void
+    private let condition = NSCondition()
+    private var queue: [Item] = []
+    private var stopping = false
+    private var finished = false
+    // Touched only by the writer thread:
+    private var descriptor: Int32 = -1
+    private var position: Int64 = 0
+    private var allocated: Int64 = 0
+    private var needsNewFile = true
+    /// Statistics, read under the lock: fsyncs done and their total and last duration.
+    private var syncCount = 0
+    private var syncNanos: UInt64 = 0
+
+    public init(directory: String, forceSync: Bool = true, preallocationSize: Int64 = 64 << 20,
+                onDurable: @escaping @Sendable (Int64) -> Void, onFailure: @escaping @Sendable (String) -> Void) {
+        self.directory = directory
+        self.forceSync = forceSync
+        self.preallocationSize = max(4096, preallocationSize)
+        self.onDurable = onDurable
+        self.onFailure = onFailure
+        let thread = Thread { [self] in run() }
+        thread.name = "aviary-txnlog"
+        thread.start()
+    }
+
+    /// Queues whole records (already encoded) for transactions `first...last`.
+    public func append(_ records: ByteBuffer, first: Int64, last: Int64) {
+        condition.lock()
+        queue.append(.records(records, first: first, last: last))
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// The next records go to a new file.
+    public func roll() {
+        condition.lock()
+        queue.append(.roll)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Writes what is queued, then stops and closes the file.
+    public func close() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    /// (number of fsyncs, total nanoseconds in them).
+    public var syncStatistics: (count: Int, nanoseconds: UInt64) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (syncCount, syncNanos)
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopping { condition.wait() }
+            let items = queue
+            queue.removeAll(keepingCapacity: true)
+            let stop = stopping && items.isEmpty
+            condition.unlock()
+            if stop { break }
+            do {
+                try write(items)
+            } catch {
+                onFailure("\(error)")
+                condition.lock()
+                queue.removeAll()
+                stopping = true
+                condition.unlock()
+                break
+            }
+        }
+        if descriptor >= 0 { _ = Glibc.close(descriptor) }
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private struct WriteError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private func write(_ items: [Item]) throws {
+        var pending = ByteBuffer()
+        var last: Int64 = -1
+        for item in items {
+            switch item {
+            case .roll:
+                needsNewFile = true
+            case .records(let records, let first, let lastZxid):
+                if needsNewFile {
+                    try flush(&pending)
+                    try sync()
+                    try openFile(firstZxid: first)
+                }
+                pending.writeImmutableBuffer(records)
+                last = lastZxid
+            }
+        }
+        try flush(&pending)
+        try sync()
+        if last >= 0 { onDurable(last) }
+    }
+
+    private func openFile(firstZxid: Int64) throws {
+        if descriptor >= 0 { _ = Glibc.close(descriptor) }
+        let path = (directory as NSString).appendingPathComponent(DataDirectory.logName(firstZxid))
+        descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw WriteError(description: "cannot create \(path): errno \(errno)") }
+        position = 0
+        allocated = 0
+        needsNewFile = false
+        var header = FileHeader.log.encoded()
+        try flush(&header)
+        let directoryDescriptor = Glibc.open(directory, O_RDONLY | O_DIRECTORY)
+        if directoryDescriptor >= 0 {
+            _ = fsync(directoryDescriptor)
+            _ = Glibc.close(directoryDescriptor)
+        }
+    }
+
+    private func flush(_ buffer: inout ByteBuffer) throws {
+        guard buffer.readableBytes > 0, descriptor >= 0 else { return }
+        let needed = position + Int64(buffer.readableBytes)
+        if needed + 4096 > allocated {
+            // FilePadding: grow in whole steps so fdatasync rarely has metadata to write.
+            var size = allocated
+            while needed + 4096 > size { size += preallocationSize }
+            if ftruncate(descriptor, off_t(size)) != 0 { throw WriteError(description: "cannot grow the log: errno \(errno)") }
+            allocated = size
+        }
+        try buffer.withUnsafeReadableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            var offset = 0
+            while offset < raw.count {
+                let written = pwrite(descriptor, base + offset, raw.count - offset, off_t(position) + off_t(offset))
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw WriteError(description: "cannot write the log: errno \(errno)")
+                }
+                offset += written
+            }
+        }
+        position = needed
+        buffer.clear()
+    }
+
+    private func sync() throws {
+        guard forceSync, descriptor >= 0 else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        if fdatasync(descriptor) != 0 { throw WriteError(description: "fdatasync failed: errno \(errno)") }
+        let elapsed = DispatchTime.now().uptimeNanoseconds - start
+        condition.lock()
+        syncCount += 1
+        syncNanos += elapsed
+        condition.unlock()
+    }
+}
