@@ -57,6 +57,29 @@ public struct DataDirectory: Sendable {
         return all.isEmpty ? [] : Array(all[firstIndex...])
     }
 
+    /// Reads a log file up to where its preallocated (sparse) tail begins: the zeros past
+    /// the first hole need not be read. Without hole support the whole file is read.
+    public static func readLog(_ path: String) throws -> ByteBuffer {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw SnapshotError(description: "cannot open \(path): errno \(errno)") }
+        defer { close(descriptor) }
+        let size = lseek(descriptor, 0, SEEK_END)
+        guard size >= 0 else { throw SnapshotError(description: "cannot size \(path)") }
+        let hole = lseek(descriptor, 0, 4) // SEEK_HOLE (Linux), not exported to Swift
+        let length = Int(hole > 0 && hole < size ? hole : size)
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(length)
+        var offset = 0
+        while offset < length {
+            let read = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: min(1 << 20, length - offset)) { raw in
+                max(0, pread(descriptor, raw.baseAddress, min(raw.count, length - offset), off_t(offset)))
+            }
+            if read == 0 { break }
+            offset += read
+        }
+        return buffer
+    }
+
     /// Reads a whole file.
     public static func read(_ path: String) throws -> ByteBuffer {
         guard let data = FileManager.default.contents(atPath: path) else {

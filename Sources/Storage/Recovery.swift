@@ -70,7 +70,7 @@ public enum Recovery {
         var notifications: [WatchNotification] = []
         for (index, log) in relevant.enumerated() {
             let bytes: ByteBuffer
-            do { bytes = try DataDirectory.read(log.path) } catch {
+            do { bytes = try DataDirectory.readLog(log.path) } catch {
                 throw RecoveryError(description: "cannot read \(log.path)")
             }
             let scan = TxnLogScan(bytes: bytes)

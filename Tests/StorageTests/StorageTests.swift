@@ -1,0 +1,189 @@
+import DataTree
+import Foundation
+import NIOCore
+import Storage
+import Testing
+import ZooKeeperProtocol
+
+struct Adler32Tests {
+    @Test func knownValues() {
+        #expect(Adler32.checksum([]) == 1)
+        #expect(Adler32.checksum(Array("Wikipedia".utf8)) == 0x11E6_0398)
+        let long = [UInt8](repeating: 0xFF, count: 100_000)
+        var incremental = Adler32()
+        incremental.update(long[0..<33_333])
+        incremental.update(long[33_333...])
+        #expect(incremental.value == Adler32.checksum(long))
+    }
+}
+
+struct TxnLogTests {
+    static func log(_ txns: [(TxnHeader, Txn)]) -> ByteBuffer {
+        var buffer = FileHeader.log.encoded()
+        for (header, txn) in txns { TxnLogRecord.append(header, txn, to: &buffer) }
+        return buffer
+    }
+
+    static let txns: [(TxnHeader, Txn)] = (1...5).map { zxid in
+        (TxnHeader(clientId: 7, cxid: Int32(zxid), zxid: Int64(zxid), time: 1000, type: OpCode.create.rawValue),
+         Txn.create(path: "/n\(zxid)", data: [UInt8(zxid)], acl: ACL.openUnsafe, ephemeral: false, parentCVersion: Int32(zxid)))
+    }
+
+    @Test func recordsReadBack() {
+        var bytes = Self.log(Self.txns)
+        bytes.writeRepeatingByte(0, count: 4096)
+        let scan = TxnLogScan(bytes: bytes)
+        #expect(scan.end == .clean)
+        #expect(scan.records.map(\.header.zxid) == [1, 2, 3, 4, 5])
+        #expect(scan.records.last?.txn == Self.txns.last?.1)
+    }
+
+    @Test func everyTruncationKeepsTheWholeRecords() {
+        let full = Self.log(Self.txns)
+        let recordEnds = (0...5).map { Self.log(Array(Self.txns.prefix($0))).readableBytes }
+        for length in FileHeader.size..<full.readableBytes {
+            let scan = TxnLogScan(bytes: full.getSlice(at: 0, length: length) ?? ByteBuffer())
+            let whole = recordEnds.lastIndex { $0 <= length } ?? 0
+            #expect(scan.records.count == whole, "cut at \(length)")
+            #expect(scan.validLength == recordEnds[whole])
+        }
+    }
+
+    @Test func flippedBitsAreCaughtByTheChecksum() {
+        let full = Self.log(Self.txns)
+        let lastStart = Self.log(Array(Self.txns.prefix(4))).readableBytes
+        for offset in lastStart..<full.readableBytes {
+            var damaged = full
+            let byte = damaged.getInteger(at: offset, as: UInt8.self) ?? 0
+            damaged.setInteger(byte ^ 0x10, at: offset)
+            let scan = TxnLogScan(bytes: damaged)
+            #expect(scan.records.count == 4, "flip at \(offset)")
+            #expect(scan.validLength == lastStart)
+        }
+    }
+
+    @Test func zerosThenDataIsTorn() {
+        var bytes = Self.log(Array(Self.txns.prefix(2)))
+        let cut = bytes.readableBytes
+        bytes.writeRepeatingByte(0, count: 100)
+        bytes.writeBytes([1, 2, 3])
+        let scan = TxnLogScan(bytes: bytes)
+        #expect(scan.records.count == 2 && scan.validLength == cut)
+        if case .torn = scan.end {} else { Issue.record("expected a torn end") }
+        #expect(scan.droppedBytes == 103)
+    }
+}
+
+struct SnapshotTests {
+    static func sampleTree() -> DataTree {
+        let tree = DataTree()
+        var events: [WatchNotification] = []
+        var zxid: Int64 = 0
+        func apply(_ txn: Txn, _ type: OpCode, session: Int64 = 0x55) {
+            zxid += 1
+            _ = tree.apply(TxnHeader(clientId: session, cxid: 0, zxid: zxid, time: 99, type: type.rawValue), txn: txn, notifications: &events)
+        }
+        apply(.createSession(timeOut: 4000), .createSession)
+        apply(.create(path: "/a", data: [1, 2, 3], acl: ACL.openUnsafe, ephemeral: false, parentCVersion: 1), .create)
+        apply(.create(path: "/a/e", data: nil, acl: [ACL(perms: 1, id: Id(scheme: "digest", id: "u:x"))], ephemeral: true, parentCVersion: 1), .create)
+        apply(.createContainer(path: "/box", data: [], acl: ACL.openUnsafe, parentCVersion: 2), .createContainer)
+        apply(.createTTL(path: "/ttl", data: [], acl: ACL.openUnsafe, parentCVersion: 3, ttl: 5000), .createTTL)
+        return tree
+    }
+
+    @Test func roundTrip() throws {
+        let tree = Self.sampleTree()
+        let bytes = SnapshotSerializer.serialize(tree)
+        let restored = try SnapshotContents(bytes: bytes).tree(zxid: tree.lastProcessedZxid)
+        #expect(restored.nodes.keys.sorted() == tree.nodes.keys.sorted())
+        for (path, node) in tree.nodes {
+            let other = restored.node(path)
+            #expect(other?.data == node.data && other?.stat == node.stat && other?.children == node.children, "\(path)")
+            #expect(other.map(restored.acl(of:)) == tree.acl(of: node), "\(path)")
+        }
+        #expect(restored.sessions == [0x55: 4000])
+        #expect(restored.ephemerals[0x55] == ["/a/e"])
+        #expect(restored.containers == ["/box"] && restored.ttlNodes == ["/ttl"])
+        #expect(SnapshotSerializer.serialize(restored) == bytes, "re-serializing gives the same bytes")
+    }
+
+    @Test func anyDamageIsDetected() {
+        let bytes = SnapshotSerializer.serialize(Self.sampleTree())
+        for offset in stride(from: 0, to: bytes.readableBytes, by: 3) {
+            var damaged = bytes
+            let byte = damaged.getInteger(at: offset, as: UInt8.self) ?? 0
+            damaged.setInteger(byte ^ 0x01, at: offset)
+            #expect(throws: SnapshotError.self, "flip at \(offset)") { try SnapshotContents(bytes: damaged) }
+        }
+        for length in stride(from: 0, to: bytes.readableBytes, by: 7) {
+            #expect(throws: SnapshotError.self) { try SnapshotContents(bytes: bytes.getSlice(at: 0, length: length) ?? ByteBuffer()) }
+        }
+    }
+
+    @Test func fuzzySnapshotHoldsEveryACLItWrote() throws {
+        let tree = Self.sampleTree()
+        let serializer = SnapshotSerializer(tree: tree)
+        var nodes = serializer.nextChunk(maximumNodes: 2)
+        // While the snapshot is under way, /a/e goes and with it the only use of its ACL list.
+        var events: [WatchNotification] = []
+        _ = tree.apply(TxnHeader(clientId: 0x55, cxid: 0, zxid: 6, time: 100, type: OpCode.delete.rawValue),
+                       txn: .delete(path: "/a/e"), notifications: &events)
+        while !serializer.isFinished {
+            var chunk = serializer.nextChunk(maximumNodes: 2)
+            nodes.writeBuffer(&chunk)
+        }
+        var file = serializer.finish()
+        file.writeBuffer(&nodes)
+        SnapshotSerializer.seal(&file)
+        let contents = try SnapshotContents(bytes: file)
+        for node in contents.nodes.values where node.aclReference != -1 {
+            #expect(contents.acls[node.aclReference] != nil)
+        }
+        #expect(!tree.aclCache.listsByReference.values.contains { $0.first?.id.scheme == "digest" },
+                "the deleted node's list is released once the snapshot is done")
+    }
+}
+
+struct RecoveryTests {
+    func directory() throws -> (DataDirectory, String) {
+        let root = NSTemporaryDirectory() + "aviary-recovery-\(UUID().uuidString)"
+        let directory = DataDirectory(dataDir: root)
+        try directory.create()
+        return (directory, root)
+    }
+
+    @Test func corruptNewestSnapshotFallsBackToTheOneBefore() throws {
+        let (directory, root) = try directory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let empty = DataTree()
+        _ = try SnapshotFileWriter.writeNow(SnapshotSerializer.serialize(empty), directory: directory.snapshotDirectory, zxid: 0)
+        var log = TxnLogTests.log(TxnLogTests.txns)
+        log.writeRepeatingByte(0, count: 1000)
+        FileManager.default.createFile(atPath: directory.logDirectory + "/log.1", contents: Data(log.readableBytesView))
+        FileManager.default.createFile(atPath: directory.snapshotDirectory + "/snapshot.3", contents: Data("garbage".utf8))
+        let (tree, report) = try Recovery.recover(directory, repair: true)
+        #expect(tree.lastProcessedZxid == 5 && tree.node("/n5") != nil)
+        #expect(report.skippedSnapshots.count == 1)
+    }
+
+    @Test func logsWithoutSnapshotsRefuseToStart() throws {
+        let (directory, root) = try directory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let log = TxnLogTests.log(Array(TxnLogTests.txns.suffix(2)))
+        FileManager.default.createFile(atPath: directory.logDirectory + "/log.4", contents: Data(log.readableBytesView))
+        #expect(throws: RecoveryError.self) { try Recovery.recover(directory, repair: true) }
+    }
+
+    @Test func purgeKeepsTheNewestSnapshotsAndTheLogsTheyNeed() throws {
+        let (directory, root) = try directory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for zxid in [0, 10, 20, 30, 40] as [Int64] {
+            FileManager.default.createFile(atPath: directory.snapshotDirectory + "/" + DataDirectory.snapshotName(zxid), contents: Data())
+        }
+        for zxid in [1, 8, 19, 25, 35] as [Int64] {
+            FileManager.default.createFile(atPath: directory.logDirectory + "/" + DataDirectory.logName(zxid), contents: Data())
+        }
+        let plan = Purge.plan(directory, retain: 3).map { ($0 as NSString).lastPathComponent }
+        #expect(plan == ["log.1", "log.8", "snapshot.0", "snapshot.a"])
+    }
+}
