@@ -53,16 +53,17 @@ def zookeeper_classpath():
 class Server:
     """One server process on a free loopback port, with its own data directory."""
 
-    def __init__(self, kind, extra_config=""):
+    def __init__(self, kind, extra_config="", data_dir=None, start=True):
         self.kind = kind
         self.dir = tempfile.mkdtemp(prefix="interop-%s-" % kind)
+        self.data_dir = data_dir or os.path.join(self.dir, "data")
         self.port = free_port()
         self.address = "127.0.0.1:%d" % self.port
         self.config_path = os.path.join(self.dir, "zoo.cfg")
         with open(self.config_path, "w") as f:
             f.write("\n".join([
                 "tickTime=%d" % TICK_MS,
-                "dataDir=%s" % os.path.join(self.dir, "data"),
+                "dataDir=%s" % self.data_dir,
                 "clientPort=%d" % self.port,
                 "clientPortAddress=127.0.0.1",
                 "maxClientCnxns=30",
@@ -72,17 +73,36 @@ class Server:
                 "DigestAuthenticationProvider.superDigest=%s" % SUPER_DIGEST,
                 "znode.container.checkIntervalMs=500",
             ]) + "\n" + extra_config)
-        os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
-        self.log = open(os.path.join(self.dir, "server.log"), "w")
-        if kind == "aviary":
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.log = open(os.path.join(self.dir, "server.log"), "a")
+        self.process = None
+        if start:
+            self.start()
+
+    def start(self):
+        if self.kind == "aviary":
             command = [aviary_binary(), "server", self.config_path]
         else:
             command = ["java", "-Xmx512m", "-cp", zookeeper_classpath(),
                        "-Dznode.container.checkIntervalMs=500",
                        "-Dzookeeper.admin.enableServer=false",
                        "org.apache.zookeeper.server.ZooKeeperServerMain", self.config_path]
+        self.log_offset = os.path.getsize(os.path.join(self.dir, "server.log"))
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
         self.wait_ready()
+
+    def kill(self):
+        """SIGKILL: no chance to flush anything."""
+        self.process.kill()
+        self.process.wait()
+
+    def terminate(self):
+        self.process.terminate()
+        self.process.wait(20)
+
+    def run_log(self):
+        """What the server printed since its last start."""
+        return self.log_text()[self.log_offset:]
 
     def wait_ready(self, timeout=60):
         deadline = time.time() + timeout
@@ -103,7 +123,7 @@ class Server:
         raise RuntimeError("%s did not start:\n%s" % (self.kind, self.log_text()))
 
     def alive(self):
-        return self.process.poll() is None
+        return self.process is not None and self.process.poll() is None
 
     def log_text(self):
         self.log.flush()
@@ -111,7 +131,7 @@ class Server:
             return f.read()
 
     def stop(self):
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(10)
