@@ -50,7 +50,8 @@ let package = Package(
         .executableTarget(
             name: "aviary",
             dependencies: [
-                "Server", "Configuration", "Storage",
+                "Server", "Configuration", "Storage", "DataTree", "ZooKeeperProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

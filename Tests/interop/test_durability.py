@@ -248,3 +248,45 @@ def test_zookeeper_tools_read_aviary_files():
         assert "createSession" in seen and "create2 /app/seq-0000000000" in seen and "setACL" in seen
     finally:
         server.stop()
+
+
+def test_data_tools_on_zookeepers_files():
+    import json
+    from servers import aviary_binary
+    server = Server("zookeeper", extra_config="snapCount=20\n")
+    try:
+        populate(server.address).close()
+        server.kill()
+        server.start()  # more snapshots and logs
+        populate_more = RawClient(server.address)
+        for n in range(40):
+            assert populate_more.create("/more-%d" % n)[0] == 0
+        server.kill()
+        directory = os.path.join(server.data_dir, "version-2")
+        aviary = aviary_binary()
+        logs = sorted(glob.glob(directory + "/log.*"), key=lambda p: int(p.rsplit(".", 1)[1], 16))
+        seen = []
+        for log in logs:
+            out = subprocess.run([aviary, "data", "log", "--json", log], capture_output=True, text=True)
+            assert out.returncode == 0, out.stdout + out.stderr
+            seen += json.loads(out.stdout)["transactions"]
+        assert any(t["type"] == "create2" and t.get("path") == "/app/seq-0000000029" for t in seen)
+        assert any(t["type"] == "setACL" for t in seen)
+        snapshot = max(glob.glob(directory + "/snapshot.*"), key=lambda p: int(p.rsplit(".", 1)[1], 16))
+        out = subprocess.run([aviary, "data", "snapshot", "--json", snapshot], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert "/zookeeper/quota" in [n["path"] for n in json.loads(out.stdout)["nodes"]]
+        out = subprocess.run([aviary, "data", "verify", server.data_dir], capture_output=True, text=True)
+        assert out.returncode == 0 and "ok:" in out.stdout, out.stdout
+        before = len(os.listdir(directory))
+        out = subprocess.run([aviary, "data", "purge", server.data_dir, "--count", "3"], capture_output=True, text=True)
+        assert out.returncode == 0 and len(os.listdir(directory)) < before, out.stdout
+        out = subprocess.run([aviary, "data", "verify", server.data_dir], capture_output=True, text=True)
+        assert out.returncode == 0, "still recoverable after purge: " + out.stdout
+        with open(logs[-1], "r+b") as f:
+            f.seek(40)
+            f.write(b"\xff\xee")
+        out = subprocess.run([aviary, "data", "verify", server.data_dir], capture_output=True, text=True)
+        assert out.returncode == 2 and "cut back to offset" in out.stdout, out.stdout
+    finally:
+        server.stop()
