@@ -28,7 +28,11 @@ let package = Package(
         .target(name: "Configuration"),
         .target(
             name: "Storage",
-            dependencies: ["DataTree", "ZooKeeperProtocol", "Jute", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "DataTree", "ZooKeeperProtocol", "Jute",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .target(
             name: "ServerCore",

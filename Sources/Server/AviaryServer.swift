@@ -60,11 +60,14 @@ public final class AviaryServer: @unchecked Sendable {
             tree = recovered
             for line in report.lines { logger.info("recovery: \(line)") }
             for line in report.truncations { logger.warning("recovery: \(line)") }
-            // ZooKeeper takes a snapshot after loading, so the next start replays nothing old.
-            let path = try SnapshotFileWriter.writeNow(SnapshotSerializer.serialize(tree),
-                                                       directory: dataDirectory.snapshotDirectory, zxid: tree.lastProcessedZxid)
+            // ZooKeeper snapshots after every load so that the next start replays nothing old;
+            // when nothing was replayed the newest snapshot already is that state.
+            var wrote = ""
+            if report.snapshot == nil || report.replayed > 0 || !report.truncations.isEmpty || !report.skippedSnapshots.isEmpty {
+                wrote = "; wrote " + (try SnapshotFileWriter.writeNow(tree, directory: dataDirectory.snapshotDirectory))
+            }
             let millis = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
-            logger.info("loaded \(tree.nodes.count) znodes and \(tree.sessions.count) sessions at zxid 0x\(String(UInt64(bitPattern: tree.lastProcessedZxid), radix: 16)) in \(millis) ms; wrote \(path)")
+            logger.info("loaded \(tree.nodes.count) znodes and \(tree.sessions.count) sessions at zxid 0x\(String(UInt64(bitPattern: tree.lastProcessedZxid), radix: 16)) in \(millis) ms\(wrote)")
         }
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         self.coreLoop = group.next()

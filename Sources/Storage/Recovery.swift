@@ -44,8 +44,7 @@ public enum Recovery {
         var tree: DataTree?
         for candidate in snapshots {
             do {
-                let contents = try SnapshotContents(bytes: try DataDirectory.read(candidate.path))
-                tree = try contents.tree(zxid: candidate.zxid)
+                tree = try SnapshotLoader.load(candidate.path, zxid: candidate.zxid)
                 report.snapshot = candidate.path
                 break
             } catch {

@@ -1,4 +1,6 @@
+import DataTree
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Writes one snapshot file off the request path. The znode section arrives in chunks and
@@ -78,6 +80,33 @@ public final class SnapshotFileWriter: @unchecked Sendable {
             }
             Self.syncDirectory(directory)
             completion(.success(finalPath))
+        }
+    }
+
+    /// Waits until every chunk handed over so far is written (back-pressure).
+    public func drain() { queue.sync {} }
+
+    /// Writes a snapshot of `tree` now, a chunk at a time (bounded memory); returns its path.
+    public static func writeNow(_ tree: DataTree, directory: String) throws(SnapshotError) -> String {
+        let serializer = SnapshotSerializer(tree: tree)
+        let writer = SnapshotFileWriter(directory: directory, zxid: serializer.zxid)
+        var chunks = 0
+        while !serializer.isFinished {
+            writer.write(serializer.nextChunk(maximumNodes: 8192))
+            chunks += 1
+            if chunks % 8 == 0 { writer.drain() }
+        }
+        let done = DispatchSemaphore(value: 0)
+        let outcome = NIOLockedValueBox<Result<String, SnapshotError>?>(nil)
+        writer.finish(prefix: serializer.finish()) { result in
+            outcome.withLockedValue { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        switch outcome.withLockedValue({ $0 }) {
+        case .success(let path): return path
+        case .failure(let error): throw error
+        case .none: throw SnapshotError(description: "the snapshot writer did not finish")
         }
     }
 
