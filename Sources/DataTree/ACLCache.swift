@@ -72,8 +72,11 @@ public struct ACLCache: Sendable {
     }
 
     /// Counts one more use of a known reference (a znode read from a snapshot).
-    public mutating func addUse(_ reference: Int64) {
-        if useCounts[reference] != nil { useCounts[reference, default: 0] += 1 }
+    public mutating func addUse(_ reference: Int64) { addUses(reference, 1) }
+
+    /// Counts `count` more uses of a known reference.
+    public mutating func addUses(_ reference: Int64, _ count: Int) {
+        if useCounts[reference] != nil { useCounts[reference, default: 0] += count }
     }
 
     /// Forgets lists no znode uses (after loading a snapshot).

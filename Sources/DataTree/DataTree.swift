@@ -43,13 +43,33 @@ public final class DataTree {
 
     /// Rebuilds a tree from a snapshot's contents: znodes by path (the root as "/"), the
     /// ACL lists by reference, and the sessions. Throws if a znode's parent is missing.
-    public init(restoring znodes: [String: Znode], acls: [Int64: [ACL]], sessions: [Int64: Int32], zxid: Int64) throws(DataTreeError) {
+    ///
+    /// With `linked`, children are already in their parents' sets except for the paths
+    /// listed, which are linked here (a loader that reads in pre-order links as it goes).
+    public init(restoring znodes: [String: Znode], acls: [Int64: [ACL]], sessions: [Int64: Int32], zxid: Int64,
+                linked unlinked: [String]? = nil) throws(DataTreeError) {
         for (reference, list) in acls { aclCache.insert(list, reference: reference) }
         nodes = znodes
-        for (path, node) in znodes where path != "/" {
+        for path in unlinked ?? znodes.keys.filter({ $0 != "/" }) {
             guard let parent = znodes[ZNodePath.parent(of: path)] else { throw .missingParent(path) }
             parent.children.insert(ZNodePath.name(of: path))
-            aclCache.addUse(node.aclReference)
+        }
+        var uses: [Int64: Int] = [:]
+        var lastReference: Int64 = .min
+        var lastCount = 0
+        for node in znodes.values {
+            // Znodes mostly share a few lists: count runs before touching the dictionary.
+            if node.aclReference == lastReference {
+                lastCount += 1
+            } else {
+                if lastCount > 0 { uses[lastReference, default: 0] += lastCount }
+                lastReference = node.aclReference
+                lastCount = 1
+            }
+        }
+        if lastCount > 0 { uses[lastReference, default: 0] += lastCount }
+        for (reference, count) in uses { aclCache.addUses(reference, count) }
+        for (path, node) in znodes where node.stat.ephemeralOwner != 0 {
             let owner = node.stat.ephemeralOwner
             if let session = EphemeralOwner.session(owner) {
                 ephemerals[session, default: []].insert(path)
@@ -59,7 +79,7 @@ public final class DataTree {
                 ttlNodes.insert(path)
             }
         }
-        if let root = znodes["/"] { aclCache.addUse(root.aclReference) } else { throw .missingParent("/") }
+        if znodes["/"] == nil { throw .missingParent("/") }
         aclCache.purgeUnused()
         self.sessions = sessions
         lastProcessedZxid = zxid

@@ -73,6 +73,11 @@ public enum SnapshotLoader {
                 acls[try reader.readLong()] = try reader.readACLs()
             }
             var nodes: [String: Znode] = [:]
+            nodes.reserveCapacity(Int(size / 160))
+            // Snapshots list znodes in pre-order, so each parent is on this stack: children are
+            // linked as they are read, without hashing parent paths.
+            var ancestors: [(length: Int, path: String, node: Znode)] = []
+            var orphans: [String] = []
             while true {
                 if reader.remaining < refillBelow { refill() }
                 let path = try reader.readNonNullString()
@@ -80,7 +85,30 @@ public enum SnapshotLoader {
                 let data = try reader.readBuffer()
                 let acl = try reader.readLong()
                 let stat = try StatPersisted(from: &reader)
-                nodes[path.isEmpty ? "/" : path] = Znode(data: data, aclReference: acl, stat: stat)
+                let node = Znode(data: data, aclReference: acl, stat: stat)
+                if path.isEmpty {
+                    nodes["/"] = node
+                    ancestors = [(0, "/", node)]
+                    continue
+                }
+                nodes[path] = node
+                let utf8 = path.utf8
+                guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { orphans.append(path); continue }
+                let parentLength = utf8.distance(from: utf8.startIndex, to: slash)
+                while !ancestors.isEmpty {
+                    let top = ancestors.count - 1
+                    if ancestors[top].length == parentLength
+                        && (parentLength == 0 || utf8.prefix(parentLength).elementsEqual(ancestors[top].path.utf8)) {
+                        break
+                    }
+                    ancestors.removeLast()
+                }
+                if let parent = ancestors.last?.node {
+                    parent.children.insert(String(path[path.index(after: slash)...]))
+                } else {
+                    orphans.append(path)
+                }
+                ancestors.append((utf8.count, path, node))
             }
             // Everything up to here is covered by the checksum that follows.
             window.buffer = reader.buffer
@@ -95,7 +123,7 @@ public enum SnapshotLoader {
             }
             guard try reader.readString() == "/" else { throw SnapshotError(description: "its seal is malformed") }
             do {
-                return try DataTree(restoring: nodes, acls: acls, sessions: sessions, zxid: zxid)
+                return try DataTree(restoring: nodes, acls: acls, sessions: sessions, zxid: zxid, linked: orphans)
             } catch {
                 throw SnapshotError(description: "\(error)")
             }
