@@ -32,7 +32,7 @@ public final class AviaryServer: @unchecked Sendable {
     var snapshotInProgress = false
     var purgeTask: RepeatedTask?
     /// Why the server stopped on its own, if it did (a storage failure).
-    public private(set) var fatalError: String?
+    public private(set) var storageFailure: String?
     var serverChannel: Channel?
     var tickTask: RepeatedTask?
     let startTime = Date()
@@ -105,7 +105,7 @@ public final class AviaryServer: @unchecked Sendable {
             onFailure: { [self] reason in
                 loop.execute {
                     self.logger.critical("Severe unrecoverable error writing the transaction log, exiting: \(reason)")
-                    self.fatalError = reason
+                    self.storageFailure = reason
                     self.serverChannel?.close(promise: nil)
                 }
             })

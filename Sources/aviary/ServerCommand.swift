@@ -74,7 +74,7 @@ struct ServerCommand: AsyncParsableCommand {
         }
         try await server.waitUntilClosed()
         _ = signals
-        if let reason = server.fatalError {
+        if let reason = server.storageFailure {
             try? await server.stop()
             throw StartupError("stopped: \(reason)")
         }
