@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "ServerCore", targets: ["ServerCore"]),
         .library(name: "Configuration", targets: ["Configuration"]),
         .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "Operations", targets: ["Operations"]),
         .library(name: "Server", targets: ["Server"]),
     ],
     dependencies: [
@@ -43,9 +44,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Operations",
+            dependencies: ["ServerCore", "DataTree", "Configuration", "ZooKeeperProtocol"]
+        ),
+        .target(
             name: "Server",
             dependencies: [
-                "ServerCore", "Configuration", "ZooKeeperProtocol", "Storage",
+                "ServerCore", "Configuration", "ZooKeeperProtocol", "Storage", "Operations",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -35,9 +35,10 @@ public final class AviaryServer: @unchecked Sendable {
     public private(set) var storageFailure: String?
     var serverChannel: Channel?
     var tickTask: RepeatedTask?
-    let startTime = Date()
-    var packetsReceived = 0
-    var packetsSent = 0
+    /// When the server started, on the core's monotonic clock.
+    let startedAt = AviaryServer.now().monotonicMillis
+    /// `gtmk`/`stmk`: ZooKeeper's trace mask, kept for the words that show it.
+    var traceMask: Int64 = 306
     private let nextConnectionID = NIOLockedValueBox<ConnectionID>(0)
 
     /// Opens the data directory (recovering the tree from its snapshot and logs) and
@@ -177,10 +178,10 @@ public final class AviaryServer: @unchecked Sendable {
 
     // MARK: Events in
 
-    func register(_ id: ConnectionID, channel: Channel, address: String) {
+    func register(_ id: ConnectionID, channel: Channel, address: String, port: Int) {
         coreLoop.execute { [self] in
             channels[id] = channel
-            process(.connectionOpened(id, address: address))
+            process(.connectionOpened(id, address: address, port: port))
         }
     }
 
@@ -194,11 +195,7 @@ public final class AviaryServer: @unchecked Sendable {
 
     func process(_ event: ServerCore.Event) {
         coreLoop.preconditionInEventLoop()
-        switch event {
-        case .request, .connect, .undecodableRequest: packetsReceived += 1
-        case .connectionClosed(let id): channels[id] = nil
-        default: break
-        }
+        if case .connectionClosed(let id) = event { channels[id] = nil }
         perform(core.receive(event, now: Self.now()))
     }
 
@@ -216,7 +213,6 @@ public final class AviaryServer: @unchecked Sendable {
                 frame.encode(into: &buffer)
                 channel.write(buffer, promise: nil)
                 touched[id] = channel
-                packetsSent += 1
             case .close(let id):
                 guard let channel = channels[id] else { continue }
                 touched[id] = nil

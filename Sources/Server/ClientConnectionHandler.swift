@@ -23,7 +23,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
-        server.register(id, channel: context.channel, address: address)
+        server.register(id, channel: context.channel, address: address, port: context.channel.remoteAddress?.port ?? 0)
         context.fireChannelActive()
     }
 
@@ -34,8 +34,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .fourLetterWord(let word):
-            server.fourLetterWord(word, connection: id)
+        case .fourLetterWord(let word, let argument):
+            server.fourLetterWord(word, argument: argument, connection: id)
         case .frame(let payload):
             var reader = JuteReader(payload, maximumLength: maximumLength)
             if !handshakeDone {

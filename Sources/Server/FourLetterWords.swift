@@ -1,46 +1,69 @@
 import Foundation
 import NIOCore
+import Operations
 import ServerCore
 
 /// The four-letter words a connection may send instead of a handshake.
 extension AviaryServer {
-    /// The version string clients and tools see.
-    public static let version = "3.8.0-aviary-0.1"
+    /// The version clients and tools see.
+    public static let version = "3.8.0-aviary-0.1, built on unknown"
 
-    func fourLetterWord(_ word: String, connection id: ConnectionID) {
+    func fourLetterWord(_ word: String, argument: Int64?, connection id: ConnectionID) {
         coreLoop.execute { [self] in
             guard let channel = channels[id] else { return }
-            let allowed = configuration.fourLetterWords.map { $0.contains(word) || $0.contains("*") } ?? true
-            let text = allowed ? fourLetterAnswer(word) : "\(word) is not executed because it is not in the whitelist.\n"
+            let allowed = configuration.fourLetterWords.map { $0.contains(word) || $0.contains("*") }
+                ?? FourLetterWords.readOnly.contains(word)
+            var text = "\(word) is not executed because it is not in the whitelist.\n"
+            if allowed {
+                if word == "stmk", let argument { traceMask = argument }
+                text = FourLetterWords.answer(word, core: &core, context: operatorContext())
+            }
             var buffer = channel.allocator.buffer(capacity: text.utf8.count)
             buffer.writeString(text)
             channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 
-    func fourLetterAnswer(_ word: String) -> String {
-        let tree = core.tree
-        switch word {
-        case "ruok":
-            return "imok"
-        case "isro":
-            return "rw"
-        case "srvr", "stat":
-            var lines = ["Zookeeper version: \(Self.version), built on unknown"]
-            if word == "stat" { lines.append("Clients:"); lines.append("") }
-            lines += [
-                "Latency min/avg/max: 0/0.0/0",
-                "Received: \(packetsReceived)",
-                "Sent: \(packetsSent)",
-                "Connections: \(core.connectionCount)",
-                "Outstanding: 0",
-                "Zxid: 0x\(String(UInt64(bitPattern: tree.lastProcessedZxid), radix: 16))",
-                "Mode: standalone",
-                "Node count: \(tree.nodes.count)",
-            ]
-            return lines.joined(separator: "\n") + "\n"
-        default:
-            return "\(word) is not available in this Aviary release yet.\n"
+    /// Everything the operator surface shows beyond the core.
+    func operatorContext() -> ServerContext {
+        let snapshotDirectory = absolute(dataDirectory.snapshotDirectory)
+        let logDirectory = absolute(dataDirectory.logDirectory)
+        let sync = log?.syncStatistics ?? (count: 0, nanoseconds: 0)
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let openFiles = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+        let process = ProcessInfo.processInfo
+        let environment: [(String, String)] = [
+            ("host.name", process.hostName),
+            ("java.version", "none (Aviary runs without a JVM)"),
+            ("os.name", "Linux"),
+            ("os.arch", "amd64"),
+            ("os.version", process.operatingSystemVersionString),
+            ("user.name", process.environment["USER"] ?? NSUserName()),
+            ("user.home", NSHomeDirectory()),
+            ("user.dir", FileManager.default.currentDirectoryPath),
+            ("os.memory.max", "\(process.physicalMemory / 1_048_576)MB"),
+        ]
+        return ServerContext(
+            version: Self.version, mode: "standalone", configuration: configuration,
+            snapshotDirectory: snapshotDirectory, logDirectory: logDirectory,
+            snapshotDirectorySize: Self.size(of: snapshotDirectory), logDirectorySize: Self.size(of: logDirectory),
+            startedAt: startedAt, now: Self.now(), traceMask: traceMask, environment: environment,
+            openFileDescriptors: Int64(openFiles), maxFileDescriptors: Int64(limit.rlim_cur),
+            fsyncCount: Int64(sync.count), fsyncMillis: Int64(sync.nanoseconds / 1_000_000))
+    }
+
+    private func absolute(_ path: String) -> String {
+        let full = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+        return (full as NSString).standardizingPath
+    }
+
+    /// Bytes in the files of a directory (ZooKeeper's `dataDirSize`).
+    static func size(of directory: String) -> Int64 {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.reduce(Int64(0)) { total, name in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: (directory as NSString).appendingPathComponent(name))
+            return total + ((attributes?[.size] as? NSNumber)?.int64Value ?? 0)
         }
     }
 }

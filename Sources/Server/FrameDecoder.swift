@@ -5,8 +5,9 @@ import ZooKeeperProtocol
 public enum InboundFrame: Sendable {
     /// A length-prefixed frame's payload.
     case frame(ByteBuffer)
-    /// The connection opened with a four-letter word instead of a handshake.
-    case fourLetterWord(String)
+    /// The connection opened with a four-letter word instead of a handshake; `stmk`
+    /// carries the 8-byte trace mask that follows it.
+    case fourLetterWord(String, argument: Int64?)
 }
 
 /// A frame longer than `jute.maxbuffer`, or with a negative length.
@@ -37,8 +38,17 @@ public struct FrameDecoder: ByteToMessageDecoder {
         if isFirstFrame {
             isFirstFrame = false
             if let word = buffer.getString(at: buffer.readerIndex, length: 4), Self.fourLetterWords.contains(word) {
+                var argument: Int64?
+                if word == "stmk" {
+                    guard let mask = buffer.getInteger(at: buffer.readerIndex + 4, as: Int64.self) else {
+                        isFirstFrame = true
+                        return .needMoreData
+                    }
+                    argument = mask
+                    buffer.moveReaderIndex(forwardBy: 8)
+                }
                 buffer.moveReaderIndex(forwardBy: 4)
-                context.fireChannelRead(wrapInboundOut(.fourLetterWord(word)))
+                context.fireChannelRead(wrapInboundOut(.fourLetterWord(word, argument: argument)))
                 return .continue
             }
         }

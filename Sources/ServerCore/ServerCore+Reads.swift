@@ -4,8 +4,10 @@ import ZooKeeperProtocol
 /// Requests answered from the local tree (`FinalRequestProcessor`'s read cases), watch
 /// registration, and the re-registration of watches after a reconnect.
 extension ServerCore {
-    mutating func serveRead(_ id: ConnectionID, _ header: RequestHeader, _ request: Request, into actions: inout [Action]) {
+    mutating func serveRead(_ id: ConnectionID, _ header: RequestHeader, _ request: Request, arrivedAt: Int64, now: Now,
+                            into actions: inout [Action]) {
         guard let connection = connections[id] else { return }
+        answered(id, xid: header.xid, opCode: request.opCode, arrivedAt: arrivedAt, now: now)
         var xid = header.xid
         if case .setWatches = request { xid = SpecialXid.setWatches }
         let body: Response

@@ -21,8 +21,8 @@ public struct Now: Sendable, Hashable {
 public struct ServerCore {
     /// Something that happened, as the shell reports it.
     public enum Event: Sendable {
-        /// A client connected from `address` (its IP, without port).
-        case connectionOpened(ConnectionID, address: String)
+        /// A client connected from `address` (its IP, without port) and `port`.
+        case connectionOpened(ConnectionID, address: String, port: Int = 0)
         /// The handshake frame.
         case connect(ConnectionID, ConnectRequest)
         /// A decoded request.
@@ -55,10 +55,23 @@ public struct ServerCore {
         var sessionId: Int64?
         var sentReadOnlyByte: Bool?
         var authInfo: [Id]
+        var statistics: ConnectionStatistics
+        /// Monotonic milliseconds when it was accepted.
+        var openedAt: Int64
+        /// Whether it has sent its handshake (a session may still be on its way).
+        var handshaken = false
+    }
+
+    /// A connection as the operator surface shows it.
+    public struct ConnectionView: Sendable {
+        public var id: ConnectionID
+        public var sessionId: Int64?
+        public var sessionTimeout: Int32?
+        public var statistics: ConnectionStatistics
     }
 
     enum Origin {
-        case client(ConnectionID, xid: Int32, opCode: OpCode)
+        case client(ConnectionID, xid: Int32, opCode: OpCode, arrivedAt: Int64)
         case createSession(ConnectionID, readOnly: Bool?)
         case closeSession(ConnectionID?, xid: Int32)
         case server
@@ -72,6 +85,7 @@ public struct ServerCore {
 
     struct WaitingRead {
         var waitFor: Int64
+        var arrivedAt: Int64
         var session: Int64
         var connection: ConnectionID
         var header: RequestHeader
@@ -92,6 +106,8 @@ public struct ServerCore {
     /// The zxid of the last transaction prepared.
     public private(set) var lastPreparedZxid: Int64
     var nextContainerCheck: Int64 = 0
+    /// Server-wide counters.
+    public private(set) var statistics = ServerStatistics()
 
     /// Creates a core over `tree` (fresh, or recovered from disk).
     public init(configuration: ServerCoreConfiguration, tree: DataTree = DataTree(), now: Now) {
@@ -106,23 +122,77 @@ public struct ServerCore {
     /// The number of open connections.
     public var connectionCount: Int { connections.count }
 
+    /// Open connections with their counters, oldest first.
+    public var connectionViews: [ConnectionView] {
+        connections.sorted { $0.key < $1.key }.map { id, connection in
+            ConnectionView(id: id, sessionId: connection.sessionId,
+                           sessionTimeout: connection.sessionId.flatMap { sessions.sessions[$0]?.timeout },
+                           statistics: connection.statistics)
+        }
+    }
+
+    /// Writes prepared but not yet applied (ZooKeeper's outstanding requests).
+    public var outstandingRequests: Int { uncommitted.count + waitingReads.count }
+
+    /// `srst`: zero the server-wide counters.
+    public mutating func resetServerStatistics() { statistics.reset() }
+
+    /// `crst`: zero every connection's counters.
+    public mutating func resetConnectionStatistics() {
+        for id in connections.keys { connections[id]?.statistics.reset() }
+    }
+
+    /// Records an answered request for `cons`, `stat` and `mntr`.
+    mutating func answered(_ id: ConnectionID, xid: Int32, opCode: OpCode, arrivedAt: Int64, now: Now) {
+        let latency = max(0, now.monotonicMillis - arrivedAt)
+        statistics.latency.record(latency)
+        guard connections[id] != nil else { return }
+        connections[id]?.statistics.lastOperation = opCode.lastOperationName
+        if xid >= 0 { connections[id]?.statistics.lastCxid = Int64(xid) }
+        connections[id]?.statistics.lastZxid = tree.lastProcessedZxid
+        connections[id]?.statistics.lastResponseTime = now.monotonicMillis
+        connections[id]?.statistics.lastLatency = latency
+        connections[id]?.statistics.latency.record(latency)
+    }
+
+    private mutating func countSent(_ actions: [Action]) {
+        for action in actions {
+            if case .send(let id, _) = action {
+                statistics.packetsSent += 1
+                connections[id]?.statistics.packetsSent += 1
+            }
+        }
+    }
+
+    private mutating func countReceived(_ id: ConnectionID) {
+        statistics.packetsReceived += 1
+        connections[id]?.statistics.packetsReceived += 1
+    }
+
     /// Handles one event and returns what to do, in order.
     public mutating func receive(_ event: Event, now: Now) -> [Action] {
         var actions: [Action] = []
         switch event {
-        case .connectionOpened(let id, let address):
+        case .connectionOpened(let id, let address, let port):
             let limit = configuration.maxClientConnections
             if limit > 0 && connections.values.reduce(0, { $0 + ($1.address == address ? 1 : 0) }) >= limit {
+                statistics.connectionsRejected += 1
                 actions.append(.warn("Too many connections from /\(address) - max is \(limit)"))
                 actions.append(.close(id))
             } else {
-                connections[id] = Connection(address: address, authInfo: [Id(scheme: "ip", id: address)])
+                let remote = address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
+                connections[id] = Connection(address: address, authInfo: [Id(scheme: "ip", id: address)],
+                                             statistics: ConnectionStatistics(remote: remote, established: now.wallMillis),
+                                             openedAt: now.monotonicMillis)
             }
         case .connect(let id, let request):
+            countReceived(id)
             handleConnect(id, request, now: now, into: &actions)
         case .request(let id, let header, let request):
+            countReceived(id)
             handleRequest(id, header, request, now: now, into: &actions)
         case .undecodableRequest(let id, let header, let error):
+            countReceived(id)
             guard let session = connections[id]?.sessionId else { actions.append(.close(id)); break }
             sessions.touch(session, now: now.monotonicMillis)
             actions.append(.warn("Cannot process request type \(header.type) from session 0x\(hex(session)): \(error)"))
@@ -136,18 +206,32 @@ public struct ServerCore {
         case .logged(let zxid):
             applyCommitted(upTo: zxid, now: now, into: &actions)
         case .tick:
+            closeSessionlessConnections(now: now, into: &actions)
             expireSessions(now: now, into: &actions)
             reapContainers(now: now, into: &actions)
         }
+        countSent(actions)
         return actions
+    }
+
+    /// Connections that never sent a handshake are closed after a while, so that idle or
+    /// half-open sockets cannot pile up.
+    private mutating func closeSessionlessConnections(now: Now, into actions: inout [Action]) {
+        let deadline = now.monotonicMillis - configuration.sessionlessConnectionTimeout
+        for (id, connection) in connections where !connection.handshaken && connection.openedAt <= deadline {
+            actions.append(.info("Closing connection from /\(connection.statistics.remote): no handshake within \(configuration.sessionlessConnectionTimeout) ms"))
+            actions.append(.close(id))
+        }
     }
 
     // MARK: Handshake
 
     private mutating func handleConnect(_ id: ConnectionID, _ request: ConnectRequest, now: Now, into actions: inout [Action]) {
-        guard var connection = connections[id], connection.sessionId == nil else {
+        guard var connection = connections[id], connection.sessionId == nil, !connection.handshaken else {
             actions.append(.close(id)); return
         }
+        connection.handshaken = true
+        connections[id]?.handshaken = true
         let readOnly: Bool? = request.readOnly == nil ? nil : false
         connection.sentReadOnlyByte = readOnly
         if request.lastZxidSeen > tree.lastProcessedZxid {
@@ -199,6 +283,7 @@ public struct ServerCore {
         switch request {
         case .ping:
             actions.append(.send(id, .reply(ReplyHeader(xid: SpecialXid.ping, zxid: tree.lastProcessedZxid, err: 0), .empty)))
+            answered(id, xid: header.xid, opCode: .ping, arrivedAt: now.monotonicMillis, now: now)
         case .auth(let packet):
             if let ids = Authentication.authenticate(scheme: packet.scheme, auth: packet.auth, clientAddress: connection.address,
                                                      superDigest: configuration.superDigest) {
@@ -207,6 +292,7 @@ public struct ServerCore {
                 }
                 actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: 0, err: 0), .empty)))
             } else {
+                statistics.authFailures += 1
                 actions.append(.warn("Authentication failed for scheme \(packet.scheme) from /\(connection.address)"))
                 actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: 0, err: KeeperError.authFailed.rawValue), .empty)))
                 actions.append(.close(id))
@@ -219,17 +305,19 @@ public struct ServerCore {
         default:
             if request.isWrite {
                 let txn = prepareWrite(request, session: session, authInfo: connection.authInfo, zxid: lastPreparedZxid + 1, now: now)
-                prepare(txn, session: session, xid: header.xid, origin: .client(id, xid: header.xid, opCode: request.opCode),
+                prepare(txn, session: session, xid: header.xid,
+                        origin: .client(id, xid: header.xid, opCode: request.opCode, arrivedAt: now.monotonicMillis),
                         now: now, into: &actions)
                 lastWriteBySession[session] = lastPreparedZxid
             } else {
                 var waitFor = lastWriteBySession[session] ?? 0
                 if case .sync = request { waitFor = lastPreparedZxid }
                 if waitFor > tree.lastProcessedZxid || waitingReadsBySession[session, default: 0] > 0 {
-                    waitingReads.append(WaitingRead(waitFor: waitFor, session: session, connection: id, header: header, request: request))
+                    waitingReads.append(WaitingRead(waitFor: waitFor, arrivedAt: now.monotonicMillis, session: session,
+                                                    connection: id, header: header, request: request))
                     waitingReadsBySession[session, default: 0] += 1
                 } else {
-                    serveRead(id, header, request, into: &actions)
+                    serveRead(id, header, request, arrivedAt: now.monotonicMillis, now: now, into: &actions)
                 }
             }
         }
@@ -271,12 +359,12 @@ public struct ServerCore {
             for notification in notifications where connections[notification.watcher] != nil {
                 actions.append(.send(notification.watcher, .notification(notification.event)))
             }
-            reply(to: write, result: result, into: &actions)
-            serveWaitingReads(upTo: write.header.zxid, into: &actions)
+            reply(to: write, result: result, now: now, into: &actions)
+            serveWaitingReads(upTo: write.header.zxid, now: now, into: &actions)
         }
     }
 
-    private mutating func reply(to write: PreparedWrite, result: TxnResult, into actions: inout [Action]) {
+    private mutating func reply(to write: PreparedWrite, result: TxnResult, now: Now, into actions: inout [Action]) {
         let zxid = tree.lastProcessedZxid
         switch write.origin {
         case .createSession(let id, let readOnly):
@@ -284,16 +372,19 @@ public struct ServerCore {
             guard connections[id]?.sessionId == session else { return }
             actions.append(.send(id, .connect(ConnectResponse(timeOut: sessions.sessions[session]?.timeout ?? 0, sessionId: session,
                                                               passwd: SessionTracker.password(for: session), readOnly: readOnly))))
+            answered(id, xid: -1, opCode: .createSession, arrivedAt: now.monotonicMillis, now: now)
         case .closeSession(let id, let xid):
             actions.append(.info("Closed session 0x\(hex(write.header.clientId))"))
             if let id, connections[id] != nil {
+                answered(id, xid: xid, opCode: .closeSession, arrivedAt: now.monotonicMillis, now: now)
                 actions.append(.send(id, .reply(ReplyHeader(xid: xid, zxid: zxid, err: 0), .empty)))
                 actions.append(.close(id))
             }
         case .server:
             break
-        case .client(let id, let xid, let opCode):
+        case .client(let id, let xid, let opCode, let arrivedAt):
             guard connections[id] != nil else { return }
+            answered(id, xid: xid, opCode: opCode, arrivedAt: arrivedAt, now: now)
             if result.error != .ok {
                 // ZooKeeper's line for user-level errors (FinalRequestProcessor).
                 actions.append(.info("Got user-level KeeperException when processing sessionid:0x\(hex(write.header.clientId)) type:\(opCode.name) cxid:0x\(String(UInt32(bitPattern: xid), radix: 16)) zxid:0x\(hex(write.header.zxid)) Error:\(result.error)"))
@@ -325,13 +416,13 @@ public struct ServerCore {
         }
     }
 
-    private mutating func serveWaitingReads(upTo zxid: Int64, into actions: inout [Action]) {
+    private mutating func serveWaitingReads(upTo zxid: Int64, now: Now, into actions: inout [Action]) {
         while let read = waitingReads.first, read.waitFor <= zxid {
             waitingReads.removeFirst()
             waitingReadsBySession[read.session, default: 1] -= 1
             if waitingReadsBySession[read.session] == 0 { waitingReadsBySession[read.session] = nil }
             if connections[read.connection]?.sessionId == read.session {
-                serveRead(read.connection, read.header, read.request, into: &actions)
+                serveRead(read.connection, read.header, read.request, arrivedAt: read.arrivedAt, now: now, into: &actions)
             }
         }
     }

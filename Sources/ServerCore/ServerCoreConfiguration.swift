@@ -16,6 +16,9 @@ public struct ServerCoreConfiguration: Sendable {
     public var maxClientConnections: Int = 60
     /// How often containers and TTL znodes are checked, in milliseconds.
     public var containerCheckInterval: Int64 = 60_000
+    /// How long a connection may stay without a session before it is closed, in
+    /// milliseconds (`zookeeper.nio.sessionlessCnxnTimeout`).
+    public var sessionlessConnectionTimeout: Int64 = 10_000
     /// Whether reconfig is enabled (`reconfigEnabled`).
     public var reconfigEnabled: Bool = false
     /// The dynamic configuration shown at /zookeeper/config.

@@ -132,6 +132,30 @@ struct ServerCoreTests {
         #expect(frames == [.reply(ReplyHeader(xid: 9, zxid: core.tree.lastProcessedZxid, err: KeeperError.reconfigDisabled.rawValue), .empty)])
     }
 
+    @Test mutating func connectionsWithoutAHandshakeAreClosed() {
+        _ = send(.connectionOpened(7, address: "127.0.0.1"))
+        _ = connect(8)
+        now.monotonicMillis += 5_000
+        #expect(!send(.tick).contains(.close(7)))
+        now.monotonicMillis += 6_000
+        let actions = send(.tick)
+        #expect(actions.contains(.close(7)) && !actions.contains(.close(8)))
+    }
+
+    @Test mutating func statisticsCountPacketsAndOperations() {
+        _ = connect(1)
+        let create = send(.request(1, RequestHeader(xid: 1, type: 1), .create(CreateRequest(path: "/s"))))
+        now.monotonicMillis += 3
+        _ = send(.logged(upTo: Self.logged(create) ?? -1))
+        _ = send(.request(1, RequestHeader(xid: 2, type: 4), .getData(path: "/s", watch: false)))
+        let view = core.connectionViews.first { $0.id == 1 }
+        #expect(view?.statistics.packetsReceived == 3 && view?.statistics.packetsSent == 3)
+        #expect(view?.statistics.lastOperation == "GETD" && view?.statistics.lastCxid == 2)
+        #expect(core.statistics.latency.maximum == 3)
+        core.resetConnectionStatistics()
+        #expect(core.connectionViews.first?.statistics.packetsReceived == 0)
+    }
+
     @Test mutating func connectionsPerAddressAreLimited() {
         _ = send(.connectionOpened(1, address: "10.1.1.1"))
         _ = send(.connectionOpened(2, address: "10.1.1.1"))

@@ -27,7 +27,7 @@ struct FrameDecoderTests {
     @Test func fourLetterWordOnlyFirst() throws {
         let channel = try channel()
         try channel.writeInbound(ByteBuffer(string: "ruok"))
-        guard case .fourLetterWord("ruok")? = try channel.readInbound(as: InboundFrame.self) else {
+        guard case .fourLetterWord("ruok", nil)? = try channel.readInbound(as: InboundFrame.self) else {
             Issue.record("expected ruok"); return
         }
     }

@@ -159,8 +159,8 @@ struct RecoveryTests {
         _ = try SnapshotFileWriter.writeNow(SnapshotSerializer.serialize(empty), directory: directory.snapshotDirectory, zxid: 0)
         var log = TxnLogTests.log(TxnLogTests.txns)
         log.writeRepeatingByte(0, count: 1000)
-        FileManager.default.createFile(atPath: directory.logDirectory + "/log.1", contents: Data(log.readableBytesView))
-        FileManager.default.createFile(atPath: directory.snapshotDirectory + "/snapshot.3", contents: Data("garbage".utf8))
+        _ = FileManager.default.createFile(atPath: directory.logDirectory + "/log.1", contents: Data(log.readableBytesView))
+        _ = FileManager.default.createFile(atPath: directory.snapshotDirectory + "/snapshot.3", contents: Data("garbage".utf8))
         let (tree, report) = try Recovery.recover(directory, repair: true)
         #expect(tree.lastProcessedZxid == 5 && tree.node("/n5") != nil)
         #expect(report.skippedSnapshots.count == 1)
@@ -170,7 +170,7 @@ struct RecoveryTests {
         let (directory, root) = try directory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let log = TxnLogTests.log(Array(TxnLogTests.txns.suffix(2)))
-        FileManager.default.createFile(atPath: directory.logDirectory + "/log.4", contents: Data(log.readableBytesView))
+        _ = FileManager.default.createFile(atPath: directory.logDirectory + "/log.4", contents: Data(log.readableBytesView))
         #expect(throws: RecoveryError.self) { try Recovery.recover(directory, repair: true) }
     }
 
@@ -178,10 +178,10 @@ struct RecoveryTests {
         let (directory, root) = try directory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         for zxid in [0, 10, 20, 30, 40] as [Int64] {
-            FileManager.default.createFile(atPath: directory.snapshotDirectory + "/" + DataDirectory.snapshotName(zxid), contents: Data())
+            _ = FileManager.default.createFile(atPath: directory.snapshotDirectory + "/" + DataDirectory.snapshotName(zxid), contents: Data())
         }
         for zxid in [1, 8, 19, 25, 35] as [Int64] {
-            FileManager.default.createFile(atPath: directory.logDirectory + "/" + DataDirectory.logName(zxid), contents: Data())
+            _ = FileManager.default.createFile(atPath: directory.logDirectory + "/" + DataDirectory.logName(zxid), contents: Data())
         }
         let plan = Purge.plan(directory, retain: 3).map { ($0 as NSString).lastPathComponent }
         #expect(plan == ["log.1", "log.8", "snapshot.0", "snapshot.a"])

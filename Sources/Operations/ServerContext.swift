@@ -1,0 +1,42 @@
+import Configuration
+import ServerCore
+
+/// What the operator surface shows beyond the core's own state: configuration, files,
+/// process figures. The shell fills it in; the renderers only read it.
+public struct ServerContext: Sendable {
+    /// The version clients and tools see.
+    public var version: String
+    /// "standalone", "leader", "follower" or "observer".
+    public var mode: String
+    public var configuration: ServerConfiguration
+    /// Absolute `version-2` directories.
+    public var snapshotDirectory: String
+    public var logDirectory: String
+    /// Bytes held by the files in each.
+    public var snapshotDirectorySize: Int64
+    public var logDirectorySize: Int64
+    /// When the server started, on the core's monotonic clock.
+    public var startedAt: Int64
+    public var now: Now
+    /// `gtmk`/`stmk`'s trace mask.
+    public var traceMask: Int64
+    /// `envi`'s lines after the version, in order.
+    public var environment: [(String, String)]
+    public var openFileDescriptors: Int64
+    public var maxFileDescriptors: Int64
+    /// Transaction-log fsyncs: how many and total milliseconds.
+    public var fsyncCount: Int64
+    public var fsyncMillis: Int64
+
+    public init(version: String, mode: String, configuration: ServerConfiguration, snapshotDirectory: String,
+                logDirectory: String, snapshotDirectorySize: Int64, logDirectorySize: Int64, startedAt: Int64, now: Now,
+                traceMask: Int64, environment: [(String, String)], openFileDescriptors: Int64, maxFileDescriptors: Int64,
+                fsyncCount: Int64, fsyncMillis: Int64) {
+        self.version = version; self.mode = mode; self.configuration = configuration
+        self.snapshotDirectory = snapshotDirectory; self.logDirectory = logDirectory
+        self.snapshotDirectorySize = snapshotDirectorySize; self.logDirectorySize = logDirectorySize
+        self.startedAt = startedAt; self.now = now; self.traceMask = traceMask; self.environment = environment
+        self.openFileDescriptors = openFileDescriptors; self.maxFileDescriptors = maxFileDescriptors
+        self.fsyncCount = fsyncCount; self.fsyncMillis = fsyncMillis
+    }
+}
