@@ -51,6 +51,10 @@ public struct ServerConfiguration: Sendable {
     public var snapRetainCount: Int = 3
     /// Hours between autopurges; 0 disables (`autopurge.purgeInterval`).
     public var purgeIntervalHours: Int = 0
+    /// Prometheus `/metrics` (and `/ready`, `/live`) port; 0 turns it off (`metricsProvider.httpPort`).
+    public var metricsPort: Int = 7000
+    /// Address for `/metrics`; every interface when unset, as ZooKeeper (`metricsProvider.httpHost`).
+    public var metricsHost: String?
     /// `znode.container.checkIntervalMs`.
     public var containerCheckIntervalMs: Int = 60_000
     /// Every key=value as read, for `conf` and the AdminServer.
@@ -60,6 +64,7 @@ public struct ServerConfiguration: Sendable {
     public static var embeddedDefault: ServerConfiguration {
         var configuration = ServerConfiguration()
         configuration.clientPortAddress = "127.0.0.1"
+        configuration.metricsHost = "127.0.0.1"
         return configuration
     }
 

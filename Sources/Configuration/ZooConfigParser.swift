@@ -15,7 +15,7 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
 public enum ZooConfigParser {
     /// Keys ZooKeeper accepts that Aviary reads but does not act on yet.
     static let acceptedNotActedOn: [String] = [
-        "admin.", "metricsProvider.", "globalOutstandingLimit",
+        "admin.", "metricsProvider.exportJvmInfo", "globalOutstandingLimit",
         "syncEnabled", "peerType", "electionAlg", "quorumListenOnAllIPs", "secureClientPort", "secureClientPortAddress",
         "serverCnxnFactory", "ssl.", "audit.enable", "dynamicConfigFile", "localSessionsEnabled",
         "localSessionsUpgradingEnabled", "leaderServes", "cnxTimeout", "snapSizeLimitInKb", "txnLogSizeLimitInKb",
@@ -85,6 +85,14 @@ public enum ZooConfigParser {
                     config.snapRetainCount = 3
                 }
             case "autopurge.purgeInterval": config.purgeIntervalHours = try int(min: 0)
+            case "metricsProvider.httpPort": config.metricsPort = try int(); if config.metricsPort > 65535 { throw fail("expected a port number") }
+            case "metricsProvider.httpHost": config.metricsHost = value
+            case "metricsProvider.className":
+                if value.hasSuffix("NullMetricsProvider") {
+                    config.metricsPort = 0
+                } else if !value.hasSuffix("PrometheusMetricsProvider") {
+                    warnings.append("\(file):\(lineNumber): metricsProvider.className=\(value) is not available; serving Prometheus metrics instead")
+                }
             case "standaloneEnabled": config.standaloneEnabled = try bool()
             case "znode.container.checkIntervalMs", "zookeeper.znode.container.checkIntervalMs":
                 config.containerCheckIntervalMs = try int(min: 1)

@@ -34,6 +34,9 @@ public final class AviaryServer: @unchecked Sendable {
     /// Why the server stopped on its own, if it did (a storage failure).
     public private(set) var storageFailure: String?
     var serverChannel: Channel?
+    var metricsChannel: Channel?
+    /// Wall-clock seconds when the server started (`process_start_time_seconds`).
+    let startedAtWall = Date().timeIntervalSince1970
     var tickTask: RepeatedTask?
     /// When the server started, on the core's monotonic clock.
     let startedAt = AviaryServer.now().monotonicMillis
@@ -139,6 +142,17 @@ public final class AviaryServer: @unchecked Sendable {
             .bind(host: host, port: configuration.clientPort)
             .get()
         serverChannel = channel
+        if configuration.metricsPort > 0 {
+            let host = configuration.metricsHost ?? "0.0.0.0"
+            do {
+                metricsChannel = try await HTTPEndpoint.bind(group: group, host: host, port: configuration.metricsPort) { [self] path in
+                    coreLoop.submit { self.answerHTTP(path) }
+                }
+                logger.info("Prometheus metrics, /ready and /live on http://\(host):\(metricsChannel?.localAddress?.port ?? configuration.metricsPort)")
+            } catch {
+                logger.error("cannot serve metrics on \(host):\(configuration.metricsPort): \(error); serving clients without them")
+            }
+        }
         let interval = TimeAmount.milliseconds(Int64(max(10, min(configuration.tickTime / 2, 1000))))
         tickTask = coreLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
             process(.tick)
@@ -169,6 +183,7 @@ public final class AviaryServer: @unchecked Sendable {
         tickTask?.cancel()
         purgeTask?.cancel()
         try? await serverChannel?.close()
+        try? await metricsChannel?.close()
         let open = try await coreLoop.submit { Array(self.channels.values) }.get()
         for channel in open { try? await channel.close() }
         let log = try await coreLoop.submit { self.log }.get()

@@ -14,6 +14,8 @@ public protocol TransactionLogStage: AnyObject, Sendable {
     func close()
     /// (fsyncs done, nanoseconds spent in them).
     var syncStatistics: (count: Int, nanoseconds: UInt64) { get }
+    /// The durations of the most recent fsyncs, in milliseconds.
+    var recentSyncs: [Int64] { get }
 }
 
 extension TxnLogWriter: TransactionLogStage {}
@@ -27,4 +29,5 @@ public final class InMemoryTransactionLog: TransactionLogStage, @unchecked Senda
     public func roll() {}
     public func close() {}
     public var syncStatistics: (count: Int, nanoseconds: UInt64) { (0, 0) }
+    public var recentSyncs: [Int64] { [] }
 }

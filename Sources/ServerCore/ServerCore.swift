@@ -146,6 +146,15 @@ public struct ServerCore {
     mutating func answered(_ id: ConnectionID, xid: Int32, opCode: OpCode, arrivedAt: Int64, now: Now) {
         let latency = max(0, now.monotonicMillis - arrivedAt)
         statistics.latency.record(latency)
+        switch opCode {
+        case .ping, .createSession, .closeSession: break
+        default:
+            if Request.writeOpCodes.contains(opCode) {
+                statistics.updateLatency.record(latency)
+            } else {
+                statistics.readLatency.record(latency)
+            }
+        }
         guard connections[id] != nil else { return }
         connections[id]?.statistics.lastOperation = opCode.lastOperationName
         if xid >= 0 { connections[id]?.statistics.lastCxid = Int64(xid) }

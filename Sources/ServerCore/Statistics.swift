@@ -22,6 +22,40 @@ public struct LatencyStatistics: Sendable, Hashable {
     }
 }
 
+/// The most recent latencies of one kind, for quantiles (a ring of the last 4,096), plus
+/// the count and sum of all of them (a Prometheus summary).
+public struct LatencySamples: Sendable, Hashable {
+    static let capacity = 4096
+    private var ring: [Int64] = []
+    private var next = 0
+    public private(set) var count: Int64 = 0
+    public private(set) var sum: Int64 = 0
+
+    public init() {}
+
+    /// Samples gathered elsewhere (the log writer's fsyncs), with the totals of all of them.
+    public init(recent: [Int64], count: Int64, sum: Int64) {
+        ring = Array(recent.suffix(Self.capacity))
+        next = ring.count % Self.capacity
+        self.count = count
+        self.sum = sum
+    }
+
+    mutating func record(_ value: Int64) {
+        if ring.count < Self.capacity { ring.append(value) } else { ring[next] = value }
+        next = (next + 1) % Self.capacity
+        count += 1
+        sum += value
+    }
+
+    /// The `q` quantile (0...1) of the recent samples; 0 when there are none.
+    public func quantile(_ q: Double) -> Int64 {
+        guard !ring.isEmpty else { return 0 }
+        let sorted = ring.sorted()
+        return sorted[min(sorted.count - 1, max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1))]
+    }
+}
+
 /// What one client connection has done (`ServerCnxn`'s counters, shown by `cons` and `stat`).
 public struct ConnectionStatistics: Sendable, Hashable {
     /// `ip:port` of the client.
@@ -60,6 +94,9 @@ public struct ServerStatistics: Sendable, Hashable {
     public var connectionsRejected: Int64 = 0
     /// Authentication packets refused.
     public var authFailures: Int64 = 0
+    /// Latency of reads and of updates, for `readlatency` and `updatelatency`.
+    public var readLatency = LatencySamples()
+    public var updateLatency = LatencySamples()
 
     mutating func reset() {
         packetsReceived = 0

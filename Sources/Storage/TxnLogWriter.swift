@@ -29,6 +29,7 @@ public final class TxnLogWriter: @unchecked Sendable {
     /// Statistics, read under the lock: fsyncs done and their total and last duration.
     private var syncCount = 0
     private var syncNanos: UInt64 = 0
+    private var recentSyncMillis: [Int64] = []
 
     public init(directory: String, forceSync: Bool = true, preallocationSize: Int64 = 64 << 20,
                 onDurable: @escaping @Sendable (Int64) -> Void, onFailure: @escaping @Sendable (String) -> Void) {
@@ -65,6 +66,13 @@ public final class TxnLogWriter: @unchecked Sendable {
         condition.signal()
         while !finished { condition.wait() }
         condition.unlock()
+    }
+
+    /// The durations of the most recent fsyncs, in milliseconds.
+    public var recentSyncs: [Int64] {
+        condition.lock()
+        defer { condition.unlock() }
+        return recentSyncMillis
     }
 
     /// (number of fsyncs, total nanoseconds in them).
@@ -178,6 +186,8 @@ public final class TxnLogWriter: @unchecked Sendable {
         condition.lock()
         syncCount += 1
         syncNanos += elapsed
+        if recentSyncMillis.count >= 4096 { recentSyncMillis.removeFirst(1024) }
+        recentSyncMillis.append(Int64(elapsed / 1_000_000))
         condition.unlock()
     }
 }

@@ -105,16 +105,14 @@ public enum Request: Hashable, Sendable {
         }
     }
 
+    /// The opcodes of requests that change the tree.
+    public static let writeOpCodes: Set<OpCode> = [
+        .create, .create2, .createContainer, .createTTL, .delete, .deleteContainer, .setData, .setACL,
+        .check, .multi, .reconfig, .closeSession, .createSession,
+    ]
+
     /// Whether the request changes the tree and so goes through the write pipeline.
-    public var isWrite: Bool {
-        switch opCode {
-        case .create, .create2, .createContainer, .createTTL, .delete, .deleteContainer, .setData, .setACL,
-             .check, .multi, .reconfig, .closeSession, .createSession:
-            return true
-        default:
-            return false
-        }
-    }
+    public var isWrite: Bool { Self.writeOpCodes.contains(opCode) }
 
     /// Decodes the body of a request of type `opCode`.
     ///

@@ -58,6 +58,7 @@ class Server:
         self.dir = tempfile.mkdtemp(prefix="interop-%s-" % kind)
         self.data_dir = data_dir or os.path.join(self.dir, "data")
         self.port = free_port()
+        self.metrics_port = free_port()
         self.address = "127.0.0.1:%d" % self.port
         self.config_path = os.path.join(self.dir, "zoo.cfg")
         with open(self.config_path, "w") as f:
@@ -72,6 +73,8 @@ class Server:
                 "admin.enableServer=false",
                 "DigestAuthenticationProvider.superDigest=%s" % SUPER_DIGEST,
                 "znode.container.checkIntervalMs=500",
+                "metricsProvider.httpPort=%d" % self.metrics_port,
+                "metricsProvider.httpHost=127.0.0.1",
             ]) + "\n" + extra_config)
         os.makedirs(self.data_dir, exist_ok=True)
         self.log = open(os.path.join(self.dir, "server.log"), "a")

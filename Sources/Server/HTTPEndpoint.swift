@@ -1,0 +1,77 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A response from one of the server's HTTP endpoints.
+public struct HTTPAnswer: Sendable {
+    public var status: HTTPResponseStatus
+    public var contentType: String
+    public var body: String
+    public init(_ status: HTTPResponseStatus, _ contentType: String, _ body: String) {
+        self.status = status; self.contentType = contentType; self.body = body
+    }
+}
+
+/// A small HTTP/1.1 listener for GET endpoints (metrics, health). Each request's answer is
+/// computed by `route` on the caller's chosen loop; the handler only frames bytes.
+final class HTTPEndpoint {
+    typealias Route = @Sendable (_ path: String) -> EventLoopFuture<HTTPAnswer>
+
+    static func bind(group: EventLoopGroup, host: String, port: Int, route: @escaping Route) async throws -> Channel {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline().flatMap {
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(Handler(route: route))
+                    }
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+    }
+
+    final class Handler: ChannelInboundHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+        let route: Route
+        var head: HTTPRequestHead?
+
+        init(route: @escaping Route) { self.route = route }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head): self.head = head
+            case .body: break
+            case .end:
+                guard let head else { return }
+                self.head = nil
+                let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "/")
+                let keepAlive = head.isKeepAlive
+                let answer: EventLoopFuture<HTTPAnswer> = head.method == .GET
+                    ? route(path)
+                    : context.eventLoop.makeSucceededFuture(HTTPAnswer(.methodNotAllowed, "text/plain", "only GET\n"))
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                answer.hop(to: context.eventLoop).whenSuccess { answer in
+                    let (handler, context) = loopBound.value
+                    handler.respond(answer, keepAlive: keepAlive, context: context)
+                }
+            }
+        }
+
+        func respond(_ answer: HTTPAnswer, keepAlive: Bool, context: ChannelHandlerContext) {
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: answer.contentType)
+            headers.add(name: "Content-Length", value: "\(answer.body.utf8.count)")
+            headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: answer.status, headers: headers))), promise: nil)
+            var buffer = context.channel.allocator.buffer(capacity: answer.body.utf8.count)
+            buffer.writeString(answer.body)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            let channel = context.channel
+            let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            if !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
+        }
+    }
+}
