@@ -55,6 +55,13 @@ public struct ServerConfiguration: Sendable {
     public var metricsPort: Int = 7000
     /// Address for `/metrics`; every interface when unset, as ZooKeeper (`metricsProvider.httpHost`).
     public var metricsHost: String?
+    /// AdminServer (`admin.enableServer`, `admin.serverAddress`, `admin.serverPort`, `admin.commandURL`).
+    public var adminEnabled = true
+    public var adminHost: String?
+    public var adminPort: Int = 8080
+    public var adminCommandURL = "/commands"
+    /// The configuration file's text, as read (`initial_configuration`).
+    public var sourceText = ""
     /// `znode.container.checkIntervalMs`.
     public var containerCheckIntervalMs: Int = 60_000
     /// Every key=value as read, for `conf` and the AdminServer.
@@ -65,6 +72,7 @@ public struct ServerConfiguration: Sendable {
         var configuration = ServerConfiguration()
         configuration.clientPortAddress = "127.0.0.1"
         configuration.metricsHost = "127.0.0.1"
+        configuration.adminHost = "127.0.0.1"
         return configuration
     }
 

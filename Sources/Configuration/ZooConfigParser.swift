@@ -15,7 +15,8 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
 public enum ZooConfigParser {
     /// Keys ZooKeeper accepts that Aviary reads but does not act on yet.
     static let acceptedNotActedOn: [String] = [
-        "admin.", "metricsProvider.exportJvmInfo", "globalOutstandingLimit",
+        "admin.idleTimeout", "admin.forceHttps", "admin.portUnification", "metricsProvider.exportJvmInfo",
+        "globalOutstandingLimit",
         "syncEnabled", "peerType", "electionAlg", "quorumListenOnAllIPs", "secureClientPort", "secureClientPortAddress",
         "serverCnxnFactory", "ssl.", "audit.enable", "dynamicConfigFile", "localSessionsEnabled",
         "localSessionsUpgradingEnabled", "leaderServes", "cnxTimeout", "snapSizeLimitInKb", "txnLogSizeLimitInKb",
@@ -28,6 +29,7 @@ public enum ZooConfigParser {
                              readFile: (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) })
         throws(ConfigurationError) -> (ServerConfiguration, warnings: [String]) {
         var config = ServerConfiguration()
+        config.sourceText = text
         var warnings: [String] = []
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         for (index, rawLine) in lines.enumerated() {
@@ -87,6 +89,12 @@ public enum ZooConfigParser {
             case "autopurge.purgeInterval": config.purgeIntervalHours = try int(min: 0)
             case "metricsProvider.httpPort": config.metricsPort = try int(); if config.metricsPort > 65535 { throw fail("expected a port number") }
             case "metricsProvider.httpHost": config.metricsHost = value
+            case "admin.enableServer", "zookeeper.admin.enableServer": config.adminEnabled = try bool()
+            case "admin.serverAddress", "zookeeper.admin.serverAddress": config.adminHost = value
+            case "admin.serverPort", "zookeeper.admin.serverPort":
+                config.adminPort = try int(); if config.adminPort > 65535 { throw fail("expected a port number") }
+            case "admin.commandURL", "zookeeper.admin.commandURL":
+                config.adminCommandURL = value.hasPrefix("/") ? value : "/" + value
             case "metricsProvider.className":
                 if value.hasSuffix("NullMetricsProvider") {
                     config.metricsPort = 0

@@ -27,6 +27,15 @@ public struct ServerContext: Sendable {
     /// Transaction-log fsyncs: how many and total milliseconds.
     public var fsyncCount: Int64
     public var fsyncMillis: Int64
+    /// Fsyncs slower than ZooKeeper's warning threshold (1 s).
+    public var slowFsyncCount: Int64 = 0
+    /// Sizes of responses sent, in bytes.
+    public var responseSizes: (last: Int64, min: Int64, max: Int64) = (0, 0, 0)
+    /// The configuration file as read (`initial_configuration`).
+    public var initialConfiguration = ""
+    /// The newest snapshot: its zxid and file time in seconds.
+    public var lastSnapshotZxid: Int64 = 0
+    public var lastSnapshotTimestamp: Int64 = 0
 
     public init(version: String, mode: String, configuration: ServerConfiguration, snapshotDirectory: String,
                 logDirectory: String, snapshotDirectorySize: Int64, logDirectorySize: Int64, startedAt: Int64, now: Now,

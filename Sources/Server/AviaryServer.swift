@@ -35,6 +35,9 @@ public final class AviaryServer: @unchecked Sendable {
     public private(set) var storageFailure: String?
     var serverChannel: Channel?
     var metricsChannel: Channel?
+    var adminChannel: Channel?
+    /// Sizes of the frames sent to clients: last, smallest, largest.
+    var responseSizes: (last: Int64, min: Int64, max: Int64) = (0, 0, 0)
     /// Wall-clock seconds when the server started (`process_start_time_seconds`).
     let startedAtWall = Date().timeIntervalSince1970
     var tickTask: RepeatedTask?
@@ -145,12 +148,23 @@ public final class AviaryServer: @unchecked Sendable {
         if configuration.metricsPort > 0 {
             let host = configuration.metricsHost ?? "0.0.0.0"
             do {
-                metricsChannel = try await HTTPEndpoint.bind(group: group, host: host, port: configuration.metricsPort) { [self] path in
+                metricsChannel = try await HTTPEndpoint.bind(group: group, host: host, port: configuration.metricsPort) { [self] path, _ in
                     coreLoop.submit { self.answerHTTP(path) }
                 }
                 logger.info("Prometheus metrics, /ready and /live on http://\(host):\(metricsChannel?.localAddress?.port ?? configuration.metricsPort)")
             } catch {
                 logger.error("cannot serve metrics on \(host):\(configuration.metricsPort): \(error); serving clients without them")
+            }
+        }
+        if configuration.adminEnabled {
+            let host = configuration.adminHost ?? "0.0.0.0"
+            do {
+                adminChannel = try await HTTPEndpoint.bind(group: group, host: host, port: configuration.adminPort) { [self] path, query in
+                    coreLoop.submit { self.answerAdmin(path, query: query) }
+                }
+                logger.info("AdminServer on http://\(host):\(adminChannel?.localAddress?.port ?? configuration.adminPort)\(configuration.adminCommandURL)")
+            } catch {
+                logger.error("cannot serve the AdminServer on \(host):\(configuration.adminPort): \(error); serving clients without it")
             }
         }
         let interval = TimeAmount.milliseconds(Int64(max(10, min(configuration.tickTime / 2, 1000))))
@@ -184,6 +198,7 @@ public final class AviaryServer: @unchecked Sendable {
         purgeTask?.cancel()
         try? await serverChannel?.close()
         try? await metricsChannel?.close()
+        try? await adminChannel?.close()
         let open = try await coreLoop.submit { Array(self.channels.values) }.get()
         for channel in open { try? await channel.close() }
         let log = try await coreLoop.submit { self.log }.get()
@@ -226,6 +241,8 @@ public final class AviaryServer: @unchecked Sendable {
                 guard let channel = channels[id] else { continue }
                 var buffer = channel.allocator.buffer(capacity: 64)
                 frame.encode(into: &buffer)
+                let size = Int64(buffer.readableBytes)
+                responseSizes = (size, responseSizes.min == 0 ? size : min(responseSizes.min, size), max(responseSizes.max, size))
                 channel.write(buffer, promise: nil)
                 touched[id] = channel
             case .close(let id):

@@ -44,13 +44,22 @@ extension AviaryServer {
             ("user.dir", FileManager.default.currentDirectoryPath),
             ("os.memory.max", "\(process.physicalMemory / 1_048_576)MB"),
         ]
-        return ServerContext(
+        var context = ServerContext(
             version: Self.version, mode: "standalone", configuration: configuration,
             snapshotDirectory: snapshotDirectory, logDirectory: logDirectory,
             snapshotDirectorySize: Self.size(of: snapshotDirectory), logDirectorySize: Self.size(of: logDirectory),
             startedAt: startedAt, now: Self.now(), traceMask: traceMask, environment: environment,
             openFileDescriptors: Int64(openFiles), maxFileDescriptors: Int64(limit.rlim_cur),
             fsyncCount: Int64(sync.count), fsyncMillis: Int64(sync.nanoseconds / 1_000_000))
+        context.slowFsyncCount = Int64(log?.slowSyncCount ?? 0)
+        context.responseSizes = responseSizes
+        context.initialConfiguration = configuration.sourceText
+        if let newest = dataDirectory.snapshots().first {
+            context.lastSnapshotZxid = newest.zxid
+            let attributes = try? FileManager.default.attributesOfItem(atPath: newest.path)
+            context.lastSnapshotTimestamp = Int64((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
+        }
+        return context
     }
 
     private func absolute(_ path: String) -> String {

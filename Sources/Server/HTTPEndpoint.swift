@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -16,7 +17,7 @@ public struct HTTPAnswer: Sendable {
 /// A small HTTP/1.1 listener for GET endpoints (metrics, health). Each request's answer is
 /// computed by `route` on the caller's chosen loop; the handler only frames bytes.
 final class HTTPEndpoint {
-    typealias Route = @Sendable (_ path: String) -> EventLoopFuture<HTTPAnswer>
+    typealias Route = @Sendable (_ path: String, _ query: [String: String]) -> EventLoopFuture<HTTPAnswer>
 
     static func bind(group: EventLoopGroup, host: String, port: Int, route: @escaping Route) async throws -> Channel {
         try await ServerBootstrap(group: group)
@@ -47,10 +48,19 @@ final class HTTPEndpoint {
             case .end:
                 guard let head else { return }
                 self.head = nil
-                let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "/")
+                let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+                let path = String(parts.first ?? "/")
+                var query: [String: String] = [:]
+                if parts.count == 2 {
+                    for pair in parts[1].split(separator: "&") {
+                        let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                        query[String(kv[0]).removingPercentEncoding ?? String(kv[0])] =
+                            kv.count == 2 ? (String(kv[1]).removingPercentEncoding ?? String(kv[1])) : ""
+                    }
+                }
                 let keepAlive = head.isKeepAlive
                 let answer: EventLoopFuture<HTTPAnswer> = head.method == .GET
-                    ? route(path)
+                    ? route(path, query)
                     : context.eventLoop.makeSucceededFuture(HTTPAnswer(.methodNotAllowed, "text/plain", "only GET\n"))
                 let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 answer.hop(to: context.eventLoop).whenSuccess { answer in

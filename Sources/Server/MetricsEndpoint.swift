@@ -50,3 +50,21 @@ extension AviaryServer {
                                             startTimeSeconds: startedAtWall)
     }
 }
+
+/// The AdminServer: `/commands`, `/commands/<name>`, and the health endpoints.
+extension AviaryServer {
+    func answerAdmin(_ path: String, query: [String: String]) -> HTTPAnswer {
+        let base = configuration.adminCommandURL
+        if path == base || path == base + "/" {
+            return HTTPAnswer(.ok, "text/html", AdminCommands.index)
+        }
+        if path.hasPrefix(base + "/") {
+            let name = String(path.dropFirst(base.count + 1))
+            var context = operatorContext()
+            let answer = AdminCommands.run(name, parameters: query, core: &core, context: &context)
+            traceMask = context.traceMask
+            return HTTPAnswer(.ok, "application/json", answer.rendered() + "\n")
+        }
+        return answerHTTP(path)
+    }
+}

@@ -16,6 +16,8 @@ public protocol TransactionLogStage: AnyObject, Sendable {
     var syncStatistics: (count: Int, nanoseconds: UInt64) { get }
     /// The durations of the most recent fsyncs, in milliseconds.
     var recentSyncs: [Int64] { get }
+    /// Fsyncs slower than one second.
+    var slowSyncCount: Int { get }
 }
 
 extension TxnLogWriter: TransactionLogStage {}
@@ -30,4 +32,5 @@ public final class InMemoryTransactionLog: TransactionLogStage, @unchecked Senda
     public func close() {}
     public var syncStatistics: (count: Int, nanoseconds: UInt64) { (0, 0) }
     public var recentSyncs: [Int64] { [] }
+    public var slowSyncCount: Int { 0 }
 }

@@ -30,6 +30,7 @@ public final class TxnLogWriter: @unchecked Sendable {
     private var syncCount = 0
     private var syncNanos: UInt64 = 0
     private var recentSyncMillis: [Int64] = []
+    private var slowSyncs = 0
 
     public init(directory: String, forceSync: Bool = true, preallocationSize: Int64 = 64 << 20,
                 onDurable: @escaping @Sendable (Int64) -> Void, onFailure: @escaping @Sendable (String) -> Void) {
@@ -66,6 +67,13 @@ public final class TxnLogWriter: @unchecked Sendable {
         condition.signal()
         while !finished { condition.wait() }
         condition.unlock()
+    }
+
+    /// Fsyncs slower than ZooKeeper's warning threshold (1 s).
+    public var slowSyncCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return slowSyncs
     }
 
     /// The durations of the most recent fsyncs, in milliseconds.
@@ -188,6 +196,7 @@ public final class TxnLogWriter: @unchecked Sendable {
         syncNanos += elapsed
         if recentSyncMillis.count >= 4096 { recentSyncMillis.removeFirst(1024) }
         recentSyncMillis.append(Int64(elapsed / 1_000_000))
+        if elapsed > 1_000_000_000 { slowSyncs += 1 }
         condition.unlock()
     }
 }

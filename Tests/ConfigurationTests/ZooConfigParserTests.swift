@@ -18,6 +18,7 @@ struct ZooConfigParserTests {
             autopurge.snapRetainCount=3
             metricsProvider.httpPort=7001
             admin.serverPort=9090
+            admin.idleTimeout=30000
             4lw.commands.whitelist=ruok, srvr ,mntr
             server.1=zk1:2888:3888;2181
             extendedTypesEnabled=true
@@ -28,7 +29,8 @@ struct ZooConfigParserTests {
         #expect(config.servers[1] == ServerSpec(id: 1, host: "zk1", quorumPort: 2888, electionPort: 3888,
                                                 role: "participant", clientAddress: nil, clientPort: 2181))
         #expect(config.extendedTypesEnabled)
-        #expect(warnings == ["zoo.cfg:10: admin.serverPort is accepted but not acted on yet"])
+        #expect(warnings == ["zoo.cfg:11: admin.idleTimeout is accepted but not acted on yet"])
+        #expect(config.adminPort == 9090 && config.adminEnabled)
         #expect(config.metricsPort == 7001)
         #expect(config.snapRetainCount == 3 && config.forceSync && config.snapCount == 100_000)
     }

@@ -45,7 +45,7 @@ def aviary_binary():
 
 
 def zookeeper_classpath():
-    jars = ["/usr/share/java/zookeeper.jar", "/usr/share/java/zookeeper-jute.jar"]
+    jars = ["/usr/share/java/zookeeper.jar", "/usr/share/java/zookeeper-jute.jar", "/usr/share/java/servlet-api.jar"]
     jars += glob.glob("/usr/share/java/slf4j-simple.jar") or glob.glob("/usr/share/java/slf4j-nop.jar")
     return ":".join(jars)
 
@@ -53,8 +53,9 @@ def zookeeper_classpath():
 class Server:
     """One server process on a free loopback port, with its own data directory."""
 
-    def __init__(self, kind, extra_config="", data_dir=None, start=True):
+    def __init__(self, kind, extra_config="", data_dir=None, start=True, admin=False):
         self.kind = kind
+        self.admin_port = free_port() if admin else None
         self.dir = tempfile.mkdtemp(prefix="interop-%s-" % kind)
         self.data_dir = data_dir or os.path.join(self.dir, "data")
         self.port = free_port()
@@ -76,6 +77,8 @@ class Server:
                 "metricsProvider.httpPort=%d" % self.metrics_port,
                 "metricsProvider.httpHost=127.0.0.1",
             ]) + "\n" + extra_config)
+            if admin:
+                f.write("admin.enableServer=true\nadmin.serverPort=%d\nadmin.serverAddress=127.0.0.1\n" % self.admin_port)
         os.makedirs(self.data_dir, exist_ok=True)
         self.log = open(os.path.join(self.dir, "server.log"), "a")
         self.process = None
@@ -86,9 +89,8 @@ class Server:
         if self.kind == "aviary":
             command = [aviary_binary(), "server", self.config_path]
         else:
-            command = ["java", "-Xmx512m", "-cp", zookeeper_classpath(),
-                       "-Dznode.container.checkIntervalMs=500",
-                       "-Dzookeeper.admin.enableServer=false",
+            command = ["java", "-Xmx512m", "-cp", zookeeper_classpath(), "-Dznode.container.checkIntervalMs=500",
+                       "-Dzookeeper.admin.enableServer=%s" % ("true" if self.admin_port else "false"),
                        "org.apache.zookeeper.server.ZooKeeperServerMain", self.config_path]
         self.log_offset = os.path.getsize(os.path.join(self.dir, "server.log"))
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
