@@ -60,6 +60,10 @@ public struct ServerConfiguration: Sendable {
     public var adminHost: String?
     public var adminPort: Int = 8080
     public var adminCommandURL = "/commands"
+    /// URLs that receive every operator event as a JSON POST (`aviary.webhooks`, comma-separated).
+    public var webhooks: [String] = []
+    /// Fsyncs slower than this many milliseconds are reported (`fsync.warningthresholdms`).
+    public var fsyncWarningThresholdMs: Int = 1000
     /// The configuration file's text, as read (`initial_configuration`).
     public var sourceText = ""
     /// `znode.container.checkIntervalMs`.

@@ -89,6 +89,10 @@ public enum ZooConfigParser {
             case "autopurge.purgeInterval": config.purgeIntervalHours = try int(min: 0)
             case "metricsProvider.httpPort": config.metricsPort = try int(); if config.metricsPort > 65535 { throw fail("expected a port number") }
             case "metricsProvider.httpHost": config.metricsHost = value
+            case "aviary.webhooks":
+                config.webhooks = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                for url in config.webhooks where URL(string: url)?.scheme != "http" { throw fail("expected http:// URLs") }
+            case "fsync.warningthresholdms", "zookeeper.fsync.warningthresholdms": config.fsyncWarningThresholdMs = try int()
             case "admin.enableServer", "zookeeper.admin.enableServer": config.adminEnabled = try bool()
             case "admin.serverAddress", "zookeeper.admin.serverAddress": config.adminHost = value
             case "admin.serverPort", "zookeeper.admin.serverPort":

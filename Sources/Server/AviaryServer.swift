@@ -36,6 +36,8 @@ public final class AviaryServer: @unchecked Sendable {
     var serverChannel: Channel?
     var metricsChannel: Channel?
     var adminChannel: Channel?
+    /// Operator events; created with the loops.
+    let events: EventHub
     /// Sizes of the frames sent to clients: last, smallest, largest.
     var responseSizes: (last: Int64, min: Int64, max: Int64) = (0, 0, 0)
     /// Wall-clock seconds when the server started (`process_start_time_seconds`).
@@ -78,6 +80,9 @@ public final class AviaryServer: @unchecked Sendable {
         }
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         self.coreLoop = group.next()
+        let serverName = configuration.myid.map { "server.\($0)" } ?? "\(configuration.clientPortAddress ?? "0.0.0.0"):\(configuration.clientPort)"
+        self.events = EventHub(server: serverName, webhooks: configuration.webhooks.compactMap(URL.init(string:)),
+                               group: group, logger: logger)
         var coreConfiguration = ServerCoreConfiguration()
         coreConfiguration.tickTime = Int64(configuration.tickTime)
         coreConfiguration.minSessionTimeout = configuration.minSessionTimeout.map { Int32(clamping: $0) }
@@ -108,6 +113,13 @@ public final class AviaryServer: @unchecked Sendable {
         log = TxnLogWriter(
             directory: dataDirectory.logDirectory, forceSync: configuration.forceSync,
             preallocationSize: Int64(configuration.preAllocSizeKB) * 1024,
+            slowSyncMillis: Int64(configuration.fsyncWarningThresholdMs),
+            onSlowSync: { [self] millis in
+                loop.execute {
+                    self.logger.warning("fsync-ing the write ahead log took \(millis)ms which will adversely effect operation latency")
+                    self.events.publish("slow_fsync", ["millis": String(millis), "threshold": String(self.configuration.fsyncWarningThresholdMs)])
+                }
+            },
             onDurable: { [self] zxid in loop.execute { self.process(.logged(upTo: zxid)) } },
             onFailure: { [self] reason in
                 loop.execute {
@@ -167,6 +179,11 @@ public final class AviaryServer: @unchecked Sendable {
                 logger.error("cannot serve the AdminServer on \(host):\(configuration.adminPort): \(error); serving clients without it")
             }
         }
+        try await coreLoop.submit { [self] in
+            events.publish("server_started", ["version": Self.version, "clientPort": String(configuration.clientPort),
+                                              "znodes": String(core.tree.nodes.count), "zxid": "0x" + String(UInt64(bitPattern: core.tree.lastProcessedZxid), radix: 16)])
+            events.publish("state_changed", ["state": "standalone", "serving": "true"])
+        }.get()
         let interval = TimeAmount.milliseconds(Int64(max(10, min(configuration.tickTime / 2, 1000))))
         tickTask = coreLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
             process(.tick)
@@ -194,6 +211,10 @@ public final class AviaryServer: @unchecked Sendable {
 
     /// Stops listening, closes every connection and the event loops.
     public func stop() async throws {
+        try? await coreLoop.submit { [self] in
+            events.publish("server_stopping", ["zxid": "0x" + String(UInt64(bitPattern: core.tree.lastProcessedZxid), radix: 16)])
+            events.closeAll()
+        }.get()
         tickTask?.cancel()
         purgeTask?.cancel()
         try? await serverChannel?.close()
@@ -259,6 +280,8 @@ public final class AviaryServer: @unchecked Sendable {
                 logger.warning("\(message)")
             case .info(let message):
                 logger.info("\(message)")
+            case .event(let kind, let details):
+                events.publish(kind, details)
             }
         }
         for channel in touched.values { channel.flush() }

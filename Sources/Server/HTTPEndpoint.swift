@@ -9,8 +9,12 @@ public struct HTTPAnswer: Sendable {
     public var status: HTTPResponseStatus
     public var contentType: String
     public var body: String
-    public init(_ status: HTTPResponseStatus, _ contentType: String, _ body: String) {
-        self.status = status; self.contentType = contentType; self.body = body
+    /// For a stream (Server-Sent Events): called with the channel once the head is sent;
+    /// the callee writes body parts to it for as long as it likes.
+    public var stream: (@Sendable (Channel) -> Void)?
+    public init(_ status: HTTPResponseStatus, _ contentType: String, _ body: String,
+                stream: (@Sendable (Channel) -> Void)? = nil) {
+        self.status = status; self.contentType = contentType; self.body = body; self.stream = stream
     }
 }
 
@@ -71,6 +75,15 @@ final class HTTPEndpoint {
         }
 
         func respond(_ answer: HTTPAnswer, keepAlive: Bool, context: ChannelHandlerContext) {
+            if let stream = answer.stream {
+                var headers = HTTPHeaders()
+                headers.add(name: "Content-Type", value: answer.contentType)
+                headers.add(name: "Cache-Control", value: "no-cache")
+                headers.add(name: "Transfer-Encoding", value: "chunked")
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: answer.status, headers: headers))), promise: nil)
+                stream(context.channel)
+                return
+            }
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: answer.contentType)
             headers.add(name: "Content-Length", value: "\(answer.body.utf8.count)")

@@ -19,6 +19,13 @@ extension AviaryServer {
             return serving ? HTTPAnswer(.ok, "text/plain", "ready\n") : HTTPAnswer(.serviceUnavailable, "text/plain", "not serving\n")
         case "/live":
             return HTTPAnswer(.ok, "text/plain", "live\n")
+        case "/events":
+            let loop = coreLoop
+            return HTTPAnswer(.ok, "text/event-stream", "") { [self] channel in
+                loop.execute { self.events.subscribe(channel, loop: loop) }
+            }
+        case "/events/recent":
+            return HTTPAnswer(.ok, "application/json", events.historyJSON)
         default:
             return HTTPAnswer(.notFound, "text/plain", "unknown path \(path); try /metrics, /ready or /live\n")
         }

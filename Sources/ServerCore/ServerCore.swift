@@ -48,6 +48,8 @@ public struct ServerCore {
         /// Tell the operator something.
         case warn(String)
         case info(String)
+        /// Something operators subscribe to (`/events`, webhooks): a kind and its details.
+        case event(String, [String: String])
     }
 
     struct Connection {
@@ -187,6 +189,7 @@ public struct ServerCore {
             if limit > 0 && connections.values.reduce(0, { $0 + ($1.address == address ? 1 : 0) }) >= limit {
                 statistics.connectionsRejected += 1
                 actions.append(.warn("Too many connections from /\(address) - max is \(limit)"))
+                actions.append(.event("connection_rejected", ["address": address, "reason": "maxClientCnxns \(limit) reached"]))
                 actions.append(.close(id))
             } else {
                 let remote = address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
@@ -302,6 +305,8 @@ public struct ServerCore {
                 actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: 0, err: 0), .empty)))
             } else {
                 statistics.authFailures += 1
+                actions.append(.event("auth_failed", ["address": connection.address, "scheme": packet.scheme,
+                                                       "session": "0x" + hex(session)]))
                 actions.append(.warn("Authentication failed for scheme \(packet.scheme) from /\(connection.address)"))
                 actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: 0, err: KeeperError.authFailed.rawValue), .empty)))
                 actions.append(.close(id))
@@ -382,6 +387,9 @@ public struct ServerCore {
             actions.append(.send(id, .connect(ConnectResponse(timeOut: sessions.sessions[session]?.timeout ?? 0, sessionId: session,
                                                               passwd: SessionTracker.password(for: session), readOnly: readOnly))))
             answered(id, xid: -1, opCode: .createSession, arrivedAt: now.monotonicMillis, now: now)
+            actions.append(.event("session_created", ["session": "0x" + hex(session),
+                                                      "timeout": String(sessions.sessions[session]?.timeout ?? 0),
+                                                      "address": connections[id]?.address ?? ""]))
         case .closeSession(let id, let xid):
             actions.append(.info("Closed session 0x\(hex(write.header.clientId))"))
             if let id, connections[id] != nil {
@@ -442,6 +450,8 @@ public struct ServerCore {
         for session in sessions.expired(now: now.monotonicMillis) {
             guard let timeout = sessions.sessions[session]?.timeout, sessions.markClosing(session) else { continue }
             actions.append(.info("Expiring session 0x\(hex(session)), timeout of \(timeout)ms exceeded"))
+            actions.append(.event("session_expired", ["session": "0x" + hex(session), "timeout": String(timeout),
+                                                      "ephemerals": String(tree.ephemerals[session]?.count ?? 0)]))
             let connection = sessions.sessions[session]?.connection
             if let connection {
                 connections[connection]?.sessionId = nil

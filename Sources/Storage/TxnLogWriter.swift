@@ -32,8 +32,14 @@ public final class TxnLogWriter: @unchecked Sendable {
     private var recentSyncMillis: [Int64] = []
     private var slowSyncs = 0
 
+    private let slowSyncMillis: Int64
+    private let onSlowSync: (@Sendable (Int64) -> Void)?
+
     public init(directory: String, forceSync: Bool = true, preallocationSize: Int64 = 64 << 20,
+                slowSyncMillis: Int64 = 1000, onSlowSync: (@Sendable (Int64) -> Void)? = nil,
                 onDurable: @escaping @Sendable (Int64) -> Void, onFailure: @escaping @Sendable (String) -> Void) {
+        self.slowSyncMillis = slowSyncMillis
+        self.onSlowSync = onSlowSync
         self.directory = directory
         self.forceSync = forceSync
         self.preallocationSize = max(4096, preallocationSize)
@@ -69,7 +75,7 @@ public final class TxnLogWriter: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Fsyncs slower than ZooKeeper's warning threshold (1 s).
+    /// Fsyncs at or over the warning threshold (`fsync.warningthresholdms`).
     public var slowSyncCount: Int {
         condition.lock()
         defer { condition.unlock() }
@@ -195,8 +201,11 @@ public final class TxnLogWriter: @unchecked Sendable {
         syncCount += 1
         syncNanos += elapsed
         if recentSyncMillis.count >= 4096 { recentSyncMillis.removeFirst(1024) }
-        recentSyncMillis.append(Int64(elapsed / 1_000_000))
-        if elapsed > 1_000_000_000 { slowSyncs += 1 }
+        let millis = Int64(elapsed / 1_000_000)
+        recentSyncMillis.append(millis)
+        let slow = millis >= slowSyncMillis
+        if slow { slowSyncs += 1 }
         condition.unlock()
+        if slow { onSlowSync?(millis) }
     }
 }
