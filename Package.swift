@@ -60,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "aviary",
             dependencies: [
-                "Server", "Configuration", "Storage", "DataTree", "ZooKeeperProtocol",
+                "Server", "Configuration", "Storage", "DataTree", "ZooKeeperProtocol", "Operations",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
