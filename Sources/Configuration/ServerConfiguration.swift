@@ -64,6 +64,15 @@ public struct ServerConfiguration: Sendable {
     public var webhooks: [String] = []
     /// Fsyncs slower than this many milliseconds are reported (`fsync.warningthresholdms`).
     public var fsyncWarningThresholdMs: Int = 1000
+    /// Log output: format ("text" or "json"), directory (standard error when nil), file
+    /// name, roll-over size and backups (`aviary.log.*`, or ZooKeeper's `zookeeper.log.*`).
+    public var logFormat = "text"
+    public var logDirectory: String?
+    public var logFile = "aviary.log"
+    public var logMaximumFileSize = 256 << 20
+    public var logMaximumBackups = 20
+    /// Whether write operations are written to the audit log (`audit.enable`).
+    public var auditEnabled = false
     /// The configuration file's text, as read (`initial_configuration`).
     public var sourceText = ""
     /// `znode.container.checkIntervalMs`.

@@ -18,7 +18,7 @@ public enum ZooConfigParser {
         "admin.idleTimeout", "admin.forceHttps", "admin.portUnification", "metricsProvider.exportJvmInfo",
         "globalOutstandingLimit",
         "syncEnabled", "peerType", "electionAlg", "quorumListenOnAllIPs", "secureClientPort", "secureClientPortAddress",
-        "serverCnxnFactory", "ssl.", "audit.enable", "dynamicConfigFile", "localSessionsEnabled",
+        "serverCnxnFactory", "ssl.", "dynamicConfigFile", "localSessionsEnabled",
         "localSessionsUpgradingEnabled", "leaderServes", "cnxTimeout", "snapSizeLimitInKb", "txnLogSizeLimitInKb",
         "zookeeper.", "jvm.", "clientCnxnSocket", "admin.enableServer", "group.", "weight.", "maxCnxns",
         "connectToLearnerMasterLimit", "multiAddress.", "sslQuorum", "portUnification", "digest.enabled",
@@ -48,6 +48,16 @@ public enum ZooConfigParser {
             }
             func int(min: Int = 0) throws(ConfigurationError) -> Int {
                 guard let number = Int(value), number >= min else { throw fail("expected a whole number ≥ \(min)") }
+                return number
+            }
+            /// A size such as 1048576, 512KB, 256MB or 1GB (log4j's notation).
+            func size() throws(ConfigurationError) -> Int {
+                let upper = value.uppercased()
+                for (suffix, factor) in [("KB", 1 << 10), ("MB", 1 << 20), ("GB", 1 << 30), ("B", 1)] where upper.hasSuffix(suffix) {
+                    guard let number = Int(upper.dropLast(suffix.count)), number > 0 else { throw fail("expected a size like 256MB") }
+                    return number * factor
+                }
+                guard let number = Int(value), number > 0 else { throw fail("expected a size like 256MB") }
                 return number
             }
             func bool() throws(ConfigurationError) -> Bool {
@@ -89,6 +99,14 @@ public enum ZooConfigParser {
             case "autopurge.purgeInterval": config.purgeIntervalHours = try int(min: 0)
             case "metricsProvider.httpPort": config.metricsPort = try int(); if config.metricsPort > 65535 { throw fail("expected a port number") }
             case "metricsProvider.httpHost": config.metricsHost = value
+            case "aviary.log.format":
+                guard value == "text" || value == "json" else { throw fail("expected text or json") }
+                config.logFormat = value
+            case "aviary.log.dir", "zookeeper.log.dir": config.logDirectory = value
+            case "aviary.log.file", "zookeeper.log.file": config.logFile = value
+            case "aviary.log.maxfilesize", "zookeeper.log.maxfilesize": config.logMaximumFileSize = try size()
+            case "aviary.log.maxbackupindex", "zookeeper.log.maxbackupindex": config.logMaximumBackups = try int(min: 1)
+            case "audit.enable", "zookeeper.audit.enable": config.auditEnabled = try bool()
             case "aviary.webhooks":
                 config.webhooks = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
                 for url in config.webhooks where URL(string: url)?.scheme != "http" { throw fail("expected http:// URLs") }

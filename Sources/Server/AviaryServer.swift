@@ -38,6 +38,8 @@ public final class AviaryServer: @unchecked Sendable {
     var adminChannel: Channel?
     /// Operator events; created with the loops.
     let events: EventHub
+    /// The audit log (`audit.enable`), under ZooKeeper's logger name.
+    let auditLogger = Logger(label: "org.apache.zookeeper.audit.Log4jAuditLogger")
     /// Sizes of the frames sent to clients: last, smallest, largest.
     var responseSizes: (last: Int64, min: Int64, max: Int64) = (0, 0, 0)
     /// Wall-clock seconds when the server started (`process_start_time_seconds`).
@@ -93,6 +95,7 @@ public final class AviaryServer: @unchecked Sendable {
         coreConfiguration.maxClientConnections = configuration.maxClientCnxns
         coreConfiguration.containerCheckInterval = Int64(configuration.containerCheckIntervalMs)
         coreConfiguration.reconfigEnabled = configuration.reconfigEnabled
+        coreConfiguration.auditEnabled = configuration.auditEnabled
         self.core = ServerCore(configuration: coreConfiguration, tree: tree, now: Self.now())
         self.snapshotThreshold = nextSnapshotThreshold()
     }
@@ -282,6 +285,8 @@ public final class AviaryServer: @unchecked Sendable {
                 logger.info("\(message)")
             case .event(let kind, let details):
                 events.publish(kind, details)
+            case .audit(let line):
+                auditLogger.info("\(line)")
             }
         }
         for channel in touched.values { channel.flush() }

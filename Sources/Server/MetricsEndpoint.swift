@@ -24,6 +24,8 @@ extension AviaryServer {
             return HTTPAnswer(.ok, "text/event-stream", "") { [self] channel in
                 loop.execute { self.events.subscribe(channel, loop: loop) }
             }
+        case "/errors":
+            return HTTPAnswer(.ok, "application/json", RecentErrors.shared.json)
         case "/events/recent":
             return HTTPAnswer(.ok, "application/json", events.historyJSON)
         default:

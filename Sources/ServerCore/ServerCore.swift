@@ -50,6 +50,8 @@ public struct ServerCore {
         case info(String)
         /// Something operators subscribe to (`/events`, webhooks): a kind and its details.
         case event(String, [String: String])
+        /// A line for the audit log, in ZooKeeper's `key=value` form (only with `audit.enable`).
+        case audit(String)
     }
 
     struct Connection {
@@ -73,7 +75,7 @@ public struct ServerCore {
     }
 
     enum Origin {
-        case client(ConnectionID, xid: Int32, opCode: OpCode, arrivedAt: Int64)
+        case client(ConnectionID, xid: Int32, opCode: OpCode, arrivedAt: Int64, path: String)
         case createSession(ConnectionID, readOnly: Bool?)
         case closeSession(ConnectionID?, xid: Int32)
         case server
@@ -320,7 +322,8 @@ public struct ServerCore {
             if request.isWrite {
                 let txn = prepareWrite(request, session: session, authInfo: connection.authInfo, zxid: lastPreparedZxid + 1, now: now)
                 prepare(txn, session: session, xid: header.xid,
-                        origin: .client(id, xid: header.xid, opCode: request.opCode, arrivedAt: now.monotonicMillis),
+                        origin: .client(id, xid: header.xid, opCode: request.opCode, arrivedAt: now.monotonicMillis,
+                                        path: request.path ?? ""),
                         now: now, into: &actions)
                 lastWriteBySession[session] = lastPreparedZxid
             } else {
@@ -399,9 +402,12 @@ public struct ServerCore {
             }
         case .server:
             break
-        case .client(let id, let xid, let opCode, let arrivedAt):
+        case .client(let id, let xid, let opCode, let arrivedAt, let path):
             guard connections[id] != nil else { return }
             answered(id, xid: xid, opCode: opCode, arrivedAt: arrivedAt, now: now)
+            if configuration.auditEnabled {
+                audit(write, opCode: opCode, path: result.path.isEmpty ? path : result.path, result: result, connection: id, into: &actions)
+            }
             if result.error != .ok {
                 // ZooKeeper's line for user-level errors (FinalRequestProcessor).
                 actions.append(.info("Got user-level KeeperException when processing sessionid:0x\(hex(write.header.clientId)) type:\(opCode.name) cxid:0x\(String(UInt32(bitPattern: xid), radix: 16)) zxid:0x\(hex(write.header.zxid)) Error:\(result.error)"))
@@ -418,6 +424,46 @@ public struct ServerCore {
             }
             actions.append(.send(id, .reply(ReplyHeader(xid: xid, zxid: zxid, err: 0), body)))
         }
+    }
+
+    /// ZooKeeper's audit entry for a write (`AuditHelper`, `Log4jAuditLogger`).
+    private func audit(_ write: PreparedWrite, opCode: OpCode, path: String, result: TxnResult, connection id: ConnectionID,
+                       into actions: inout [Action]) {
+        let operation: String
+        var extra: [(String, String)] = []
+        switch write.txn {
+        case .create(_, _, let acl, let ephemeral, _):
+            operation = "create"; extra = [("znode_type", ephemeral ? "ephemeral" : "persistent"), ("acl", Self.auditACL(acl))]
+        case .createContainer(_, _, let acl, _): operation = "create"; extra = [("znode_type", "container"), ("acl", Self.auditACL(acl))]
+        case .createTTL(_, _, let acl, _, _): operation = "create"; extra = [("znode_type", "persistent_with_ttl"), ("acl", Self.auditACL(acl))]
+        case .delete: operation = "delete"
+        case .setData: operation = "setData"
+        case .setACL(_, let acl, _): operation = "setAcl"; extra = [("acl", Self.auditACL(acl))]
+        case .multi: operation = "multiOperation"
+        case .error:
+            switch opCode {
+            case .create, .create2, .createContainer, .createTTL: operation = "create"
+            case .delete, .deleteContainer: operation = "delete"
+            case .setData: operation = "setData"
+            case .setACL: operation = "setAcl"
+            case .multi: operation = "multiOperation"
+            case .reconfig: operation = "reconfig"
+            default: return
+            }
+        default: return
+        }
+        let connection = connections[id]
+        let users = (connection?.authInfo ?? []).map { Authentication.clientInfo($0).user }.joined(separator: ",")
+        var fields = [("session", "0x" + hex(write.header.clientId)), ("user", users), ("ip", connection?.address ?? "")]
+        fields.append(("operation", operation))
+        if opCode != .multi && !path.isEmpty { fields.append(("znode", path)) }
+        fields += extra
+        fields.append(("result", result.error == .ok && !result.multi.contains { $0.error != .ok } ? "success" : "failure"))
+        actions.append(.audit(fields.map { "\($0.0)=\($0.1)" }.joined(separator: "\t")))
+    }
+
+    static func auditACL(_ acl: [ACL]) -> String {
+        acl.map { "\($0.id.scheme):\($0.id.id):\(Permissions.letters($0.perms))" }.joined(separator: ",")
     }
 
     static func multiResult(_ result: TxnResult) -> MultiResult {

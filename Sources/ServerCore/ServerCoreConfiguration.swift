@@ -19,6 +19,8 @@ public struct ServerCoreConfiguration: Sendable {
     /// How long a connection may stay without a session before it is closed, in
     /// milliseconds (`zookeeper.nio.sessionlessCnxnTimeout`).
     public var sessionlessConnectionTimeout: Int64 = 10_000
+    /// Whether writes are reported for the audit log (`audit.enable`).
+    public var auditEnabled = false
     /// Whether reconfig is enabled (`reconfigEnabled`).
     public var reconfigEnabled: Bool = false
     /// The dynamic configuration shown at /zookeeper/config.

@@ -24,25 +24,31 @@ struct ServerCommand: AsyncParsableCommand {
     var configFile: String?
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
-            return handler
-        }
-        let logger = Logger(label: "aviary")
         var configuration = ServerConfiguration.embeddedDefault
+        var warnings: [String] = []
         if let configFile {
             guard let text = try? String(contentsOfFile: configFile, encoding: .utf8) else {
                 throw StartupError("cannot read \(configFile)")
             }
             do {
-                let (parsed, warnings) = try ZooConfigParser.parse(text, file: configFile)
-                configuration = parsed
-                for warning in warnings { logger.warning("\(warning)") }
+                (configuration, warnings) = try ZooConfigParser.parse(text, file: configFile)
             } catch {
                 throw StartupError("\(error)")
             }
         }
+        var settings = LogSettings()
+        settings.format = configuration.logFormat
+        settings.directory = configuration.logDirectory ?? ProcessInfo.processInfo.environment["ZOO_LOG_DIR"]
+        settings.file = configuration.logFile
+        settings.maximumFileSize = configuration.logMaximumFileSize
+        settings.maximumBackups = configuration.logMaximumBackups
+        do {
+            try OperatorLogHandler.bootstrap(settings)
+        } catch {
+            throw StartupError("cannot open the log in \(settings.directory ?? "?"): \(error)")
+        }
+        let logger = Logger(label: "aviary")
+        for warning in warnings { logger.warning("\(warning)") }
         for directory in [configuration.dataDir, configuration.dataLogDir].compactMap({ $0 }) {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
