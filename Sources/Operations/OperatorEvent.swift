@@ -11,7 +11,7 @@ public struct OperatorEvent: Sendable {
         self.time = time; self.server = server; self.kind = kind; self.details = details
     }
 
-    nonisolated(unsafe) static let timeFormat: ISO8601DateFormatter = {
+    nonisolated(unsafe) public static let timeFormat: ISO8601DateFormatter = {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter

@@ -67,6 +67,15 @@ extension AviaryServer {
         if path == base || path == base + "/" {
             return HTTPAnswer(.ok, "text/html", AdminCommands.index)
         }
+        if path == "/" {
+            return HTTPAnswer(.ok, "text/html; charset=utf-8", DashboardPage.html)
+        }
+        if path == "/dashboard/data" {
+            let sync = log?.syncStatistics ?? (count: 0, nanoseconds: 0)
+            let fsync = LatencySamples(recent: log?.recentSyncs ?? [], count: Int64(sync.count), sum: Int64(sync.nanoseconds / 1_000_000))
+            return HTTPAnswer(.ok, "application/json", DashboardData.json(core, operatorContext(), fsync: fsync,
+                                                                           events: events.recent, errors: RecentErrors.shared.json))
+        }
         if path.hasPrefix(base + "/") {
             let name = String(path.dropFirst(base.count + 1))
             var context = operatorContext()
