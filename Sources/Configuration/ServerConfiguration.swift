@@ -64,6 +64,9 @@ public struct ServerConfiguration: Sendable {
     public var webhooks: [String] = []
     /// Fsyncs slower than this many milliseconds are reported (`fsync.warningthresholdms`).
     public var fsyncWarningThresholdMs: Int = 1000
+    /// Outstanding requests above which the server stops reading from clients until half
+    /// of them are done (`globalOutstandingLimit`).
+    public var globalOutstandingLimit = 1000
     /// Log output: format ("text" or "json"), directory (standard error when nil), file
     /// name, roll-over size and backups (`aviary.log.*`, or ZooKeeper's `zookeeper.log.*`).
     public var logFormat = "text"

@@ -16,7 +16,6 @@ public enum ZooConfigParser {
     /// Keys ZooKeeper accepts that Aviary reads but does not act on yet.
     static let acceptedNotActedOn: [String] = [
         "admin.idleTimeout", "admin.forceHttps", "admin.portUnification", "metricsProvider.exportJvmInfo",
-        "globalOutstandingLimit",
         "syncEnabled", "peerType", "electionAlg", "quorumListenOnAllIPs", "secureClientPort", "secureClientPortAddress",
         "serverCnxnFactory", "ssl.", "dynamicConfigFile", "localSessionsEnabled",
         "localSessionsUpgradingEnabled", "leaderServes", "cnxTimeout", "snapSizeLimitInKb", "txnLogSizeLimitInKb",
@@ -99,6 +98,7 @@ public enum ZooConfigParser {
             case "autopurge.purgeInterval": config.purgeIntervalHours = try int(min: 0)
             case "metricsProvider.httpPort": config.metricsPort = try int(); if config.metricsPort > 65535 { throw fail("expected a port number") }
             case "metricsProvider.httpHost": config.metricsHost = value
+            case "globalOutstandingLimit", "zookeeper.globalOutstandingLimit": config.globalOutstandingLimit = try int(min: 1)
             case "aviary.log.format":
                 guard value == "text" || value == "json" else { throw fail("expected text or json") }
                 config.logFormat = value

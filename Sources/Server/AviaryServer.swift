@@ -40,6 +40,8 @@ public final class AviaryServer: @unchecked Sendable {
     let events: EventHub
     /// The audit log (`audit.enable`), under ZooKeeper's logger name.
     let auditLogger = Logger(label: "org.apache.zookeeper.audit.Log4jAuditLogger")
+    /// Whether reading from clients is paused because too many requests are outstanding.
+    var throttled = false
     /// Sizes of the frames sent to clients: last, smallest, largest.
     var responseSizes: (last: Int64, min: Int64, max: Int64) = (0, 0, 0)
     /// Wall-clock seconds when the server started (`process_start_time_seconds`).
@@ -235,6 +237,7 @@ public final class AviaryServer: @unchecked Sendable {
     func register(_ id: ConnectionID, channel: Channel, address: String, port: Int) {
         coreLoop.execute { [self] in
             channels[id] = channel
+            if throttled { channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
             process(.connectionOpened(id, address: address, port: port))
         }
     }
@@ -290,11 +293,29 @@ public final class AviaryServer: @unchecked Sendable {
             }
         }
         for channel in touched.values { channel.flush() }
+        throttleIfNeeded()
         if lastLogged >= 0, let log {
             log.append(logBatch, first: firstLogged, last: lastLogged)
             logBatch = ByteBuffer()
             transactionsSinceSnapshot += Int(lastLogged - firstLogged + 1)
             if transactionsSinceSnapshot >= snapshotThreshold { startSnapshot() }
+        }
+    }
+
+    /// ZooKeeper's `globalOutstandingLimit`: past it, stop reading from every client until
+    /// half the outstanding requests are done, so that a flood cannot grow memory without bound.
+    func throttleIfNeeded() {
+        let outstanding = core.outstandingRequests
+        let limit = configuration.globalOutstandingLimit
+        if !throttled && outstanding > limit {
+            throttled = true
+            for channel in channels.values { channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
+            logger.warning("Throttling clients: \(outstanding) requests outstanding, globalOutstandingLimit is \(limit)")
+            events.publish("throttling_started", ["outstanding": String(outstanding), "limit": String(limit)])
+        } else if throttled && outstanding <= limit / 2 {
+            throttled = false
+            for channel in channels.values { channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in } }
+            events.publish("throttling_stopped", ["outstanding": String(outstanding), "limit": String(limit)])
         }
     }
 

@@ -100,3 +100,23 @@ def test_every_kind_of_event_reaches_subscribers_and_webhooks():
     finally:
         server.stop()
         receiver.shutdown()
+
+
+def test_throttling_events_and_nothing_lost():
+    from durability_helpers import pipelined_sets
+    server = Server("aviary", admin=True, extra_config="globalOutstandingLimit=5\n")
+    stream = Collector()
+    try:
+        subscribe(server.admin_port, stream)
+        time.sleep(0.3)
+        c = RawClient(server.address)
+        assert c.create("/flood", b"")[0] == 0
+        replies = pipelined_sets(c, "/flood", 400)
+        assert replies == list(range(1, 401)), "every request answered, in order"
+        started = stream.wait_for("throttling_started")
+        assert started and int(started[0]["details"]["outstanding"]) > 5
+        assert stream.wait_for("throttling_stopped")
+        assert c.get_data("/flood")[1][1]["version"] == 400
+        c.close()
+    finally:
+        server.stop()
