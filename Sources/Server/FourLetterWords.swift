@@ -15,13 +15,21 @@ extension AviaryServer {
                 ?? FourLetterWords.readOnly.contains(word)
             var text = "\(word) is not executed because it is not in the whitelist.\n"
             if allowed {
-                if word == "stmk", let argument { traceMask = argument }
+                if word == "stmk", let argument { setTraceMask(argument) }
                 text = FourLetterWords.answer(word, core: &core, context: operatorContext())
             }
             var buffer = channel.allocator.buffer(capacity: text.utf8.count)
             buffer.writeString(text)
             channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+
+    /// Changes the trace mask (`stmk`, `set_trace_mask`): a runtime configuration change.
+    func setTraceMask(_ mask: Int64) {
+        guard mask != traceMask else { return }
+        let old = traceMask
+        traceMask = mask
+        events.publish("configuration_changed", ["key": "traceMask", "old": String(old), "new": String(mask)])
     }
 
     /// Everything the operator surface shows beyond the core.

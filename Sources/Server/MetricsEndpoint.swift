@@ -80,7 +80,7 @@ extension AviaryServer {
             let name = String(path.dropFirst(base.count + 1))
             var context = operatorContext()
             let answer = AdminCommands.run(name, parameters: query, core: &core, context: &context)
-            traceMask = context.traceMask
+            setTraceMask(context.traceMask)
             return HTTPAnswer(.ok, "application/json", answer.rendered() + "\n")
         }
         return answerHTTP(path)

@@ -92,10 +92,15 @@ def test_every_kind_of_event_reaches_subscribers_and_webhooks():
             c.sock.close()
         expired = stream.wait_for("session_expired")
         assert expired and expired[-1]["details"]["session"] == "0x%x" % doomed.session_id
+        urllib.request.urlopen("http://127.0.0.1:%d/commands/set_trace_mask?traceMask=99" % server.admin_port).read()
+        changed = stream.wait_for("configuration_changed")
+        assert changed and changed[-1]["details"] == {"key": "traceMask", "old": "306", "new": "99"}
 
         server.terminate()
         assert stream.wait_for("server_stopping")
-        for kind in ("session_created", "slow_fsync", "auth_failed", "connection_rejected", "session_expired"):
+        # (server_stopping goes out as the process ends, so its webhook delivery is best effort.)
+        for kind in ("session_created", "slow_fsync", "auth_failed", "connection_rejected", "session_expired",
+                     "configuration_changed"):
             assert hooks.wait_for(kind), "webhook missed %s" % kind
     finally:
         server.stop()
