@@ -1,0 +1,186 @@
+import Foundation
+import Histogram
+import Jute
+import NIOCore
+import NIOPosix
+import Server
+import ZooKeeperProtocol
+
+/// What a benchmark run is asked to do.
+public struct BenchOptions: Sendable {
+    public var servers: [(host: String, port: Int)] = [("127.0.0.1", 2181)]
+    public var connections = 8
+    public var depth = 32
+    public var mix = "get=90,set=10"
+    public var valueSize = 100
+    public var keys = 1000
+    public var duration = 10.0
+    public var warmup = 2.0
+    /// Total operations per second across connections; 0 for a closed loop.
+    public var rate = 0.0
+    public var seed: UInt64 = 1
+    public var root = "/aviary-bench"
+    public var threads = 2
+    public init() {}
+}
+
+/// The outcome: throughput, latency percentiles in microseconds, errors.
+public struct BenchReport: Sendable, Codable {
+    public var mix: String
+    public var connections: Int
+    public var depth: Int
+    public var rate: Double
+    public var seconds: Double
+    public var operations: Int
+    public var opsPerSecond: Double
+    public var latencyMicros: [String: UInt64]
+    public var meanMicros: Double
+    public var errors: [String: Int]
+    public var failures: [String]
+
+    public var text: String {
+        var lines = ["mix \(mix), \(connections) connections × \(depth) in flight" + (rate > 0 ? ", open loop at \(Int(rate)) ops/s" : ", closed loop")]
+        lines.append(String(format: "%.0f ops/s (%d operations in %.1f s)", opsPerSecond, operations, seconds))
+        let order = ["p50", "p90", "p99", "p999", "max"]
+        lines.append("latency µs: " + order.map { "\($0) \(latencyMicros[$0] ?? 0)" }.joined(separator: "  ") + String(format: "  mean %.1f", meanMicros))
+        lines.append(errors.isEmpty ? "errors: none" : "errors: " + errors.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))
+        for failure in failures { lines.append("connection failure: \(failure)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Creates the key space, runs the connections, merges their measurements.
+public enum BenchRunner {
+    public static func run(_ options: BenchOptions) async throws -> BenchReport {
+        let mix = try OperationMix(options.mix)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threads))
+        do {
+            let report = try await run(options, mix: mix, group: group)
+            try? await group.shutdownGracefully()
+            return report
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    static func run(_ options: BenchOptions, mix: OperationMix, group: EventLoopGroup) async throws -> BenchReport {
+        let value = [UInt8](repeating: UInt8(ascii: "v"), count: options.valueSize)
+        try await setUp(options, value: value, group: group)
+        let start = NIODeadline.now() + .milliseconds(200)
+        let measureFrom = start + .nanoseconds(Int64(options.warmup * 1e9))
+        let stopAt = measureFrom + .nanoseconds(Int64(options.duration * 1e9))
+        var futures: [EventLoopFuture<ConnectionResult>] = []
+        for index in 0..<options.connections {
+            let server = options.servers[index % options.servers.count]
+            let loop = group.next()
+            let promise = loop.makePromise(of: ConnectionResult.self)
+            let settings = BenchConnection.Settings(
+                mix: mix, depth: options.depth, keys: options.keys, value: value, root: options.root,
+                measureFrom: measureFrom, stopAt: stopAt, rate: options.rate / Double(options.connections),
+                seed: options.seed &+ UInt64(index) &* 7919, index: index)
+            let connect = ClientBootstrap(group: loop)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumLength: 16 << 20)))
+                        try channel.pipeline.syncOperations.addHandler(BenchConnection(settings: settings, done: promise))
+                    }
+                }
+                .connect(host: server.host, port: server.port)
+            connect.whenFailure { promise.fail($0) }
+            futures.append(promise.futureResult)
+        }
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+        var operations = 0
+        var errors: [String: Int] = [:]
+        var failures: [String] = []
+        for future in futures {
+            do {
+                let result = try await future.get()
+                histogram.add(result.histogram)
+                operations += result.completed
+                for (code, count) in result.errors {
+                    errors[KeeperError(rawValue: code).map { "\($0)" } ?? "\(code)", default: 0] += count
+                }
+                if let failure = result.failure { failures.append(failure) }
+            } catch {
+                failures.append("\(error)")
+            }
+        }
+        let percentiles: [String: UInt64] = operations == 0 ? [:] : [
+            "p50": histogram.valueAtPercentile(50), "p90": histogram.valueAtPercentile(90),
+            "p99": histogram.valueAtPercentile(99), "p999": histogram.valueAtPercentile(99.9), "max": histogram.max,
+        ]
+        return BenchReport(mix: mix.description, connections: options.connections, depth: options.depth, rate: options.rate,
+                           seconds: options.duration, operations: operations, opsPerSecond: Double(operations) / options.duration,
+                           latencyMicros: percentiles, meanMicros: operations == 0 ? 0 : histogram.mean, errors: errors,
+                           failures: failures)
+    }
+
+    /// Creates the root and the keys (existing ones are fine).
+    static func setUp(_ options: BenchOptions, value: [UInt8], group: EventLoopGroup) async throws {
+        let server = options.servers[0]
+        let done = group.next().makePromise(of: Void.self)
+        let paths = [options.root] + (0..<options.keys).map { "\(options.root)/k\($0)" }
+        let channel = try await ClientBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumLength: 16 << 20)))
+                    try channel.pipeline.syncOperations.addHandler(SetupConnection(paths: paths, value: value, done: done))
+                }
+            }
+            .connect(host: server.host, port: server.port).get()
+        try await done.futureResult.get()
+        try? await channel.close()
+    }
+}
+
+/// Creates paths in order over one session, then reports.
+final class SetupConnection: ChannelInboundHandler {
+    typealias InboundIn = InboundFrame
+    typealias OutboundOut = ByteBuffer
+    let paths: [String]
+    let value: [UInt8]
+    let done: EventLoopPromise<Void>
+    var connected = false
+    var answered = 0
+
+    init(paths: [String], value: [UInt8], done: EventLoopPromise<Void>) {
+        self.paths = paths; self.value = value; self.done = done
+    }
+
+    func write(_ context: ChannelHandlerContext, _ body: ByteBuffer) {
+        var frame = context.channel.allocator.buffer(capacity: body.readableBytes + 4)
+        frame.writeInteger(Int32(body.readableBytes))
+        frame.writeImmutableBuffer(body)
+        context.write(wrapOutboundOut(frame), promise: nil)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        write(context, ConnectRequest(lastZxidSeen: 0, timeOut: 30_000, sessionId: 0, passwd: [UInt8](repeating: 0, count: 16), readOnly: false).encoded())
+        context.flush()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .frame(var payload) = unwrapInboundIn(data) else { return }
+        if !connected {
+            connected = true
+            for (index, path) in paths.enumerated() {
+                var writer = JuteWriter(context.channel.allocator.buffer(capacity: 64 + value.count))
+                writer.write(RequestHeader(xid: Int32(index + 1), type: OpCode.create.rawValue))
+                Request.create(CreateRequest(path: path, data: index == 0 ? [] : value)).write(to: &writer)
+                write(context, writer.buffer)
+            }
+            context.flush()
+            return
+        }
+        _ = payload.readInteger(as: Int32.self)
+        answered += 1
+        if answered == paths.count { done.succeed(()) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        done.fail(BenchError("the setup connection closed after \(answered) of \(paths.count) creates"))
+    }
+}
