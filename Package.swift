@@ -82,6 +82,8 @@ let package = Package(
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "DataTree", "ZooKeeperProtocol"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "DataTree", "ZooKeeperProtocol"]),
+        .testTarget(name: "OperationsTests", dependencies: ["Operations", "ServerCore"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [
