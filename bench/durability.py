@@ -115,13 +115,8 @@ def writer(port, index, seconds, depth, result):
     result.put(done)
 
 
-def throughput(kind, clients, seconds, depth):
-    work = tempfile.mkdtemp(prefix="bench-%s-" % kind, dir=os.environ.get("BENCH_DIR"))
-    data = os.path.join(work, "data")
-    os.makedirs(data)
-    port = free_port()
-    process = start(kind, data, port)
-    assert wait_readable(port, "/")
+def run_writers(port, clients, seconds, depth):
+    """Runs `clients` writer processes against `port`; returns the requests they completed."""
     result = multiprocessing.Queue()
     workers = [multiprocessing.Process(target=writer, args=(port, i, seconds, depth, result)) for i in range(clients)]
     for w in workers:
@@ -129,6 +124,17 @@ def throughput(kind, clients, seconds, depth):
     total = sum(result.get() for _ in workers)
     for w in workers:
         w.join()
+    return total
+
+
+def throughput(kind, clients, seconds, depth):
+    work = tempfile.mkdtemp(prefix="bench-%s-" % kind, dir=os.environ.get("BENCH_DIR"))
+    data = os.path.join(work, "data")
+    os.makedirs(data)
+    port = free_port()
+    process = start(kind, data, port)
+    assert wait_readable(port, "/")
+    total = run_writers(port, clients, seconds, depth)
     process.kill()
     process.wait()
     shutil.rmtree(work, ignore_errors=True)

@@ -7,7 +7,6 @@ usage: bench/metrics_overhead.py [--runs 3] [--seconds 10] [--clients 4] [--dept
 """
 import argparse
 import json
-import multiprocessing
 import os
 import shutil
 import statistics
@@ -19,7 +18,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from durability import aviary_binary, start, wait_readable, writer  # noqa: E402
+from durability import aviary_binary, run_writers, start, wait_readable  # noqa: E402
 from servers import free_port  # noqa: E402
 
 OFF = "metricsProvider.className=org.apache.zookeeper.metrics.impl.NullMetricsProvider\nadmin.enableServer=false\n"
@@ -47,13 +46,7 @@ def run(mode, seconds, clients, depth):
     scraper = threading.Thread(target=scrape, daemon=True)
     if mode == "on":
         scraper.start()
-    result = multiprocessing.Queue()
-    workers = [multiprocessing.Process(target=writer, args=(port, i, seconds, depth, result)) for i in range(clients)]
-    for w in workers:
-        w.start()
-    total = sum(result.get() for _ in workers)
-    for w in workers:
-        w.join()
+    total = run_writers(port, clients, seconds, depth)
     stop.set()
     process.kill()
     process.wait()

@@ -70,14 +70,7 @@ public final class DataTree {
         if lastCount > 0 { uses[lastReference, default: 0] += lastCount }
         for (reference, count) in uses { aclCache.addUses(reference, count) }
         for (path, node) in znodes where node.stat.ephemeralOwner != 0 {
-            let owner = node.stat.ephemeralOwner
-            if let session = EphemeralOwner.session(owner) {
-                ephemerals[session, default: []].insert(path)
-            } else if EphemeralOwner.isContainer(owner) {
-                containers.insert(path)
-            } else if EphemeralOwner.ttlValue(owner) != nil {
-                ttlNodes.insert(path)
-            }
+            index(path, owner: node.stat.ephemeralOwner)
         }
         if znodes["/"] == nil { throw .missingParent("/") }
         aclCache.purgeUnused()
@@ -247,13 +240,7 @@ public final class DataTree {
         let node = Znode(data: data, aclReference: aclCache.reference(for: acl), stat: stat)
         nodes[path] = node
         parent.children.insert(name)
-        if let session = EphemeralOwner.session(owner) {
-            ephemerals[session, default: []].insert(path)
-        } else if EphemeralOwner.isContainer(owner) {
-            containers.insert(path)
-        } else if EphemeralOwner.ttlValue(owner) != nil {
-            ttlNodes.insert(path)
-        }
+        index(path, owner: owner)
         notify(dataWatches.trigger(path: path, type: .nodeCreated), .nodeCreated, path, &notifications)
         notify(childWatches.trigger(path: parentPath, type: .nodeChildrenChanged), .nodeChildrenChanged, parentPath, &notifications)
         return TxnResult(type: type, path: path, stat: node.clientStat)
@@ -278,6 +265,17 @@ public final class DataTree {
         notify(childWatches.trigger(path: path, type: .nodeDeleted, suppress: Set(fired)), .nodeDeleted, path, &notifications)
         notify(childWatches.trigger(path: parentPath, type: .nodeChildrenChanged), .nodeChildrenChanged, parentPath, &notifications)
         return .ok
+    }
+
+    /// Files a znode under its owning session, or as a container or TTL znode.
+    private func index(_ path: String, owner: Int64) {
+        if let session = EphemeralOwner.session(owner) {
+            ephemerals[session, default: []].insert(path)
+        } else if EphemeralOwner.isContainer(owner) {
+            containers.insert(path)
+        } else if EphemeralOwner.ttlValue(owner) != nil {
+            ttlNodes.insert(path)
+        }
     }
 
     private func notify(_ watchers: [WatcherID], _ type: WatchEventType, _ path: String, _ out: inout [WatchNotification]) {
