@@ -71,10 +71,7 @@ public struct ACLCache: Sendable {
         nextReference = max(nextReference, reference)
     }
 
-    /// Counts one more use of a known reference (a znode read from a snapshot).
-    public mutating func addUse(_ reference: Int64) { addUses(reference, 1) }
-
-    /// Counts `count` more uses of a known reference.
+    /// Counts `count` more uses of a known reference (znodes read from a snapshot).
     public mutating func addUses(_ reference: Int64, _ count: Int) {
         if useCounts[reference] != nil { useCounts[reference, default: 0] += count }
     }

@@ -78,9 +78,6 @@ public final class DataTree {
         lastProcessedZxid = zxid
     }
 
-    /// Marks the end of a zxid range applied outside ``apply(_:txn:notifications:)`` (recovery).
-    public func setLastProcessedZxid(_ zxid: Int64) { lastProcessedZxid = zxid }
-
     /// Starts or ends keeping every ACL list while a fuzzy snapshot is written.
     public func holdACLs(_ hold: Bool) {
         if hold { aclCache.beginHold() } else { aclCache.endHold() }

@@ -25,7 +25,6 @@ public final class AviaryServer: @unchecked Sendable {
     /// The durable log; set once storage is open.
     var log: TransactionLogStage?
     let dataDirectory: DataDirectory
-    let inMemory: Bool
     var logBatch = ByteBuffer()
     var transactionsSinceSnapshot = 0
     var snapshotThreshold = 0
@@ -54,34 +53,28 @@ public final class AviaryServer: @unchecked Sendable {
     private let nextConnectionID = NIOLockedValueBox<ConnectionID>(0)
 
     /// Opens the data directory (recovering the tree from its snapshot and logs) and
-    /// prepares a server; call ``start()`` to listen. With `inMemory`, nothing touches disk.
-    public init(configuration: ServerConfiguration, logger: Logger, inMemory: Bool = false,
-                threads: Int = System.coreCount) throws {
+    /// prepares a server; call ``start()`` to listen.
+    public init(configuration: ServerConfiguration, logger: Logger, threads: Int = System.coreCount) throws {
         self.configuration = configuration
         self.logger = logger
-        self.inMemory = inMemory
         self.dataDirectory = DataDirectory(dataDir: configuration.dataDir, dataLogDir: configuration.dataLogDir)
-        var tree = DataTree()
-        if !inMemory {
-            do {
-                try dataDirectory.create()
-            } catch {
-                throw RecoveryError(description: "cannot create \(dataDirectory.snapshotDirectory): \(error.localizedDescription)")
-            }
-            let started = DispatchTime.now().uptimeNanoseconds
-            let (recovered, report) = try Recovery.recover(dataDirectory, repair: true)
-            tree = recovered
-            for line in report.lines { logger.info("recovery: \(line)") }
-            for line in report.truncations { logger.warning("recovery: \(line)") }
-            // ZooKeeper snapshots after every load so that the next start replays nothing old;
-            // when nothing was replayed the newest snapshot already is that state.
-            var wrote = ""
-            if report.snapshot == nil || report.replayed > 0 || !report.truncations.isEmpty || !report.skippedSnapshots.isEmpty {
-                wrote = "; wrote " + (try SnapshotFileWriter.writeNow(tree, directory: dataDirectory.snapshotDirectory))
-            }
-            let millis = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
-            logger.info("loaded \(tree.nodes.count) znodes and \(tree.sessions.count) sessions at zxid 0x\(String(UInt64(bitPattern: tree.lastProcessedZxid), radix: 16)) in \(millis) ms\(wrote)")
+        do {
+            try dataDirectory.create()
+        } catch {
+            throw RecoveryError(description: "cannot create \(dataDirectory.snapshotDirectory): \(error.localizedDescription)")
         }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let (tree, report) = try Recovery.recover(dataDirectory, repair: true)
+        for line in report.lines where !report.truncations.contains(line) { logger.info("recovery: \(line)") }
+        for line in report.truncations { logger.warning("recovery: \(line)") }
+        // ZooKeeper snapshots after every load so that the next start replays nothing old;
+        // when nothing was replayed the newest snapshot already is that state.
+        var wrote = ""
+        if report.snapshot == nil || report.replayed > 0 || !report.truncations.isEmpty || !report.skippedSnapshots.isEmpty {
+            wrote = "; wrote " + (try SnapshotFileWriter.writeNow(tree, directory: dataDirectory.snapshotDirectory))
+        }
+        let millis = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
+        logger.info("loaded \(tree.nodes.count) znodes and \(tree.sessions.count) sessions at zxid 0x\(String(UInt64(bitPattern: tree.lastProcessedZxid), radix: 16)) in \(millis) ms\(wrote)")
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         self.coreLoop = group.next()
         let serverName = configuration.myid.map { "server.\($0)" } ?? "\(configuration.clientPortAddress ?? "0.0.0.0"):\(configuration.clientPort)"
@@ -111,10 +104,6 @@ public final class AviaryServer: @unchecked Sendable {
 
     private func openLog() {
         let loop = coreLoop
-        if inMemory {
-            log = InMemoryTransactionLog { [self] zxid in loop.execute { self.process(.logged(upTo: zxid)) } }
-            return
-        }
         log = TxnLogWriter(
             directory: dataDirectory.logDirectory, forceSync: configuration.forceSync,
             preallocationSize: Int64(configuration.preAllocSizeKB) * 1024,
@@ -193,7 +182,7 @@ public final class AviaryServer: @unchecked Sendable {
         tickTask = coreLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
             process(.tick)
         }
-        if !inMemory && configuration.purgeIntervalHours > 0 {
+        if configuration.purgeIntervalHours > 0 {
             let directory = dataDirectory
             let retain = configuration.snapRetainCount
             let logger = self.logger
@@ -324,7 +313,7 @@ public final class AviaryServer: @unchecked Sendable {
     /// Starts a fuzzy snapshot: the log rolls to a new file, and the tree is written a few
     /// thousand znodes per turn of the core's loop, between requests.
     func startSnapshot() {
-        guard !inMemory, !snapshotInProgress else { return }
+        guard !snapshotInProgress else { return }
         transactionsSinceSnapshot = 0
         snapshotThreshold = nextSnapshotThreshold()
         snapshotInProgress = true

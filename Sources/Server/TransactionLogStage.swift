@@ -21,16 +21,3 @@ public protocol TransactionLogStage: AnyObject, Sendable {
 }
 
 extension TxnLogWriter: TransactionLogStage {}
-
-/// A log that keeps nothing and is durable at once: for tests of the layers above.
-public final class InMemoryTransactionLog: TransactionLogStage, @unchecked Sendable {
-    private let onDurable: @Sendable (Int64) -> Void
-
-    public init(onDurable: @escaping @Sendable (Int64) -> Void) { self.onDurable = onDurable }
-    public func append(_ records: ByteBuffer, first: Int64, last: Int64) { onDurable(last) }
-    public func roll() {}
-    public func close() {}
-    public var syncStatistics: (count: Int, nanoseconds: UInt64) { (0, 0) }
-    public var recentSyncs: [Int64] { [] }
-    public var slowSyncCount: Int { 0 }
-}

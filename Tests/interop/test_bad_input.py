@@ -39,7 +39,7 @@ def test_negative_length_closes(address, bystander):
 
 
 def test_oversized_handshake_closes(address, bystander):
-    s = socket.create_connection(address.split(":")[0:1] + [int(address.split(":")[1])])
+    s = socket.create_connection((address.split(":")[0], int(address.split(":")[1])))
     s.sendall(struct.pack(">i", 50 * 1024 * 1024))
     s.settimeout(5)
     assert s.recv(1) == b""

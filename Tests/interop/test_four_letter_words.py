@@ -134,7 +134,6 @@ def test_mntr(state):
                 "zk_outstanding_requests", "zk_approximate_data_size", "zk_open_file_descriptor_count",
                 "zk_max_file_descriptor_count", "zk_uptime", "zk_cnt_fsynctime", "zk_sum_fsynctime"):
         assert key in pairs, key
-    state_dict = {"aviary": pairs}
     if server.kind == "aviary":
         zookeeper = Server("zookeeper")
         try:
