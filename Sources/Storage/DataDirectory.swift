@@ -80,11 +80,4 @@ public struct DataDirectory: Sendable {
         return buffer
     }
 
-    /// Reads a whole file.
-    public static func read(_ path: String) throws -> ByteBuffer {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SnapshotError(description: "cannot read \(path)")
-        }
-        return ByteBuffer(bytes: data)
-    }
 }

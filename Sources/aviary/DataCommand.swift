@@ -125,20 +125,21 @@ struct DumpSnapshot: ParsableCommand {
     }
 
     func run() throws {
-        let contents: SnapshotContents
+        let tree: DataTree
         do {
-            contents = try SnapshotContents(bytes: try DataDirectory.read(file))
+            let zxid = DataDirectory.zxid(of: (file as NSString).lastPathComponent, prefix: "snapshot") ?? 0
+            tree = try SnapshotLoader.load(file, zxid: zxid)
         } catch {
             throw ValidationError("\(file) is not a usable snapshot: \(error)")
         }
         let hex = { (value: Int64) in "0x" + String(UInt64(bitPattern: value), radix: 16) }
-        let nodes = contents.nodes.sorted { $0.key < $1.key }.map { path, node in
+        let nodes = tree.nodes.sorted { $0.key < $1.key }.map { path, node in
             Node(path: path, data: TxnSummary.text(node.data), czxid: hex(node.stat.czxid), mzxid: hex(node.stat.mzxid),
                  pzxid: hex(node.stat.pzxid), ctime: node.stat.ctime, mtime: node.stat.mtime, version: node.stat.version,
                  cversion: node.stat.cversion, aversion: node.stat.aversion, ephemeralOwner: hex(node.stat.ephemeralOwner),
-                 acl: TxnSummary.acl(node.aclReference == -1 ? ACL.openUnsafe : contents.acls[node.aclReference] ?? []))
+                 acl: TxnSummary.acl(tree.acl(of: node)))
         }
-        let sessions = contents.sessions.sorted { $0.key < $1.key }.map { ["id": hex($0.key), "timeout": String($0.value)] }
+        let sessions = tree.sessions.sorted { $0.key < $1.key }.map { ["id": hex($0.key), "timeout": String($0.value)] }
         if json {
             struct Output: Codable { var file: String; var sessions: [[String: String]]; var nodes: [Node] }
             try printJSON(Output(file: file, sessions: sessions, nodes: nodes))

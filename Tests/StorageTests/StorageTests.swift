@@ -75,6 +75,14 @@ struct TxnLogTests {
 }
 
 struct SnapshotTests {
+    /// Loads snapshot bytes the way recovery does: from a file, through ``SnapshotLoader``.
+    static func load(_ bytes: ByteBuffer, zxid: Int64 = 0) throws -> DataTree {
+        let path = NSTemporaryDirectory() + "aviary-snapshot-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes.readableBytesView))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try SnapshotLoader.load(path, zxid: zxid)
+    }
+
     static func sampleTree() -> DataTree {
         let tree = DataTree()
         var events: [WatchNotification] = []
@@ -94,7 +102,7 @@ struct SnapshotTests {
     @Test func roundTrip() throws {
         let tree = Self.sampleTree()
         let bytes = SnapshotSerializer.serialize(tree)
-        let restored = try SnapshotContents(bytes: bytes).tree(zxid: tree.lastProcessedZxid)
+        let restored = try Self.load(bytes, zxid: tree.lastProcessedZxid)
         #expect(restored.nodes.keys.sorted() == tree.nodes.keys.sorted())
         for (path, node) in tree.nodes {
             let other = restored.node(path)
@@ -113,10 +121,10 @@ struct SnapshotTests {
             var damaged = bytes
             let byte = damaged.getInteger(at: offset, as: UInt8.self) ?? 0
             damaged.setInteger(byte ^ 0x01, at: offset)
-            #expect(throws: SnapshotError.self, "flip at \(offset)") { try SnapshotContents(bytes: damaged) }
+            #expect(throws: SnapshotError.self, "flip at \(offset)") { try Self.load(damaged) }
         }
         for length in stride(from: 0, to: bytes.readableBytes, by: 7) {
-            #expect(throws: SnapshotError.self) { try SnapshotContents(bytes: bytes.getSlice(at: 0, length: length) ?? ByteBuffer()) }
+            #expect(throws: SnapshotError.self) { try Self.load(bytes.getSlice(at: 0, length: length) ?? ByteBuffer()) }
         }
     }
 
@@ -135,9 +143,9 @@ struct SnapshotTests {
         var file = serializer.finish()
         file.writeBuffer(&nodes)
         SnapshotSerializer.seal(&file)
-        let contents = try SnapshotContents(bytes: file)
-        for node in contents.nodes.values where node.aclReference != -1 {
-            #expect(contents.acls[node.aclReference] != nil)
+        let loaded = try Self.load(file)
+        for node in loaded.nodes.values where node.aclReference != -1 {
+            #expect(loaded.aclCache.listsByReference[node.aclReference] != nil)
         }
         #expect(!tree.aclCache.listsByReference.values.contains { $0.first?.id.scheme == "digest" },
                 "the deleted node's list is released once the snapshot is done")
