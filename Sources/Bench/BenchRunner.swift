@@ -52,6 +52,7 @@ public struct BenchReport: Sendable, Codable {
 /// Creates the key space, runs the connections, merges their measurements.
 public enum BenchRunner {
     public static func run(_ options: BenchOptions) async throws -> BenchReport {
+        try validate(options)
         let mix = try OperationMix(options.mix)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.threads))
         do {
@@ -116,6 +117,18 @@ public enum BenchRunner {
                            seconds: options.duration, operations: operations, opsPerSecond: Double(operations) / options.duration,
                            latencyMicros: percentiles, meanMicros: operations == 0 ? 0 : histogram.mean, errors: errors,
                            failures: failures)
+    }
+
+    /// Rejects options that cannot make a run (they would trap or never finish).
+    static func validate(_ options: BenchOptions) throws(BenchError) {
+        if options.servers.isEmpty { throw BenchError("no servers given") }
+        if options.connections < 1 || options.depth < 1 || options.keys < 1 || options.threads < 1 {
+            throw BenchError("connections, depth, keys and threads must each be at least 1")
+        }
+        if options.valueSize < 0 || options.valueSize > 1 << 20 { throw BenchError("value size must be 0...1048576 bytes") }
+        if !(options.duration > 0) || options.warmup < 0 || options.rate < 0 {
+            throw BenchError("duration must be positive; warm-up and rate must not be negative")
+        }
     }
 
     /// Creates the root and the keys (existing ones are fine).

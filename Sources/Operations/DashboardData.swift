@@ -3,7 +3,7 @@ import ServerCore
 /// What the dashboard polls each second: one JSON object per call.
 public enum DashboardData {
     public static func json(_ core: ServerCore, _ context: ServerContext, fsync: LatencySamples,
-                            events: [OperatorEvent], errors: String) -> String {
+                            events: [OperatorEvent], errors: [OperatorEvent]) -> String {
         let stats = core.statistics
         let tree = core.tree
         let member: JSONValue = .object([
@@ -34,8 +34,7 @@ public enum DashboardData {
                 ("time", .string(OperatorEvent.timeFormat.string(from: $0.time))), ("kind", .string($0.kind)),
                 ("details", .string($0.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))),
             ]) })),
-        ]).compact.dropLast() + ",\"errors\":" + errors.trimmingCharacters(in: .whitespacesAndNewlines) + "}"
+            ("errors", .array(errors.map(\.value))),
+        ]).compact
     }
 }
-
-import Foundation

@@ -18,13 +18,16 @@ public struct OperatorEvent: Sendable {
     }()
 
     /// One line of JSON: `{"time": ..., "server": ..., "kind": ..., "details": {...}}`.
-    public var json: String {
-        JSONValue.object([
+    public var json: String { value.compact }
+
+    /// The event as a JSON value.
+    public var value: JSONValue {
+        .object([
             ("time", .string(Self.timeFormat.string(from: time))),
             ("server", .string(server)),
             ("kind", .string(kind)),
             ("details", .object(details.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-        ]).compact
+        ])
     }
 }
 

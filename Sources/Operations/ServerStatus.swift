@@ -1,3 +1,5 @@
+import Foundation
+
 /// One server's state as `srvr` reports it: parsed by `aviary status`.
 public struct ServerStatus: Sendable, Equatable, Codable {
     public var address: String
@@ -74,5 +76,3 @@ public struct ServerStatus: Sendable, Equatable, Codable {
         }.joined(separator: "\n") + "\n"
     }
 }
-
-import Foundation

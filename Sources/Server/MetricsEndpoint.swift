@@ -74,7 +74,7 @@ extension AviaryServer {
             let sync = log?.syncStatistics ?? (count: 0, nanoseconds: 0)
             let fsync = LatencySamples(recent: log?.recentSyncs ?? [], count: Int64(sync.count), sum: Int64(sync.nanoseconds / 1_000_000))
             return HTTPAnswer(.ok, "application/json", DashboardData.json(core, operatorContext(), fsync: fsync,
-                                                                           events: events.recent, errors: RecentErrors.shared.json))
+                                                                           events: events.recent, errors: RecentErrors.shared.all))
         }
         if path.hasPrefix(base + "/") {
             let name = String(path.dropFirst(base.count + 1))

@@ -76,8 +76,11 @@ public final class RecentErrors: @unchecked Sendable {
         }
     }
 
+    /// The entries, oldest first.
+    public var all: [OperatorEvent] { lock.withLock { entries } }
+
     /// The entries as a JSON array, oldest first.
-    public var json: String { lock.withLock { "[" + entries.map(\.json).joined(separator: ",\n") + "]\n" } }
+    public var json: String { "[" + all.map(\.json).joined(separator: ",\n") + "]\n" }
 }
 
 /// A swift-log handler writing ZooKeeper-like text or JSON lines to standard error or a

@@ -31,7 +31,7 @@ struct BenchCommand: AsyncParsableCommand {
             return (String(text[..<colon]), port)
         }
         options.connections = connections; options.depth = depth; options.mix = mix; options.valueSize = valueSize
-        options.keys = max(1, keys); options.duration = duration; options.warmup = warmup; options.rate = rate
+        options.keys = keys; options.duration = duration; options.warmup = warmup; options.rate = rate
         options.seed = seed; options.threads = threads
         let report: BenchReport
         do {
