@@ -226,7 +226,7 @@ public final class AviaryServer: @unchecked Sendable {
     func register(_ id: ConnectionID, channel: Channel, address: String, port: Int) {
         coreLoop.execute { [self] in
             channels[id] = channel
-            if throttled { channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
+            if throttled { channel.pipeline.fireUserInboundEventTriggered(ReadThrottle(paused: true)) }
             process(.connectionOpened(id, address: address, port: port))
         }
     }
@@ -298,12 +298,12 @@ public final class AviaryServer: @unchecked Sendable {
         let limit = configuration.globalOutstandingLimit
         if !throttled && outstanding > limit {
             throttled = true
-            for channel in channels.values { channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
+            for channel in channels.values { channel.pipeline.fireUserInboundEventTriggered(ReadThrottle(paused: true)) }
             logger.warning("Throttling clients: \(outstanding) requests outstanding, globalOutstandingLimit is \(limit)")
             events.publish("throttling_started", ["outstanding": String(outstanding), "limit": String(limit)])
         } else if throttled && outstanding <= limit / 2 {
             throttled = false
-            for channel in channels.values { channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in } }
+            for channel in channels.values { channel.pipeline.fireUserInboundEventTriggered(ReadThrottle(paused: false)) }
             events.publish("throttling_stopped", ["outstanding": String(outstanding), "limit": String(limit)])
         }
     }

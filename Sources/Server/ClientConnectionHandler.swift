@@ -4,7 +4,15 @@ import NIOCore
 import ServerCore
 import ZooKeeperProtocol
 
+/// Sent down a client channel to pause or resume reading (`globalOutstandingLimit`).
+struct ReadThrottle: Sendable {
+    var paused: Bool
+}
+
 /// Turns one client connection's frames into server-core events. Thin: decoding only.
+///
+/// Reading pauses while the server is throttled or while replies to this client pile up
+/// unread (the channel is not writable), so neither can grow memory without bound.
 final class ClientConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = InboundFrame
 
@@ -13,6 +21,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private let logger: Logger
     private var handshakeDone = false
     private let maximumLength: Int
+    private var throttled = false
 
     init(server: AviaryServer, id: ConnectionID, maximumLength: Int, logger: Logger) {
         self.server = server
@@ -66,6 +75,26 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 server.submit(.undecodableRequest(id, header, .marshallingError))
             }
         }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        updateReading(context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let throttle = event as? ReadThrottle {
+            throttled = throttle.paused
+            updateReading(context)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    private func updateReading(_ context: ChannelHandlerContext) {
+        let read = !throttled && context.channel.isWritable
+        context.channel.setOption(ChannelOptions.autoRead, value: read).whenComplete { _ in }
+        if read { context.read() }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

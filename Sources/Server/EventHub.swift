@@ -29,7 +29,8 @@ final class EventHub: @unchecked Sendable {
         recent.append(event)
         if recent.count > Self.historySize { recent.removeFirst(recent.count - Self.historySize) }
         let frame = "event: \(kind)\ndata: \(event.json)\n\n"
-        for channel in subscribers.values {
+        // A subscriber that stops reading misses events rather than growing the server's memory.
+        for channel in subscribers.values where channel.isWritable {
             var buffer = channel.allocator.buffer(capacity: frame.utf8.count)
             buffer.writeString(frame)
             channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)

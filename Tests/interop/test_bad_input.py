@@ -128,3 +128,32 @@ def test_four_letter_word_on_connect(address):
     from servers import four_letter
     assert four_letter(address, "ruok") == "imok"
     assert "Mode: standalone" in four_letter(address, "srvr")
+
+
+def test_a_client_that_never_reads_cannot_grow_server_memory():
+    """40,000 pipelined reads of a 100 KB znode, replies never read: about 4 GB if the server
+    queued them all. It must stop reading from that client instead, and serve everyone else."""
+    import time
+    from servers import Server
+    server = Server("aviary")
+    try:
+        c = RawClient(server.address)
+        assert c.create("/big", b"x" * 100_000)[0] == 0
+        request = i32(9) + i32(4) + string("/big") + boolean(False)
+        frame = i32(len(request)) + request
+        flood = RawClient(server.address)
+        flood.sock.settimeout(3)
+        try:
+            for _ in range(400):
+                flood.sock.sendall(frame * 100)
+        except (socket.timeout, OSError):
+            pass
+        time.sleep(2)
+        with open("/proc/%d/status" % server.process.pid) as f:
+            rss_mb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) // 1024
+        assert rss_mb < 500, "server RSS %d MB while a client does not read" % rss_mb
+        assert c.get_data("/big")[0] == 0, "other sessions are served meanwhile"
+        c.close()
+        flood.sock.close()
+    finally:
+        server.stop()
