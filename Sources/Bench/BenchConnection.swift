@@ -119,7 +119,10 @@ final class BenchConnection: ChannelInboundHandler {
 
     private func fill(_ context: ChannelHandlerContext) {
         let now = NIODeadline.now()
-        guard now < settings.stopAt else { return }
+        guard now < settings.stopAt else {
+            if inFlight.isEmpty { finish(context) }
+            return
+        }
         if settings.rate > 0 {
             while inFlight.count < settings.depth, !backlog.isEmpty { issue(context, intended: backlog.removeFirst()) }
         } else {
@@ -150,11 +153,12 @@ final class BenchConnection: ChannelInboundHandler {
             result.completed += 1
             if err != 0 { result.errors[err, default: 0] += 1 }
         }
-        if now >= settings.stopAt {
-            if inFlight.isEmpty { finish(context) }
-            return
-        }
-        fill(context)
+    }
+
+    /// Refills the pipeline once per burst of replies, so that one write carries many requests.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if connected && !finished { fill(context) }
+        context.fireChannelReadComplete()
     }
 
     private func startSending(_ context: ChannelHandlerContext) {

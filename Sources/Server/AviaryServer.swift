@@ -11,9 +11,9 @@ import ZooKeeperProtocol
 
 /// The standalone server: NIO shells around one ``ServerCore``.
 ///
-/// Connections decode on their own event loops and hand events to the core's loop; the
-/// core's actions are performed there (replies are written back to each channel, which
-/// NIO hops onto the channel's own loop).
+/// Client connections live on the core's event loop, so a request is decoded, processed
+/// and answered on one thread; replies are flushed once per turn of the loop. The durable
+/// log has a thread of its own (``TxnLogWriter``); HTTP endpoints run on the other loops.
 public final class AviaryServer: @unchecked Sendable {
     public let configuration: ServerConfiguration
     let logger: Logger
@@ -22,6 +22,8 @@ public final class AviaryServer: @unchecked Sendable {
     let coreLoop: EventLoop
     var core: ServerCore
     var channels: [ConnectionID: Channel] = [:]
+    /// Channels written to in this turn of the loop and not yet flushed.
+    var unflushed: [ConnectionID: Channel] = [:]
     /// The durable log; set once storage is open.
     var log: TransactionLogStage?
     let dataDirectory: DataDirectory
@@ -136,7 +138,9 @@ public final class AviaryServer: @unchecked Sendable {
         try await coreLoop.submit { self.openLog() }.get()
         let maximumLength = configuration.juteMaxBuffer
         let logger = self.logger
-        let channel = try await ServerBootstrap(group: group)
+        // Clients share the core's loop: requests reach the core and replies reach the socket
+        // without crossing threads. The other loops serve HTTP and webhooks.
+        let channel = try await ServerBootstrap(group: coreLoop)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -281,14 +285,28 @@ public final class AviaryServer: @unchecked Sendable {
                 auditLogger.info("\(line)")
             }
         }
-        for channel in touched.values { channel.flush() }
+        flushLater(touched)
         throttleIfNeeded()
         if lastLogged >= 0, let log {
             log.append(logBatch, first: firstLogged, last: lastLogged)
-            logBatch = ByteBuffer()
+            logBatch.clear()
             transactionsSinceSnapshot += Int(lastLogged - firstLogged + 1)
             if transactionsSinceSnapshot >= snapshotThreshold { startSnapshot() }
         }
+    }
+
+    /// Flushes the channels once the loop has handled every connection that was readable in
+    /// this turn, so that one write carries every reply a client's burst of requests earned.
+    func flushLater(_ touched: [ConnectionID: Channel]) {
+        guard !touched.isEmpty else { return }
+        if unflushed.isEmpty {
+            coreLoop.execute { [self] in
+                let channels = unflushed
+                unflushed = [:]
+                for channel in channels.values { channel.flush() }
+            }
+        }
+        unflushed.merge(touched) { current, _ in current }
     }
 
     /// ZooKeeper's `globalOutstandingLimit`: past it, stop reading from every client until

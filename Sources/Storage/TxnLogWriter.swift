@@ -7,8 +7,9 @@ import NIOCore
 /// Files are ZooKeeper's: `log.<hex first zxid>` starting with a ``FileHeader``, grown with
 /// zeros in `preallocationSize` steps; ``roll()`` makes the next record start a new file.
 public final class TxnLogWriter: @unchecked Sendable {
+    /// What is queued: runs of bytes in the staging buffer, and file rolls between them.
     enum Item {
-        case records(ByteBuffer, first: Int64, last: Int64)
+        case records(length: Int, first: Int64, last: Int64)
         case roll
     }
 
@@ -19,6 +20,9 @@ public final class TxnLogWriter: @unchecked Sendable {
     private let onFailure: @Sendable (String) -> Void
     private let condition = NSCondition()
     private var queue: [Item] = []
+    /// Records queued and not yet taken by the writer; it swaps this with ``writing``, so
+    /// both keep their capacity and no buffer is freed on a thread other than its owner's.
+    private var staging = ByteBuffer()
     private var stopping = false
     private var finished = false
     // Touched only by the writer thread:
@@ -26,6 +30,8 @@ public final class TxnLogWriter: @unchecked Sendable {
     private var position: Int64 = 0
     private var allocated: Int64 = 0
     private var needsNewFile = true
+    private var writing = ByteBuffer()
+    private var taken: [Item] = []
     /// Statistics, read under the lock: fsyncs done and their total and last duration.
     private var syncCount = 0
     private var syncNanos: UInt64 = 0
@@ -53,7 +59,7 @@ public final class TxnLogWriter: @unchecked Sendable {
     /// Queues whole records (already encoded) for transactions `first...last`.
     public func append(_ records: ByteBuffer, first: Int64, last: Int64) {
         condition.lock()
-        queue.append(.records(records, first: first, last: last))
+        queue.append(.records(length: staging.writeImmutableBuffer(records), first: first, last: last))
         condition.signal()
         condition.unlock()
     }
@@ -100,13 +106,15 @@ public final class TxnLogWriter: @unchecked Sendable {
         while true {
             condition.lock()
             while queue.isEmpty && !stopping { condition.wait() }
-            let items = queue
-            queue.removeAll(keepingCapacity: true)
-            let stop = stopping && items.isEmpty
+            swap(&queue, &taken)
+            swap(&staging, &writing)
+            let stop = stopping && taken.isEmpty
             condition.unlock()
             if stop { break }
             do {
-                try write(items)
+                try write(taken, from: &writing)
+                taken.removeAll(keepingCapacity: true)
+                writing.clear()
             } catch {
                 onFailure("\(error)")
                 condition.lock()
@@ -127,24 +135,26 @@ public final class TxnLogWriter: @unchecked Sendable {
         var description: String
     }
 
-    private func write(_ items: [Item]) throws {
-        var pending = ByteBuffer()
+    /// Writes the items' bytes from `buffer`, opening new files where rolls fall, then syncs.
+    private func write(_ items: [Item], from buffer: inout ByteBuffer) throws {
         var last: Int64 = -1
+        var pending = 0
         for item in items {
             switch item {
             case .roll:
                 needsNewFile = true
-            case .records(let records, let first, let lastZxid):
+            case .records(let length, let first, let lastZxid):
                 if needsNewFile {
-                    try flush(&pending)
+                    try flush(&buffer, length: pending)
+                    pending = 0
                     try sync()
                     try openFile(firstZxid: first)
                 }
-                pending.writeImmutableBuffer(records)
+                pending += length
                 last = lastZxid
             }
         }
-        try flush(&pending)
+        try flush(&buffer, length: pending)
         try sync()
         if last >= 0 { onDurable(last) }
     }
@@ -158,7 +168,7 @@ public final class TxnLogWriter: @unchecked Sendable {
         allocated = 0
         needsNewFile = false
         var header = FileHeader.log.encoded()
-        try flush(&header)
+        try flush(&header, length: header.readableBytes)
         let directoryDescriptor = Glibc.open(directory, O_RDONLY | O_DIRECTORY)
         if directoryDescriptor >= 0 {
             _ = fsync(directoryDescriptor)
@@ -166,9 +176,10 @@ public final class TxnLogWriter: @unchecked Sendable {
         }
     }
 
-    private func flush(_ buffer: inout ByteBuffer) throws {
-        guard buffer.readableBytes > 0, descriptor >= 0 else { return }
-        let needed = position + Int64(buffer.readableBytes)
+    /// Writes the first `length` readable bytes of `buffer` at the end of the file.
+    private func flush(_ buffer: inout ByteBuffer, length: Int) throws {
+        guard length > 0, descriptor >= 0 else { return }
+        let needed = position + Int64(length)
         if needed + 4096 > allocated {
             // FilePadding: grow in whole steps so fdatasync rarely has metadata to write.
             var size = allocated
@@ -179,8 +190,8 @@ public final class TxnLogWriter: @unchecked Sendable {
         try buffer.withUnsafeReadableBytes { raw in
             guard let base = raw.baseAddress else { return }
             var offset = 0
-            while offset < raw.count {
-                let written = pwrite(descriptor, base + offset, raw.count - offset, off_t(position) + off_t(offset))
+            while offset < length {
+                let written = pwrite(descriptor, base + offset, length - offset, off_t(position) + off_t(offset))
                 if written < 0 {
                     if errno == EINTR { continue }
                     throw WriteError(description: "cannot write the log: errno \(errno)")
@@ -189,7 +200,7 @@ public final class TxnLogWriter: @unchecked Sendable {
             }
         }
         position = needed
-        buffer.clear()
+        buffer.moveReaderIndex(forwardBy: length)
     }
 
     private func sync() throws {

@@ -79,7 +79,9 @@ struct ServerCommand: AsyncParsableCommand {
             return source
         }
         try await server.waitUntilClosed()
-        _ = signals
+        // Use the signal sources after the wait: the optimiser ends a local's lifetime at its
+        // last use, and a released source never fires (SIGTERM was ignored in release builds).
+        for source in signals { source.cancel() }
         if let reason = server.storageFailure {
             try? await server.stop()
             throw StartupError("stopped: \(reason)")
