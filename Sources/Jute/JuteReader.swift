@@ -12,6 +12,7 @@ public struct JuteReader {
     public var maximumLength: Int
 
     /// Creates a reader over `buffer`.
+    @inlinable
     public init(_ buffer: ByteBuffer, maximumLength: Int = Int(Int32.max)) {
         self.buffer = buffer
         self.maximumLength = maximumLength
@@ -20,32 +21,36 @@ public struct JuteReader {
     /// The number of bytes left to read.
     public var remaining: Int { buffer.readableBytes }
 
-    @inline(__always)
-    private mutating func need(_ count: Int) throws {
+    @inlinable @inline(__always)
+    internal mutating func need(_ count: Int) throws {
         if buffer.readableBytes < count {
             throw JuteError.truncated(needed: count, available: buffer.readableBytes)
         }
     }
 
     /// Reads a Jute `int`.
+    @inlinable
     public mutating func readInt() throws -> Int32 {
         try need(4)
         return buffer.readInteger(as: Int32.self) ?? 0
     }
 
     /// Reads a Jute `long`.
+    @inlinable
     public mutating func readLong() throws -> Int64 {
         try need(8)
         return buffer.readInteger(as: Int64.self) ?? 0
     }
 
     /// Reads a Jute `boolean` (one byte, non-zero is true).
+    @inlinable
     public mutating func readBool() throws -> Bool {
         try need(1)
         return (buffer.readInteger(as: UInt8.self) ?? 0) != 0
     }
 
     /// Reads a Jute `byte`.
+    @inlinable
     public mutating func readByte() throws -> UInt8 {
         try need(1)
         return buffer.readInteger(as: UInt8.self) ?? 0

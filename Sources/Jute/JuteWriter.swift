@@ -6,20 +6,26 @@ public struct JuteWriter {
     public var buffer: ByteBuffer
 
     /// Creates a writer that appends to `buffer`.
+    @inlinable
     public init(_ buffer: ByteBuffer = ByteBuffer()) {
         self.buffer = buffer
     }
 
     /// Writes a Jute `int`.
+    @inlinable
     public mutating func writeInt(_ value: Int32) { buffer.writeInteger(value) }
     /// Writes a Jute `long`.
+    @inlinable
     public mutating func writeLong(_ value: Int64) { buffer.writeInteger(value) }
     /// Writes a Jute `boolean`.
+    @inlinable
     public mutating func writeBool(_ value: Bool) { buffer.writeInteger(UInt8(value ? 1 : 0)) }
     /// Writes a Jute `byte`.
+    @inlinable
     public mutating func writeByte(_ value: UInt8) { buffer.writeInteger(value) }
 
     /// Writes a Jute `buffer`; `nil` is written as length -1.
+    @inlinable
     public mutating func writeBuffer(_ bytes: [UInt8]?) {
         guard let bytes else { writeInt(-1); return }
         writeInt(Int32(truncatingIfNeeded: bytes.count))
@@ -27,6 +33,7 @@ public struct JuteWriter {
     }
 
     /// Writes a Jute `ustring`; `nil` is written as length -1.
+    @inlinable
     public mutating func writeString(_ string: String?) {
         guard let string else { writeInt(-1); return }
         let lengthIndex = buffer.writerIndex
@@ -36,6 +43,7 @@ public struct JuteWriter {
     }
 
     /// Writes a Jute `vector`; `nil` is written as count -1.
+    @inlinable
     public mutating func writeVector<T>(_ elements: [T]?, _ element: (inout JuteWriter, T) -> Void) {
         guard let elements else { writeInt(-1); return }
         writeInt(Int32(truncatingIfNeeded: elements.count))
@@ -43,6 +51,7 @@ public struct JuteWriter {
     }
 
     /// Writes a nested record.
+    @inlinable
     public mutating func write<R: JuteRecord>(_ record: R) {
         record.write(to: &self)
     }

@@ -22,8 +22,8 @@ public final class AviaryServer: @unchecked Sendable {
     let coreLoop: EventLoop
     var core: ServerCore
     var channels: [ConnectionID: Channel] = [:]
-    /// Channels written to in this turn of the loop and not yet flushed.
-    var unflushed: [ConnectionID: Channel] = [:]
+    /// Replies encoded in this turn of the loop and not yet written, by connection.
+    var unflushed: [ConnectionID: (channel: Channel, replies: ByteBuffer)] = [:]
     /// The durable log; set once storage is open.
     var log: TransactionLogStage?
     let dataDirectory: DataDirectory
@@ -252,23 +252,19 @@ public final class AviaryServer: @unchecked Sendable {
     // MARK: Actions out
 
     func perform(_ actions: [ServerCore.Action]) {
-        var touched: [ConnectionID: Channel] = [:]
         var firstLogged: Int64 = -1
         var lastLogged: Int64 = -1
         for action in actions {
             switch action {
             case .send(let id, let frame):
                 guard let channel = channels[id] else { continue }
-                var buffer = channel.allocator.buffer(capacity: 64)
-                frame.encode(into: &buffer)
-                let size = Int64(buffer.readableBytes)
+                let size = Int64(queueReply(frame, to: channel, id: id))
                 responseSizes = (size, responseSizes.min == 0 ? size : min(responseSizes.min, size), max(responseSizes.max, size))
-                channel.write(buffer, promise: nil)
-                touched[id] = channel
             case .close(let id):
                 guard let channel = channels[id] else { continue }
-                touched[id] = nil
-                channel.writeAndFlush(channel.allocator.buffer(capacity: 0)).whenComplete { _ in
+                // Replies already queued for the connection go out before it closes.
+                let pending = unflushed.removeValue(forKey: id)?.replies ?? channel.allocator.buffer(capacity: 0)
+                channel.writeAndFlush(pending).whenComplete { _ in
                     channel.close(promise: nil)
                 }
             case .log(let header, let txn):
@@ -285,7 +281,6 @@ public final class AviaryServer: @unchecked Sendable {
                 auditLogger.info("\(line)")
             }
         }
-        flushLater(touched)
         throttleIfNeeded()
         if lastLogged >= 0, let log {
             log.append(logBatch, first: firstLogged, last: lastLogged)
@@ -295,18 +290,37 @@ public final class AviaryServer: @unchecked Sendable {
         }
     }
 
-    /// Flushes the channels once the loop has handled every connection that was readable in
-    /// this turn, so that one write carries every reply a client's burst of requests earned.
-    func flushLater(_ touched: [ConnectionID: Channel]) {
-        guard !touched.isEmpty else { return }
+    /// Encodes a reply into the connection's buffer for this turn of the loop; returns its size.
+    ///
+    /// The buffers are written and flushed once the loop has handled every connection that
+    /// was readable in this turn, so one write carries every reply a burst of requests earned.
+    private func queueReply(_ frame: OutboundFrame, to channel: Channel, id: ConnectionID) -> Int {
         if unflushed.isEmpty {
             coreLoop.execute { [self] in
-                let channels = unflushed
+                let pending = unflushed
                 unflushed = [:]
-                for channel in channels.values { channel.flush() }
+                for (channel, replies) in pending.values {
+                    channel.writeAndFlush(replies, promise: nil)
+                }
             }
         }
-        unflushed.merge(touched) { current, _ in current }
+        let size = Self.encode(frame, into: &unflushed[id, default: (channel, channel.allocator.buffer(capacity: 256))].replies)
+        // Large replies go out at once, so that NIO sees them, a client that does not read
+        // turns unwritable and its reading pauses (``ClientConnectionHandler``).
+        if let pending = unflushed[id], pending.replies.readableBytes >= Self.coalescingLimit {
+            unflushed[id] = nil
+            channel.writeAndFlush(pending.replies, promise: nil)
+        }
+        return size
+    }
+
+    /// The most reply bytes held back for one connection until the end of a loop turn.
+    static let coalescingLimit = 64 * 1024
+
+    private static func encode(_ frame: OutboundFrame, into buffer: inout ByteBuffer) -> Int {
+        let before = buffer.writerIndex
+        frame.encode(into: &buffer)
+        return buffer.writerIndex - before
     }
 
     /// ZooKeeper's `globalOutstandingLimit`: past it, stop reading from every client until

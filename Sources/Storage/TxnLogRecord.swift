@@ -9,6 +9,7 @@ public enum TxnLogRecord {
     public static let endOfRecord: UInt8 = 0x42
     /// Bytes around the payload: checksum, length and marker.
     public static let overhead = 13
+    private static let emptyBuffer = ByteBuffer()
 
     /// The serialized header and body (what the checksum covers).
     public static func payload(_ header: TxnHeader, _ txn: Txn) -> ByteBuffer {
@@ -19,13 +20,27 @@ public enum TxnLogRecord {
     }
 
     /// Appends the whole record for `header` and `txn` to `buffer`.
+    ///
+    /// The payload is encoded in place, after room for the checksum and length, which are
+    /// filled in once it is written: no intermediate buffer per transaction.
     public static func append(_ header: TxnHeader, _ txn: Txn, to buffer: inout ByteBuffer) {
-        let payload = payload(header, txn)
+        let recordStart = buffer.writerIndex
+        buffer.writeInteger(Int64(0))
+        buffer.writeInteger(Int32(0))
+        let payloadStart = buffer.writerIndex
+        // Swap the storage into the writer so that it holds the only reference and appends in place.
+        var writer = JuteWriter(emptyBuffer)
+        swap(&writer.buffer, &buffer)
+        writer.write(header)
+        txn.write(to: &writer)
+        swap(&writer.buffer, &buffer)
+        let length = buffer.writerIndex - payloadStart
         var adler = Adler32()
-        payload.withUnsafeReadableBytes { adler.update($0) }
-        buffer.writeInteger(adler.value)
-        buffer.writeInteger(Int32(payload.readableBytes))
-        buffer.writeImmutableBuffer(payload)
+        buffer.withUnsafeReadableBytes { raw in
+            adler.update(UnsafeRawBufferPointer(rebasing: raw[(payloadStart - buffer.readerIndex)...]))
+        }
+        buffer.setInteger(adler.value, at: recordStart)
+        buffer.setInteger(Int32(length), at: recordStart + 8)
         buffer.writeInteger(endOfRecord)
     }
 

@@ -6,25 +6,31 @@ public enum ZNodePath {
         validate(sequential ? path + "1" : path)
     }
 
+    /// One pass over the scalars, without allocating: segments may not be empty, "." or
+    /// "..", and no control, surrogate, private-use or non-BMP character may appear.
     private static func validate(_ path: String) -> Bool {
-        let scalars = Array(path.unicodeScalars)
-        guard let first = scalars.first, first == "/" else { return false }
-        if scalars.count == 1 { return true }
-        if scalars.last == "/" { return false }
-        var segmentStart = 1
-        for index in 1...scalars.count {
-            if index == scalars.count || scalars[index] == "/" {
-                let segment = String(String.UnicodeScalarView(scalars[segmentStart..<index]))
-                if segment.isEmpty || segment == "." || segment == ".." { return false }
-                segmentStart = index + 1
+        var scalars = path.unicodeScalars.makeIterator()
+        guard scalars.next() == "/" else { return false }
+        var count = 1
+        var segmentLength = 0
+        var dots = 0
+        while let scalar = scalars.next() {
+            count += 1
+            if scalar == "/" {
+                if segmentLength == 0 || (segmentLength == dots && dots <= 2) { return false }
+                segmentLength = 0
+                dots = 0
                 continue
             }
-            let v = scalars[index].value
-            if v == 0 || (v > 0 && v < 0x20) || (v >= 0x7F && v <= 0x9F) || (v >= 0xD800 && v <= 0xF8FF) || (v >= 0xFFF0) {
+            let v = scalar.value
+            if v < 0x20 || (v >= 0x7F && v <= 0x9F) || (v >= 0xD800 && v <= 0xF8FF) || v >= 0xFFF0 {
                 return false
             }
+            segmentLength += 1
+            if scalar == "." { dots += 1 }
         }
-        return true
+        if count == 1 { return true }
+        return segmentLength > 0 && !(segmentLength == dots && dots <= 2)
     }
 
     /// The parent of `path` (`/` for top-level nodes and for `/` itself).
