@@ -67,10 +67,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .target(name: "CAviaryMalloc"),
         .executableTarget(
             name: "aviary",
             dependencies: [
-                "Server", "Configuration", "Storage", "DataTree", "ZooKeeperProtocol", "Operations", "Bench",
+                "CAviaryMalloc", "Server", "Configuration", "Storage", "DataTree", "ZooKeeperProtocol", "Operations", "Bench",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -44,34 +44,20 @@ public final class DataTree {
     /// Rebuilds a tree from a snapshot's contents: znodes by path (the root as "/"), the
     /// ACL lists by reference, and the sessions. Throws if a znode's parent is missing.
     ///
-    /// With `linked`, children are already in their parents' sets except for the paths
-    /// listed, which are linked here (a loader that reads in pre-order links as it goes).
+    /// Children are already in their parents' sets except for the paths listed in `unlinked`,
+    /// which are linked here (a loader that reads in pre-order links as it goes). The loader
+    /// also counts, as it reads, how many znodes use each ACL list and which znodes have an
+    /// owner (ephemeral, container or TTL), so that no second pass over a large tree is needed.
     public init(restoring znodes: [String: Znode], acls: [Int64: [ACL]], sessions: [Int64: Int32], zxid: Int64,
-                linked unlinked: [String]? = nil) throws(DataTreeError) {
+                unlinked: [String], aclUses: [Int64: Int], owned: [(path: String, owner: Int64)]) throws(DataTreeError) {
         for (reference, list) in acls { aclCache.insert(list, reference: reference) }
         nodes = znodes
-        for path in unlinked ?? znodes.keys.filter({ $0 != "/" }) {
+        for path in unlinked {
             guard let parent = znodes[ZNodePath.parent(of: path)] else { throw .missingParent(path) }
             parent.children.insert(ZNodePath.name(of: path))
         }
-        var uses: [Int64: Int] = [:]
-        var lastReference: Int64 = .min
-        var lastCount = 0
-        for node in znodes.values {
-            // Znodes mostly share a few lists: count runs before touching the dictionary.
-            if node.aclReference == lastReference {
-                lastCount += 1
-            } else {
-                if lastCount > 0 { uses[lastReference, default: 0] += lastCount }
-                lastReference = node.aclReference
-                lastCount = 1
-            }
-        }
-        if lastCount > 0 { uses[lastReference, default: 0] += lastCount }
-        for (reference, count) in uses { aclCache.addUses(reference, count) }
-        for (path, node) in znodes where node.stat.ephemeralOwner != 0 {
-            index(path, owner: node.stat.ephemeralOwner)
-        }
+        for (reference, count) in aclUses { aclCache.addUses(reference, count) }
+        for (path, owner) in owned { index(path, owner: owner) }
         if znodes["/"] == nil { throw .missingParent("/") }
         aclCache.purgeUnused()
         self.sessions = sessions

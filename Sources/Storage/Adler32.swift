@@ -25,17 +25,37 @@ public struct Adler32: Sendable {
     }
 
     /// Adds the bytes of a contiguous buffer (the fast path).
+    ///
+    /// Eight bytes at a time: `b` gains `8a` plus the bytes weighted 8 down to 1, which is
+    /// what eight single steps add, without each step waiting on the one before.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
         var offset = 0
-        while offset < bytes.count {
-            let end = min(offset + Self.blockSize, bytes.count)
-            for index in offset..<end {
-                a &+= UInt32(bytes[index])
-                b &+= a
+        let count = bytes.count
+        while offset < count {
+            let end = min(offset + Self.blockSize, count)
+            var a = self.a
+            var b = self.b
+            while offset + 8 <= end {
+                let x0 = UInt32(base.load(fromByteOffset: offset, as: UInt8.self))
+                let x1 = UInt32(base.load(fromByteOffset: offset + 1, as: UInt8.self))
+                let x2 = UInt32(base.load(fromByteOffset: offset + 2, as: UInt8.self))
+                let x3 = UInt32(base.load(fromByteOffset: offset + 3, as: UInt8.self))
+                let x4 = UInt32(base.load(fromByteOffset: offset + 4, as: UInt8.self))
+                let x5 = UInt32(base.load(fromByteOffset: offset + 5, as: UInt8.self))
+                let x6 = UInt32(base.load(fromByteOffset: offset + 6, as: UInt8.self))
+                let x7 = UInt32(base.load(fromByteOffset: offset + 7, as: UInt8.self))
+                b &+= 8 &* a &+ 8 &* x0 &+ 7 &* x1 &+ 6 &* x2 &+ 5 &* x3 &+ 4 &* x4 &+ 3 &* x5 &+ 2 &* x6 &+ x7
+                a &+= x0 &+ x1 &+ x2 &+ x3 &+ x4 &+ x5 &+ x6 &+ x7
+                offset += 8
             }
-            a %= Self.modulus
-            b %= Self.modulus
-            offset = end
+            while offset < end {
+                a &+= UInt32(base.load(fromByteOffset: offset, as: UInt8.self))
+                b &+= a
+                offset += 1
+            }
+            self.a = a % Self.modulus
+            self.b = b % Self.modulus
         }
     }
 

@@ -72,44 +72,43 @@ public enum SnapshotLoader {
                 refill()
                 acls[try reader.readLong()] = try reader.readACLs()
             }
-            var nodes: [String: Znode] = [:]
-            nodes.reserveCapacity(Int(size / 160))
-            // Snapshots list znodes in pre-order, so each parent is on this stack: children are
-            // linked as they are read, without hashing parent paths.
-            var ancestors: [(length: Int, path: String, node: Znode)] = []
-            var orphans: [String] = []
+            // Decoding stays on this thread; filing and linking run beside it.
+            let linker = TreeLinker(capacity: Int(size / 160))
+            var linkerFinished = false
+            defer { if !linkerFinished { _ = linker.finish() } }
+            var batch: TreeLinker.Batch = []
+            batch.reserveCapacity(TreeLinker.batchSize)
+            // Znodes mostly share a few ACL lists: count runs before touching the dictionary.
+            var aclUses: [Int64: Int] = [:]
+            var runReference: Int64 = .min
+            var runLength = 0
+            var owned: [(path: String, owner: Int64)] = []
             while true {
                 if reader.remaining < refillBelow { refill() }
-                let path = try reader.readNonNullString()
+                var path = try reader.readNonNullString()
                 if path == "/" { break }
+                if path.isEmpty { path = "/" }
                 let data = try reader.readBuffer()
                 let acl = try reader.readLong()
                 let stat = try StatPersisted(from: &reader)
-                let node = Znode(data: data, aclReference: acl, stat: stat)
-                if path.isEmpty {
-                    nodes["/"] = node
-                    ancestors = [(0, "/", node)]
-                    continue
-                }
-                nodes[path] = node
-                let utf8 = path.utf8
-                guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { orphans.append(path); continue }
-                let parentLength = utf8.distance(from: utf8.startIndex, to: slash)
-                while !ancestors.isEmpty {
-                    let top = ancestors.count - 1
-                    if ancestors[top].length == parentLength
-                        && (parentLength == 0 || utf8.prefix(parentLength).elementsEqual(ancestors[top].path.utf8)) {
-                        break
-                    }
-                    ancestors.removeLast()
-                }
-                if let parent = ancestors.last?.node {
-                    parent.children.insert(String(path[path.index(after: slash)...]))
+                if acl == runReference {
+                    runLength += 1
                 } else {
-                    orphans.append(path)
+                    if runLength > 0 { aclUses[runReference, default: 0] += runLength }
+                    runReference = acl
+                    runLength = 1
                 }
-                ancestors.append((utf8.count, path, node))
+                if stat.ephemeralOwner != 0 { owned.append((path, stat.ephemeralOwner)) }
+                batch.append((path, Znode(data: data, aclReference: acl, stat: stat)))
+                if batch.count == TreeLinker.batchSize {
+                    linker.add(batch)
+                    batch = []
+                    batch.reserveCapacity(TreeLinker.batchSize)
+                }
             }
+            if !batch.isEmpty { linker.add(batch) }
+            let linked = linker.finish()
+            linkerFinished = true
             // Everything up to here is covered by the checksum that follows.
             window.buffer = reader.buffer
             reader = JuteReader(ByteBuffer())
@@ -123,7 +122,9 @@ public enum SnapshotLoader {
             }
             guard try reader.readString() == "/" else { throw SnapshotError(description: "its seal is malformed") }
             do {
-                return try DataTree(restoring: nodes, acls: acls, sessions: sessions, zxid: zxid, linked: orphans)
+                if runLength > 0 { aclUses[runReference, default: 0] += runLength }
+                return try DataTree(restoring: linked.nodes, acls: acls, sessions: sessions, zxid: zxid,
+                                    unlinked: linked.unlinked, aclUses: aclUses, owned: owned)
             } catch {
                 throw SnapshotError(description: "\(error)")
             }

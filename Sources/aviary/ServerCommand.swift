@@ -1,4 +1,5 @@
 import ArgumentParser
+import CAviaryMalloc
 import Configuration
 import Foundation
 import Logging
@@ -48,6 +49,7 @@ struct ServerCommand: AsyncParsableCommand {
             throw StartupError("cannot open the log in \(settings.directory ?? "?"): \(error)")
         }
         let logger = Logger(label: "aviary")
+        logger.debug("malloc arenas limited to \(aviary_malloc_arena_limit())")
         for warning in warnings { logger.warning("\(warning)") }
         for directory in [configuration.dataDir, configuration.dataLogDir].compactMap({ $0 }) {
             do {

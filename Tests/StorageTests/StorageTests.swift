@@ -15,6 +15,21 @@ struct Adler32Tests {
         incremental.update(long[33_333...])
         #expect(incremental.value == Adler32.checksum(long))
     }
+
+    /// The eight-at-a-time path agrees with the byte-at-a-time one at every length around
+    /// its block and chunk edges, on varied bytes.
+    @Test func fastPathMatchesBytewise() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let bytes = (0..<12_000).map { _ -> UInt8 in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+        for length in [0, 1, 7, 8, 9, 15, 16, 17, 5_551, 5_552, 5_553, 11_104, 11_105, 12_000] {
+            var bytewise = Adler32()
+            bytewise.update(bytes[0..<length])
+            #expect(Adler32.checksum(Array(bytes[0..<length])) == bytewise.value, "length \(length)")
+        }
+    }
 }
 
 struct TxnLogTests {
