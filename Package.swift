@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "DataTreeTests", dependencies: ["DataTree"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "DataTree", "ZooKeeperProtocol"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "DataTree", "ZooKeeperProtocol"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "DataTree", "ZooKeeperProtocol", "Jute"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "ServerCore"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
         .testTarget(

@@ -1,7 +1,8 @@
 import DataTree
 import Foundation
+import Jute
 import NIOCore
-import Storage
+@testable import Storage
 import Testing
 import ZooKeeperProtocol
 
@@ -128,6 +129,55 @@ struct SnapshotTests {
         #expect(restored.ephemerals[0x55] == ["/a/e"])
         #expect(restored.containers == ["/box"] && restored.ttlNodes == ["/ttl"])
         #expect(SnapshotSerializer.serialize(restored) == bytes, "re-serializing gives the same bytes")
+    }
+
+    /// More znodes than one hand-over batch of the loader, at several depths: every znode
+    /// comes back under its path with the same children.
+    @Test func largeTreesLoadAcrossBatches() throws {
+        let tree = DataTree()
+        var events: [WatchNotification] = []
+        var zxid: Int64 = 0
+        func create(_ path: String) {
+            zxid += 1
+            let txn = Txn.create(path: path, data: Array(path.utf8), acl: ACL.openUnsafe, ephemeral: false, parentCVersion: -1)
+            _ = tree.apply(TxnHeader(clientId: 1, cxid: 0, zxid: zxid, time: 5, type: OpCode.create.rawValue), txn: txn, notifications: &events)
+        }
+        for parent in 0..<3 {
+            create("/p\(parent)")
+            for child in 0..<3_000 {
+                create("/p\(parent)/c\(child)")
+                if child % 500 == 0 { create("/p\(parent)/c\(child)/deep") }
+            }
+        }
+        let restored = try Self.load(SnapshotSerializer.serialize(tree), zxid: zxid)
+        #expect(restored.nodes.count == tree.nodes.count && tree.nodes.count > 2 * TreeLinker.batchSize)
+        for (path, node) in tree.nodes {
+            #expect(restored.node(path)?.children == node.children && restored.node(path)?.data == node.data, "\(path)")
+        }
+    }
+
+    /// A snapshot naming a znode whose parent it lacks is refused, not served half-linked.
+    @Test func aZnodeWithoutItsParentIsRefused() {
+        var writer = JuteWriter(FileHeader.snapshot.encoded())
+        writer.writeInt(0)  // sessions
+        writer.writeInt(0)  // ACL lists
+        for path in ["", "/orphan/child"] {
+            writer.writeString(path)
+            writer.writeBuffer(nil)
+            writer.writeLong(-1)
+            writer.write(StatPersisted())
+        }
+        writer.writeString("/")  // the end of the znodes, under the checksum
+        var bytes = writer.buffer
+        bytes.writeInteger(Adler32.checksum(Array(bytes.readableBytesView)))
+        var seal = JuteWriter()
+        seal.writeString("/")
+        bytes.writeImmutableBuffer(seal.buffer)
+        #expect {
+            try Self.load(bytes)
+        } throws: { error in
+            "\(error)".contains("/orphan/child has no parent")
+        }
     }
 
     @Test func anyDamageIsDetected() {
