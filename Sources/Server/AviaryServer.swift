@@ -27,7 +27,12 @@ public final class AviaryServer: @unchecked Sendable {
     /// The durable log; set once storage is open.
     var log: TransactionLogStage?
     let dataDirectory: DataDirectory
+    /// Transactions of this turn of the loop, not yet handed to the log (zxids first...last).
     var logBatch = ByteBuffer()
+    var firstLogged: Int64 = -1
+    var lastLogged: Int64 = -1
+    /// Whether ``endOfTurn()`` is queued on the loop.
+    var endOfTurnScheduled = false
     var transactionsSinceSnapshot = 0
     var snapshotThreshold = 0
     var snapshotInProgress = false
@@ -252,8 +257,6 @@ public final class AviaryServer: @unchecked Sendable {
     // MARK: Actions out
 
     func perform(_ actions: [ServerCore.Action]) {
-        var firstLogged: Int64 = -1
-        var lastLogged: Int64 = -1
         for action in actions {
             switch action {
             case .send(let id, let frame):
@@ -271,6 +274,7 @@ public final class AviaryServer: @unchecked Sendable {
                 TxnLogRecord.append(header, txn, to: &logBatch)
                 if firstLogged < 0 { firstLogged = header.zxid }
                 lastLogged = header.zxid
+                scheduleEndOfTurn()
             case .warn(let message):
                 logger.warning("\(message)")
             case .info(let message):
@@ -282,28 +286,52 @@ public final class AviaryServer: @unchecked Sendable {
             }
         }
         throttleIfNeeded()
+    }
+
+    /// Runs ``endOfTurn()`` once the loop has handled every connection that was readable in
+    /// this turn.
+    private func scheduleEndOfTurn() {
+        guard !endOfTurnScheduled else { return }
+        endOfTurnScheduled = true
+        coreLoop.execute { [self] in endOfTurn() }
+    }
+
+    /// Hands this turn's transactions to the log as one batch, then writes every
+    /// connection's replies with one write each.
+    ///
+    /// When a small batch is all that is outstanding and the log thread is idle, it is synced
+    /// right here and its replies go out in this same turn: nobody waits behind it, and a
+    /// lone client saves the wake-up of the log thread and the one back. Larger batches go to
+    /// the log thread, so that the loop reads the next requests while they are synced.
+    private func endOfTurn() {
         if lastLogged >= 0, let log {
-            log.append(logBatch, first: firstLogged, last: lastLogged)
+            let first = firstLogged
+            let last = lastLogged
+            let count = Int(last - first + 1)
+            let lone = count <= Self.inlineSyncLimit && core.outstandingRequests == count
+            let inline = lone ? log.appendIfIdle(logBatch, first: first, last: last) : .busy
+            if case .busy = inline { log.append(logBatch, first: first, last: last) }
             logBatch.clear()
-            transactionsSinceSnapshot += Int(lastLogged - firstLogged + 1)
+            firstLogged = -1
+            lastLogged = -1
+            transactionsSinceSnapshot += count
             if transactionsSinceSnapshot >= snapshotThreshold { startSnapshot() }
+            if case .durable = inline { process(.logged(upTo: last)) }
         }
+        let pending = unflushed
+        unflushed = [:]
+        for (channel, replies) in pending.values {
+            channel.writeAndFlush(replies, promise: nil)
+        }
+        endOfTurnScheduled = false
     }
 
     /// Encodes a reply into the connection's buffer for this turn of the loop; returns its size.
     ///
-    /// The buffers are written and flushed once the loop has handled every connection that
-    /// was readable in this turn, so one write carries every reply a burst of requests earned.
+    /// The buffers are written and flushed at the end of the turn (``endOfTurn()``), so one
+    /// write carries every reply a burst of requests earned.
     private func queueReply(_ frame: OutboundFrame, to channel: Channel, id: ConnectionID) -> Int {
-        if unflushed.isEmpty {
-            coreLoop.execute { [self] in
-                let pending = unflushed
-                unflushed = [:]
-                for (channel, replies) in pending.values {
-                    channel.writeAndFlush(replies, promise: nil)
-                }
-            }
-        }
+        scheduleEndOfTurn()
         let size = Self.encode(frame, into: &unflushed[id, default: (channel, channel.allocator.buffer(capacity: 256))].replies)
         // Large replies go out at once, so that NIO sees them, a client that does not read
         // turns unwritable and its reading pauses (``ClientConnectionHandler``).
@@ -313,6 +341,9 @@ public final class AviaryServer: @unchecked Sendable {
         }
         return size
     }
+
+    /// The largest batch synced on the loop itself when nothing else is outstanding.
+    static let inlineSyncLimit = 4
 
     /// The most reply bytes held back for one connection until the end of a loop turn.
     static let coalescingLimit = 64 * 1024

@@ -25,7 +25,10 @@ public final class TxnLogWriter: @unchecked Sendable {
     private var staging = ByteBuffer()
     private var stopping = false
     private var finished = false
-    // Touched only by the writer thread:
+    /// Whether a thread is writing: the writer thread, or a caller of ``appendIfIdle(_:first:last:)``.
+    /// The file state below belongs to whichever thread set it.
+    private var busy = false
+    // Touched only by the thread that set `busy`:
     private var descriptor: Int32 = -1
     private var position: Int64 = 0
     private var allocated: Int64 = 0
@@ -62,6 +65,48 @@ public final class TxnLogWriter: @unchecked Sendable {
         queue.append(.records(length: staging.writeImmutableBuffer(records), first: first, last: last))
         condition.signal()
         condition.unlock()
+    }
+
+    /// What ``appendIfIdle(_:first:last:)`` did.
+    public enum InlineAppend: Sendable {
+        /// The records are written and synced: the caller may treat them as durable now.
+        case durable
+        /// The writer was busy, had work queued or was closed; nothing was done.
+        case busy
+        /// Writing failed; `onFailure` has been called and the log accepts nothing more.
+        case failed
+    }
+
+    /// Writes and syncs the records on the calling thread when the writer thread is idle
+    /// and nothing is queued, saving two thread wake-ups for a lone write. Otherwise does
+    /// nothing and returns ``InlineAppend/busy`` (then use ``append(_:first:last:)``).
+    public func appendIfIdle(_ records: ByteBuffer, first: Int64, last: Int64) -> InlineAppend {
+        condition.lock()
+        guard !busy, queue.isEmpty, !stopping else {
+            condition.unlock()
+            return .busy
+        }
+        busy = true
+        condition.unlock()
+        var outcome = InlineAppend.durable
+        do {
+            let length = writing.writeImmutableBuffer(records)
+            _ = try write([.records(length: length, first: first, last: last)], from: &writing)
+            writing.clear()
+        } catch {
+            writing.clear()
+            outcome = .failed
+            onFailure("\(error)")
+        }
+        condition.lock()
+        busy = false
+        if outcome == .failed {
+            queue.removeAll()
+            stopping = true
+        }
+        condition.broadcast()
+        condition.unlock()
+        return outcome
     }
 
     /// The next records go to a new file.
@@ -105,21 +150,31 @@ public final class TxnLogWriter: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping { condition.wait() }
+            while (queue.isEmpty || busy) && !stopping { condition.wait() }
+            while busy { condition.wait() }
             swap(&queue, &taken)
             swap(&staging, &writing)
             let stop = stopping && taken.isEmpty
+            busy = !stop
             condition.unlock()
             if stop { break }
             do {
-                try write(taken, from: &writing)
+                let last = try write(taken, from: &writing)
                 taken.removeAll(keepingCapacity: true)
                 writing.clear()
+                // Idle before the callback: the next write can only come after its reply.
+                condition.lock()
+                busy = false
+                condition.broadcast()
+                condition.unlock()
+                if last >= 0 { onDurable(last) }
             } catch {
                 onFailure("\(error)")
                 condition.lock()
                 queue.removeAll()
                 stopping = true
+                busy = false
+                condition.broadcast()
                 condition.unlock()
                 break
             }
@@ -136,7 +191,8 @@ public final class TxnLogWriter: @unchecked Sendable {
     }
 
     /// Writes the items' bytes from `buffer`, opening new files where rolls fall, then syncs.
-    private func write(_ items: [Item], from buffer: inout ByteBuffer) throws {
+    /// (Returns the last zxid written, -1 for none.)
+    private func write(_ items: [Item], from buffer: inout ByteBuffer) throws -> Int64 {
         var last: Int64 = -1
         var pending = 0
         for item in items {
@@ -156,7 +212,7 @@ public final class TxnLogWriter: @unchecked Sendable {
         }
         try flush(&buffer, length: pending)
         try sync()
-        if last >= 0 { onDurable(last) }
+        return last
     }
 
     private func openFile(firstZxid: Int64) throws {

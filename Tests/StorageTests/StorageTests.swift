@@ -260,3 +260,50 @@ struct RecoveryTests {
         #expect(plan == ["log.1", "log.8", "snapshot.0", "snapshot.a"])
     }
 }
+
+struct TxnLogWriterTests {
+    /// Records collected from the writer's callbacks, which run on its thread.
+    final class Durable: @unchecked Sendable {
+        private let lock = NSLock()
+        private var zxids: [Int64] = []
+        func add(_ zxid: Int64) { lock.withLock { zxids.append(zxid) } }
+        var all: [Int64] { lock.withLock { zxids } }
+    }
+
+    static func record(_ zxid: Int64) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        let header = TxnHeader(clientId: 1, cxid: Int32(zxid), zxid: zxid, time: 7, type: OpCode.setData.rawValue)
+        TxnLogRecord.append(header, .setData(path: "/n", data: [UInt8(zxid)], version: Int32(zxid)), to: &buffer)
+        return buffer
+    }
+
+    /// Writes synced on the caller's thread and writes queued for the writer's thread land in
+    /// the files in zxid order, across a roll; only queued ones are reported by callback.
+    @Test func inlineAndQueuedAppendsLandInOrder() throws {
+        let root = NSTemporaryDirectory() + "aviary-log-\(UUID().uuidString)"
+        let directory = DataDirectory(dataDir: root)
+        try directory.create()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let durable = Durable()
+        let writer = TxnLogWriter(directory: directory.logDirectory, onDurable: { durable.add($0) }, onFailure: { _ in })
+        func waitFor(_ zxid: Int64) {
+            let deadline = Date().addingTimeInterval(10)
+            while !durable.all.contains(zxid) && Date() < deadline { usleep(1000) }
+        }
+        #expect(writer.appendIfIdle(Self.record(1), first: 1, last: 1) == .durable)
+        writer.append(Self.record(2), first: 2, last: 2)
+        waitFor(2)
+        #expect(writer.appendIfIdle(Self.record(3), first: 3, last: 3) == .durable)
+        writer.roll()
+        writer.append(Self.record(4), first: 4, last: 4)
+        waitFor(4)
+        #expect(writer.appendIfIdle(Self.record(5), first: 5, last: 5) == .durable)
+        writer.close()
+        #expect(writer.appendIfIdle(Self.record(6), first: 6, last: 6) == .busy, "nothing after close")
+        let logs = directory.logs()
+        #expect(logs.map(\.zxid) == [1, 4])
+        let zxids = try logs.flatMap { try TxnLogScan(bytes: DataDirectory.readLog($0.path)).records.map(\.header.zxid) }
+        #expect(zxids == [1, 2, 3, 4, 5])
+        #expect(durable.all == [2, 4])
+    }
+}
