@@ -13,7 +13,8 @@ import ZooKeeperProtocol
 ///
 /// Client connections live on the core's event loop, so a request is decoded, processed
 /// and answered on one thread; replies are flushed once per turn of the loop. The durable
-/// log has a thread of its own (``TxnLogWriter``); HTTP endpoints run on the other loops.
+/// log has a thread of its own (``TxnLogWriter``). HTTP endpoints and webhooks use any of
+/// the group's loops; what they answer is computed on the core's loop.
 public final class AviaryServer: @unchecked Sendable {
     public let configuration: ServerConfiguration
     let logger: Logger
@@ -60,7 +61,8 @@ public final class AviaryServer: @unchecked Sendable {
     private let nextConnectionID = NIOLockedValueBox<ConnectionID>(0)
 
     /// Opens the data directory (recovering the tree from its snapshot and logs) and
-    /// prepares a server; call ``start()`` to listen.
+    /// prepares a server; call ``start()`` to listen. `threads` sizes the event-loop group;
+    /// one of its loops is the core's, which every client connection uses.
     public init(configuration: ServerConfiguration, logger: Logger, threads: Int = System.coreCount) throws {
         self.configuration = configuration
         self.logger = logger
@@ -144,7 +146,7 @@ public final class AviaryServer: @unchecked Sendable {
         let maximumLength = configuration.juteMaxBuffer
         let logger = self.logger
         // Clients share the core's loop: requests reach the core and replies reach the socket
-        // without crossing threads. The other loops serve HTTP and webhooks.
+        // without crossing threads.
         let channel = try await ServerBootstrap(group: coreLoop)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

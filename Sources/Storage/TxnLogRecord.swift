@@ -11,14 +11,6 @@ public enum TxnLogRecord {
     public static let overhead = 13
     private static let emptyBuffer = ByteBuffer()
 
-    /// The serialized header and body (what the checksum covers).
-    public static func payload(_ header: TxnHeader, _ txn: Txn) -> ByteBuffer {
-        var writer = JuteWriter(ByteBuffer())
-        writer.write(header)
-        txn.write(to: &writer)
-        return writer.buffer
-    }
-
     /// Appends the whole record for `header` and `txn` to `buffer`.
     ///
     /// The payload is encoded in place, after room for the checksum and length, which are

@@ -150,8 +150,8 @@ public final class TxnLogWriter: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while (queue.isEmpty || busy) && !stopping { condition.wait() }
-            while busy { condition.wait() }
+            // Wait for work, or to stop; either way not while an inline append holds the file.
+            while busy || (queue.isEmpty && !stopping) { condition.wait() }
             swap(&queue, &taken)
             swap(&staging, &writing)
             let stop = stopping && taken.isEmpty
