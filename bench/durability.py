@@ -7,6 +7,7 @@ with their data on the same disk, in alternation. Prints a Markdown table and wr
 usage: bench/durability.py [--nodes 1000000] [--runs 3] [--seconds 10] [--clients 4]
 """
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -45,6 +46,24 @@ def start(kind, data_dir, port, extra=""):
         command = ["java", "-Xmx" + ZK_HEAP, "-cp", zookeeper_classpath(),
                    "-Dzookeeper.admin.enableServer=false", "org.apache.zookeeper.server.ZooKeeperServerMain", config]
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+
+@contextlib.contextmanager
+def running(kind, extra=""):
+    """A server of `kind` on a fresh data directory, readable at "/"; yields (process, port),
+    then kills it and removes the directory."""
+    work = tempfile.mkdtemp(prefix="bench-%s-" % kind, dir=os.environ.get("BENCH_DIR"))
+    data = os.path.join(work, "data")
+    os.makedirs(data)
+    port = free_port()
+    process = start(kind, data, port, extra)
+    try:
+        assert wait_readable(port, "/"), "%s did not start" % kind
+        yield process, port
+    finally:
+        process.kill()
+        process.wait()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def memory(pid):
@@ -128,17 +147,8 @@ def run_writers(port, clients, seconds, depth):
 
 
 def throughput(kind, clients, seconds, depth):
-    work = tempfile.mkdtemp(prefix="bench-%s-" % kind, dir=os.environ.get("BENCH_DIR"))
-    data = os.path.join(work, "data")
-    os.makedirs(data)
-    port = free_port()
-    process = start(kind, data, port)
-    assert wait_readable(port, "/")
-    total = run_writers(port, clients, seconds, depth)
-    process.kill()
-    process.wait()
-    shutil.rmtree(work, ignore_errors=True)
-    return total / seconds
+    with running(kind) as (_, port):
+        return run_writers(port, clients, seconds, depth) / seconds
 
 
 def main():

@@ -8,31 +8,29 @@ usage: bench/metrics_overhead.py [--runs 3] [--seconds 10] [--clients 4] [--dept
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from durability import aviary_binary, run_writers, start, wait_readable  # noqa: E402
+from durability import aviary_binary, run_writers, running  # noqa: E402
 from servers import free_port  # noqa: E402
 
 OFF = "metricsProvider.className=org.apache.zookeeper.metrics.impl.NullMetricsProvider\nadmin.enableServer=false\n"
 
 
 def run(mode, seconds, clients, depth):
-    work = tempfile.mkdtemp(prefix="bench-metrics-", dir=os.environ.get("BENCH_DIR"))
-    data = os.path.join(work, "data")
-    os.makedirs(data)
-    port, metrics, admin = free_port(), free_port(), free_port()
+    metrics, admin = free_port(), free_port()
     extra = OFF if mode == "off" else ("metricsProvider.httpPort=%d\nmetricsProvider.httpHost=127.0.0.1\n"
                                        "admin.enableServer=true\nadmin.serverPort=%d\nadmin.serverAddress=127.0.0.1\n" % (metrics, admin))
-    process = start("aviary", data, port, extra)
-    assert wait_readable(port, "/")
+    with running("aviary", extra) as (_, port):
+        return measure(port, mode, metrics, admin, seconds, clients, depth)
+
+
+def measure(port, mode, metrics, admin, seconds, clients, depth):
     stop = threading.Event()
     scrapes = [0]
 
@@ -48,9 +46,6 @@ def run(mode, seconds, clients, depth):
         scraper.start()
     total = run_writers(port, clients, seconds, depth)
     stop.set()
-    process.kill()
-    process.wait()
-    shutil.rmtree(work, ignore_errors=True)
     if mode == "on":
         assert scrapes[0] >= seconds - 1, "the scraper kept up"
     return total / seconds

@@ -13,6 +13,13 @@ import pytest
 from rawzk import RawClient, Closed, i32, string, buf, acls, OPEN_ACL
 from servers import Server, zookeeper_classpath, SUPER_PASSWORD
 
+
+def data_files(data_dir, prefix):
+    """The `prefix.<zxid>` files of a data directory, oldest first (zxids are hex of any
+    length, so name order is not zxid order)."""
+    paths = glob.glob(os.path.join(data_dir, "version-2", prefix + ".*"))
+    return sorted(paths, key=lambda p: int(p.rsplit(".", 1)[1], 16))
+
 FLAG_SEQUENTIAL = 2
 
 
@@ -98,7 +105,7 @@ def present_prefix(address, count):
 def test_torn_log_tails_are_cut_back_to_whole_records():
     source = build_directory("aviary", 40)
     try:
-        log = sorted(glob.glob(os.path.join(source.data_dir, "version-2", "log.*")))[-1]
+        log = data_files(source.data_dir, "log")[-1]
         with open(log, "rb") as f:
             content = f.read()
         used = len(content.rstrip(b"\x00"))
@@ -150,8 +157,7 @@ def test_damaged_snapshot_falls_back_to_an_older_one():
         for n in range(10, 20):
             assert c.create("/k%03d" % n, b"second")[0] == 0
         server.kill()
-        snapshots = sorted(glob.glob(os.path.join(server.data_dir, "version-2", "snapshot.*")),
-                           key=lambda p: int(p.rsplit(".", 1)[1], 16))
+        snapshots = data_files(server.data_dir, "snapshot")
         newest = snapshots[-1]
         with open(newest, "rb") as f:
             original = f.read()
@@ -231,14 +237,13 @@ def test_zookeeper_tools_read_aviary_files():
         server.terminate()
         server.start()
         server.terminate()
-        directory = os.path.join(server.data_dir, "version-2")
         classpath = zookeeper_classpath() + ":/usr/share/java/commons-cli.jar"
-        snapshot = max(glob.glob(directory + "/snapshot.*"), key=lambda p: int(p.rsplit(".", 1)[1], 16))
+        snapshot = data_files(server.data_dir, "snapshot")[-1]
         out = subprocess.run(["java", "-cp", classpath, "org.apache.zookeeper.server.SnapshotFormatter", snapshot],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         assert "/app/seq-0000000029" in out.stdout and "Last zxid" in out.stdout
-        logs = sorted(glob.glob(directory + "/log.*"), key=lambda p: int(p.rsplit(".", 1)[1], 16))
+        logs = data_files(server.data_dir, "log")
         seen = ""
         for log in logs:
             out = subprocess.run(["java", "-cp", classpath, "org.apache.zookeeper.server.persistence.TxnLogToolkit", log],
@@ -264,7 +269,7 @@ def test_data_tools_on_zookeepers_files():
         server.kill()
         directory = os.path.join(server.data_dir, "version-2")
         aviary = aviary_binary()
-        logs = sorted(glob.glob(directory + "/log.*"), key=lambda p: int(p.rsplit(".", 1)[1], 16))
+        logs = data_files(server.data_dir, "log")
         seen = []
         for log in logs:
             out = subprocess.run([aviary, "data", "log", "--json", log], capture_output=True, text=True)
@@ -272,7 +277,7 @@ def test_data_tools_on_zookeepers_files():
             seen += json.loads(out.stdout)["transactions"]
         assert any(t["type"] == "create2" and t.get("path") == "/app/seq-0000000029" for t in seen)
         assert any(t["type"] == "setACL" for t in seen)
-        snapshot = max(glob.glob(directory + "/snapshot.*"), key=lambda p: int(p.rsplit(".", 1)[1], 16))
+        snapshot = data_files(server.data_dir, "snapshot")[-1]
         out = subprocess.run([aviary, "data", "snapshot", "--json", snapshot], capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
         assert "/zookeeper/quota" in [n["path"] for n in json.loads(out.stdout)["nodes"]]
