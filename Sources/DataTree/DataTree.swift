@@ -5,8 +5,8 @@ import ZooKeeperProtocol
 /// Changes arrive only as transactions through ``apply(_:txn:notifications:)``, in zxid
 /// order; reads go through the accessors. Confined to one executor; not thread-safe.
 public final class DataTree {
-    /// Znodes by full path; the root is "/".
-    private(set) public var nodes: [String: Znode] = [:]
+    /// The znodes, packed (see ``ZnodeStore``).
+    let store: ZnodeStore
     /// Interned ACL lists.
     private(set) public var aclCache = ACLCache()
     /// Live sessions and their negotiated timeouts, as snapshots store them.
@@ -32,33 +32,37 @@ public final class DataTree {
     /// Creates the tree a fresh server starts with: `/`, `/zookeeper`, `/zookeeper/quota`
     /// and `/zookeeper/config` (world-readable, aversion -1, as ZooKeeper sets it).
     public init(config: [UInt8] = []) {
+        store = ZnodeStore()
         let open = ACLCache.openUnsafeReference
-        nodes["/"] = Znode(data: nil, aclReference: open, stat: StatPersisted(), children: ["zookeeper"])
-        nodes[Self.zookeeperPath] = Znode(data: nil, aclReference: open, stat: StatPersisted(), children: ["quota", "config"])
-        nodes[Self.quotaPath] = Znode(data: nil, aclReference: open, stat: StatPersisted())
+        _ = "/".withPathBytes { path in
+            store.insert(path: path, hash: 0, parent: ZnodeStore.none,
+                             header: ZnodeHeader(stat: StatPersisted(), aclReference: open, childCount: 0, dataLength: -1), data: nil)
+        }
+        addInitial(Self.zookeeperPath, data: nil, aclReference: open, stat: StatPersisted())
+        addInitial(Self.quotaPath, data: nil, aclReference: open, stat: StatPersisted())
         var configStat = StatPersisted()
         configStat.aversion = -1
-        nodes[Self.configPath] = Znode(data: config, aclReference: aclCache.reference(for: ACL.readUnsafe), stat: configStat)
+        addInitial(Self.configPath, data: config, aclReference: aclCache.reference(for: ACL.readUnsafe), stat: configStat)
     }
 
-    /// Rebuilds a tree from a snapshot's contents: znodes by path (the root as "/"), the
-    /// ACL lists by reference, and the sessions. Throws if a znode's parent is missing.
-    ///
-    /// Children are already in their parents' sets except for the paths listed in `unlinked`,
-    /// which are linked here (a loader that reads in pre-order links as it goes). The loader
-    /// also counts, as it reads, how many znodes use each ACL list and which znodes have an
-    /// owner (ephemeral, container or TTL), so that no second pass over a large tree is needed.
-    public init(restoring znodes: [String: Znode], acls: [Int64: [ACL]], sessions: [Int64: Int32], zxid: Int64,
-                unlinked: [String], aclUses: [Int64: Int], owned: [(path: String, owner: Int64)]) throws(DataTreeError) {
-        for (reference, list) in acls { aclCache.insert(list, reference: reference) }
-        nodes = znodes
-        for path in unlinked {
-            guard let parent = znodes[ZNodePath.parent(of: path)] else { throw .missingParent(path) }
-            parent.children.insert(ZNodePath.name(of: path))
+    private func addInitial(_ path: String, data: [UInt8]?, aclReference: Int64, stat: StatPersisted) {
+        guard let parent = record(ZNodePath.parent(of: path)) else { return }
+        var parentHeader = store.header(parent)
+        parentHeader.childCount += 1
+        store.update(parent, header: parentHeader)
+        let header = ZnodeHeader(stat: stat, aclReference: aclReference, childCount: 0, dataLength: -1)
+        _ = path.withPathBytes { bytes in
+            withOptionalBytes(data) { store.insert(path: bytes, hash: ZnodeStore.hash(bytes), parent: parent, header: header, data: $0) }
         }
+    }
+
+    /// A tree built by ``DataTreeBuilder`` from a snapshot.
+    init(store: ZnodeStore, acls: [Int64: [ACL]], sessions: [Int64: Int32], zxid: Int64,
+         aclUses: [Int64: Int], owned: [(path: String, owner: Int64)]) {
+        self.store = store
+        for (reference, list) in acls { aclCache.insert(list, reference: reference) }
         for (reference, count) in aclUses { aclCache.addUses(reference, count) }
         for (path, owner) in owned { index(path, owner: owner) }
-        if znodes["/"] == nil { throw .missingParent("/") }
         aclCache.purgeUnused()
         self.sessions = sessions
         lastProcessedZxid = zxid
@@ -71,17 +75,59 @@ public final class DataTree {
 
     // MARK: Reads
 
+    private func record(_ path: String) -> UInt32? { path.withPathBytes { store.find($0) } }
+
     /// The znode at `path`.
-    public func node(_ path: String) -> Znode? { nodes[path] }
+    public func node(_ path: String) -> Znode? {
+        guard let record = record(path) else { return nil }
+        return Znode(record: record, header: store.header(record))
+    }
+
+    /// The number of znodes, the root included.
+    public var nodeCount: Int { store.count }
+
+    /// The data of `node` (nil for null data), read before the tree next changes.
+    public func data(of node: Znode) -> [UInt8]? { store.withData(node.record) { $0.map { Array($0) } } }
+
+    /// Calls `body` with the data of `node` in place (nil for null data).
+    public func withData<R>(of node: Znode, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        try store.withData(node.record, body)
+    }
+
+    /// The names of the children of `node`, oldest first (the order snapshots list them in,
+    /// so that a loaded tree lists them the same way again).
+    public func childNames(of node: Znode) -> [String] {
+        var names: [String] = []
+        names.reserveCapacity(node.childCount)
+        store.forEachChild(node.record) { names.append(store.name($0)) }
+        names.reverse()
+        return names
+    }
+
+    /// Every path in the tree, parents before children.
+    public func paths() -> [String] {
+        var result: [String] = []
+        guard store.root != ZnodeStore.none else { return result }
+        var stack: [(record: UInt32, path: String)] = [(store.root, "/")]
+        while let (record, path) = stack.popLast() {
+            result.append(path)
+            store.forEachChild(record) { stack.append(($0, ZNodePath.join(path, store.name($0)))) }
+        }
+        return result
+    }
 
     /// The ACL of `node`.
     public func acl(of node: Znode) -> [ACL] { aclCache.acl(for: node.aclReference) }
 
     /// The number of znodes below `path` (`getAllChildrenNumber`).
     public func descendantCount(of path: String) -> Int {
-        if path == "/" { return nodes.count - 1 }
-        let prefix = path + "/"
-        return nodes.keys.reduce(0) { $0 + ($1.hasPrefix(prefix) ? 1 : 0) }
+        guard let top = record(path) else { return 0 }
+        var count = 0
+        var stack: [UInt32] = [top]
+        while let record = stack.popLast() {
+            store.forEachChild(record) { count += 1; stack.append($0) }
+        }
+        return count
     }
 
     /// The session's ephemerals under `prefix` ("" or "/" for all), sorted.
@@ -93,9 +139,7 @@ public final class DataTree {
     }
 
     /// The total bytes of data held (`approximateDataSize`: path lengths plus data).
-    public var approximateDataSize: Int {
-        nodes.reduce(0) { $0 + $1.key.utf8.count + ($1.value.data?.count ?? 0) }
-    }
+    public var approximateDataSize: Int { store.pathBytes + store.dataBytes }
 
     /// The number of watches of both kinds.
     public var watchCount: Int { dataWatches.count + childWatches.count }
@@ -143,21 +187,25 @@ public final class DataTree {
             let error = delete(path, zxid: header.zxid, notifications: &notifications)
             return TxnResult(type: type, path: path, error: error)
         case .setData(let path, let data, let version):
-            guard let node = nodes[path] else { return TxnResult(type: type, path: path, error: .noNode) }
-            node.data = data
-            node.stat.version = version
-            node.stat.mzxid = header.zxid
-            node.stat.mtime = header.time
+            guard let record = record(path) else { return TxnResult(type: type, path: path, error: .noNode) }
+            var current = store.header(record)
+            current.stat.version = version
+            current.stat.mzxid = header.zxid
+            current.stat.mtime = header.time
+            withOptionalBytes(data) { store.update(record, header: current, data: .some($0)) }
+            current.dataLength = data?.count ?? -1
             notify(dataWatches.trigger(path: path, type: .nodeDataChanged), .nodeDataChanged, path, &notifications)
-            return TxnResult(type: type, path: path, stat: node.clientStat)
+            return TxnResult(type: type, path: path, stat: Znode(record: record, header: current).clientStat)
         case .setACL(let path, let acl, let version):
-            guard let node = nodes[path] else { return TxnResult(type: type, path: path, error: .noNode) }
-            aclCache.release(node.aclReference)
-            node.aclReference = aclCache.reference(for: acl)
-            node.stat.aversion = version
-            return TxnResult(type: type, path: path, stat: node.clientStat)
+            guard let record = record(path) else { return TxnResult(type: type, path: path, error: .noNode) }
+            var current = store.header(record)
+            aclCache.release(current.aclReference)
+            current.aclReference = aclCache.reference(for: acl)
+            current.stat.aversion = version
+            store.update(record, header: current)
+            return TxnResult(type: type, path: path, stat: Znode(record: record, header: current).clientStat)
         case .check(let path, _):
-            return TxnResult(type: type, path: path, stat: nodes[path]?.clientStat)
+            return TxnResult(type: type, path: path, stat: node(path)?.clientStat)
         case .createSession(let timeout):
             sessions[header.clientId] = timeout
             return TxnResult(type: type)
@@ -200,44 +248,59 @@ public final class DataTree {
     private func create(type: OpCode, path: String, data: [UInt8]?, acl: [ACL], owner: Int64, parentCVersion: Int32,
                         header: TxnHeader, notifications: inout [WatchNotification]) -> TxnResult {
         let parentPath = ZNodePath.parent(of: path)
-        guard let parent = nodes[parentPath] else { return TxnResult(type: type, path: path, error: .noNode) }
-        let name = ZNodePath.name(of: path)
+        guard let parent = record(parentPath) else { return TxnResult(type: type, path: path, error: .noNode) }
+        var parentHeader = store.header(parent)
         var cversion = parentCVersion
-        if parent.children.contains(name) {
+        if record(path) != nil {
             // Replaying over a fuzzy snapshot: keep the parent's counters as the log says.
-            if cversion > parent.stat.cversion {
-                parent.stat.cversion = cversion
-                parent.stat.pzxid = header.zxid
+            if cversion > parentHeader.stat.cversion {
+                parentHeader.stat.cversion = cversion
+                parentHeader.stat.pzxid = header.zxid
+                store.update(parent, header: parentHeader)
             }
             return TxnResult(type: type, path: path, error: .nodeExists)
         }
-        if cversion == -1 { cversion = parent.stat.cversion + 1 }
-        if cversion > parent.stat.cversion {
-            parent.stat.cversion = cversion
-            parent.stat.pzxid = header.zxid
+        if cversion == -1 { cversion = parentHeader.stat.cversion + 1 }
+        if cversion > parentHeader.stat.cversion {
+            parentHeader.stat.cversion = cversion
+            parentHeader.stat.pzxid = header.zxid
         }
+        parentHeader.childCount += 1
+        store.update(parent, header: parentHeader)
         var stat = StatPersisted()
         stat.czxid = header.zxid; stat.mzxid = header.zxid; stat.pzxid = header.zxid
         stat.ctime = header.time; stat.mtime = header.time
         stat.ephemeralOwner = owner
-        let node = Znode(data: data, aclReference: aclCache.reference(for: acl), stat: stat)
-        nodes[path] = node
-        parent.children.insert(name)
+        let znode = ZnodeHeader(stat: stat, aclReference: aclCache.reference(for: acl), childCount: 0, dataLength: data?.count ?? -1)
+        let record = path.withPathBytes { bytes in
+            withOptionalBytes(data) { store.insert(path: bytes, hash: ZnodeStore.hash(bytes), parent: parent, header: znode, data: $0) }
+        }
         index(path, owner: owner)
         notify(dataWatches.trigger(path: path, type: .nodeCreated), .nodeCreated, path, &notifications)
         notify(childWatches.trigger(path: parentPath, type: .nodeChildrenChanged), .nodeChildrenChanged, parentPath, &notifications)
-        return TxnResult(type: type, path: path, stat: node.clientStat)
+        return TxnResult(type: type, path: path, stat: Znode(record: record, header: znode).clientStat)
     }
 
     private func delete(_ path: String, zxid: Int64, notifications: inout [WatchNotification]) -> KeeperError {
         let parentPath = ZNodePath.parent(of: path)
-        guard path != "/", let node = nodes[path], let parent = nodes[parentPath] else { return .noNode }
-        nodes[path] = nil
-        aclCache.release(node.aclReference)
-        parent.children.remove(ZNodePath.name(of: path))
-        if zxid > parent.stat.pzxid { parent.stat.pzxid = zxid }
-        let owner = node.stat.ephemeralOwner
-        if let session = EphemeralOwner.session(owner) {
+        guard path != "/", let record = record(path) else { return .noNode }
+        let znode = store.header(record)
+        if znode.childCount > 0 {
+            // Only replay over a fuzzy snapshot can get here (requests are refused with
+            // notEmpty): the log recreates whatever it still needs below.
+            let node = Znode(record: record, header: znode)
+            for name in childNames(of: node) { _ = delete(ZNodePath.join(path, name), zxid: zxid, notifications: &notifications) }
+            guard let again = self.record(path), store.header(again).childCount == 0 else { return .notEmpty }
+            return delete(path, zxid: zxid, notifications: &notifications)
+        }
+        let parent = store.parent(record)
+        store.remove(record, pathLength: path.utf8.count)
+        var parentHeader = store.header(parent)
+        parentHeader.childCount -= 1
+        if zxid > parentHeader.stat.pzxid { parentHeader.stat.pzxid = zxid }
+        store.update(parent, header: parentHeader)
+        aclCache.release(znode.aclReference)
+        if let session = EphemeralOwner.session(znode.stat.ephemeralOwner) {
             ephemerals[session]?.remove(path)
             if ephemerals[session]?.isEmpty == true { ephemerals[session] = nil }
         }
@@ -271,11 +334,22 @@ public final class DataTree {
 /// A snapshot that does not describe a tree.
 public enum DataTreeError: Error, Equatable, CustomStringConvertible {
     case missingParent(String)
+    case duplicate(String)
+    case invalidPath(String)
     public var description: String {
         switch self {
         case .missingParent(let path): return "znode \(path) has no parent in the snapshot"
+        case .duplicate(let path): return "znode \(path) appears twice in the snapshot"
+        case .invalidPath(let path): return "znode path \(path) is not a valid path"
         }
     }
+}
+
+/// Calls `body` with the bytes of `data`, or with nil.
+@inline(__always)
+func withOptionalBytes<R>(_ data: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+    guard let data else { return try body(nil) }
+    return try data.withUnsafeBytes { try body($0) }
 }
 
 extension String {

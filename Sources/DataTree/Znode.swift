@@ -1,18 +1,26 @@
 import ZooKeeperProtocol
 
-/// One znode: its data, ACL reference, persisted stat and child names.
+/// One znode as read from a ``DataTree``: its stat, ACL reference and counts. Its data and
+/// children are read through the tree (``DataTree/data(of:)``, ``DataTree/childNames(of:)``)
+/// and only until the tree next changes.
 ///
 /// `stat.cversion` is kept as ZooKeeper keeps it: the number of children ever created.
 /// Clients see `2 * cversion - numChildren` (creates plus deletes), see ``clientStat``.
-public final class Znode {
-    /// nil when created without data, which clients read back as null.
-    public var data: [UInt8]?
-    public var aclReference: Int64
+public struct Znode: Equatable, Sendable {
+    /// The store's record; valid until the tree changes.
+    let record: UInt32
     public var stat: StatPersisted
-    public var children: Set<String>
+    public var aclReference: Int64
+    public var childCount: Int
+    /// −1 for null data.
+    public var dataLength: Int
 
-    public init(data: [UInt8]?, aclReference: Int64, stat: StatPersisted, children: Set<String> = []) {
-        self.data = data; self.aclReference = aclReference; self.stat = stat; self.children = children
+    init(record: UInt32, header: ZnodeHeader) {
+        self.record = record
+        stat = header.stat
+        aclReference = header.aclReference
+        childCount = header.childCount
+        dataLength = header.dataLength
     }
 
     /// The stat as clients see it.
@@ -23,9 +31,13 @@ public final class Znode {
         // Clients see only real owners; container and TTL markers stay on disk (`getClientEphemeralOwner`).
         s.ephemeralOwner = EphemeralOwner.session(stat.ephemeralOwner) ?? 0
         s.pzxid = stat.pzxid
-        s.dataLength = Int32(truncatingIfNeeded: data?.count ?? 0)
-        s.numChildren = Int32(truncatingIfNeeded: children.count)
+        s.dataLength = Int32(truncatingIfNeeded: max(0, dataLength))
+        s.numChildren = Int32(truncatingIfNeeded: childCount)
         s.cversion = stat.cversion &* 2 &- s.numChildren
         return s
+    }
+
+    var header: ZnodeHeader {
+        ZnodeHeader(stat: stat, aclReference: aclReference, childCount: childCount, dataLength: dataLength)
     }
 }

@@ -45,7 +45,7 @@ public enum FourLetterWords {
 
     /// ZooKeeper keeps the root under both "" and "/", and its node count shows both;
     /// Aviary reports the same figure so that dashboards and alerts compare like for like.
-    static func nodeCount(_ core: ServerCore) -> Int { core.tree.nodes.count + 1 }
+    static func nodeCount(_ core: ServerCore) -> Int { core.tree.nodeCount + 1 }
 
     static func hex(_ value: Int64) -> String { String(UInt64(bitPattern: value), radix: 16) }
 

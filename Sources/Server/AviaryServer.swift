@@ -83,7 +83,7 @@ public final class AviaryServer: @unchecked Sendable {
             wrote = "; wrote " + (try SnapshotFileWriter.writeNow(tree, directory: dataDirectory.snapshotDirectory))
         }
         let millis = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
-        logger.info("loaded \(tree.nodes.count) znodes and \(tree.sessions.count) sessions at zxid 0x\(String(UInt64(bitPattern: tree.lastProcessedZxid), radix: 16)) in \(millis) ms\(wrote)")
+        logger.info("loaded \(tree.nodeCount) znodes and \(tree.sessions.count) sessions at zxid 0x\(String(UInt64(bitPattern: tree.lastProcessedZxid), radix: 16)) in \(millis) ms\(wrote)")
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         self.coreLoop = group.next()
         let serverName = configuration.myid.map { "server.\($0)" } ?? "\(configuration.clientPortAddress ?? "0.0.0.0"):\(configuration.clientPort)"
@@ -186,7 +186,7 @@ public final class AviaryServer: @unchecked Sendable {
         }
         try await coreLoop.submit { [self] in
             events.publish("server_started", ["version": Self.version, "clientPort": String(configuration.clientPort),
-                                              "znodes": String(core.tree.nodes.count), "zxid": "0x" + String(UInt64(bitPattern: core.tree.lastProcessedZxid), radix: 16)])
+                                              "znodes": String(core.tree.nodeCount), "zxid": "0x" + String(UInt64(bitPattern: core.tree.lastProcessedZxid), radix: 16)])
             events.publish("state_changed", ["state": "standalone", "serving": "true"])
         }.get()
         let interval = TimeAmount.milliseconds(Int64(max(10, min(configuration.tickTime / 2, 1000))))

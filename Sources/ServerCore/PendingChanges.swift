@@ -26,7 +26,7 @@ public struct PendingChanges: Sendable {
     func record(_ path: String, tree: DataTree) -> ChangeRecord? {
         if let pending = records[path] { return pending.stat == nil ? nil : pending }
         guard let node = tree.node(path) else { return nil }
-        return ChangeRecord(zxid: node.stat.mzxid, path: path, stat: node.stat, childCount: node.children.count, acl: tree.acl(of: node))
+        return ChangeRecord(zxid: node.stat.mzxid, path: path, stat: node.stat, childCount: node.childCount, acl: tree.acl(of: node))
     }
 
     mutating func add(_ record: ChangeRecord) {

@@ -39,12 +39,12 @@ extension ServerCore {
         case .getData(let path, let watch):
             let node = try readableNode(path, authInfo)
             if watch { tree.addDataWatch(path, watcher: id) }
-            return .getData(data: node.data, stat: node.clientStat)
+            return .getData(data: tree.data(of: node), stat: node.clientStat)
 
         case .getChildren(let path, let watch), .getChildren2(let path, let watch):
             let node = try readableNode(path, authInfo)
             if watch { tree.addChildWatch(path, watcher: id) }
-            let children = node.children.sorted()
+            let children = tree.childNames(of: node).sorted()
             if case .getChildren = request { return .getChildren(children: children) }
             return .getChildren2(children: children, stat: node.clientStat)
 

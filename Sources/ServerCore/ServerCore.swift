@@ -512,10 +512,10 @@ public struct ServerCore {
         nextContainerCheck = now.monotonicMillis + configuration.containerCheckInterval
         var candidates: [String] = []
         for path in tree.containers {
-            if let node = tree.node(path), node.stat.cversion > 0, node.children.isEmpty { candidates.append(path) }
+            if let node = tree.node(path), node.stat.cversion > 0, node.childCount == 0 { candidates.append(path) }
         }
         for path in tree.ttlNodes {
-            if let node = tree.node(path), node.children.isEmpty, let ttl = EphemeralOwner.ttlValue(node.stat.ephemeralOwner),
+            if let node = tree.node(path), node.childCount == 0, let ttl = EphemeralOwner.ttlValue(node.stat.ephemeralOwner),
                now.wallMillis - node.stat.mtime > ttl {
                 candidates.append(path)
             }

@@ -37,11 +37,18 @@ public final class SnapshotSerializer {
 
     private func write(_ path: String, _ node: Znode, to writer: inout JuteWriter) {
         writer.writeString(Self.snapshotPath(path))
-        writer.writeBuffer(node.data)
+        tree.withData(of: node) { data in
+            if let data {
+                writer.writeInt(Int32(truncatingIfNeeded: data.count))
+                writer.buffer.writeBytes(data)
+            } else {
+                writer.writeInt(-1)
+            }
+        }
         writer.writeLong(node.aclReference)
         writer.write(node.stat)
         nodeCount += 1
-        stack.append((path, node.children.sorted(), 0))
+        if node.childCount > 0 { stack.append((path, tree.childNames(of: node), 0)) }
     }
 
     /// Serializes up to `maximumNodes` more znodes; the last chunk ends with the "/" marker.

@@ -8,8 +8,8 @@ import ZooKeeperProtocol
 /// hold the whole file in memory as well. Verifies the same things as ``SnapshotContents``.
 public enum SnapshotLoader {
     /// The window refills when fewer bytes than this remain (more than any one record).
-    static let refillBelow = 2 << 20
-    static let readSize = 8 << 20
+    static let refillBelow = 3 << 19
+    static let readSize = 1 << 20
 
     final class Window {
         let descriptor: Int32
@@ -72,43 +72,13 @@ public enum SnapshotLoader {
                 refill()
                 acls[try reader.readLong()] = try reader.readACLs()
             }
-            // Decoding stays on this thread; filing and linking run beside it.
-            let linker = TreeLinker(capacity: Int(size / 160))
-            var linkerFinished = false
-            defer { if !linkerFinished { _ = linker.finish() } }
-            var batch: TreeLinker.Batch = []
-            batch.reserveCapacity(TreeLinker.batchSize)
-            // Znodes mostly share a few ACL lists: count runs before touching the dictionary.
-            var aclUses: [Int64: Int] = [:]
-            var runReference: Int64 = .min
-            var runLength = 0
-            var owned: [(path: String, owner: Int64)] = []
-            while true {
-                if reader.remaining < refillBelow { refill() }
-                var path = try reader.readNonNullString()
-                if path == "/" { break }
-                if path.isEmpty { path = "/" }
-                let data = try reader.readBuffer()
-                let acl = try reader.readLong()
-                let stat = try StatPersisted(from: &reader)
-                if acl == runReference {
-                    runLength += 1
-                } else {
-                    if runLength > 0 { aclUses[runReference, default: 0] += runLength }
-                    runReference = acl
-                    runLength = 1
-                }
-                if stat.ephemeralOwner != 0 { owned.append((path, stat.ephemeralOwner)) }
-                batch.append((path, Znode(data: data, aclReference: acl, stat: stat)))
-                if batch.count == TreeLinker.batchSize {
-                    linker.add(batch)
-                    batch = []
-                    batch.reserveCapacity(TreeLinker.batchSize)
-                }
+            let builder = DataTreeBuilder(expectedNodes: Int(size / 160))
+            refill()
+            do {
+                while try !readZnodes(&reader, into: builder, atEnd: window.atEnd) { refill() }
+            } catch let error as DataTreeError {
+                throw SnapshotError(description: "\(error)")
             }
-            if !batch.isEmpty { linker.add(batch) }
-            let linked = linker.finish()
-            linkerFinished = true
             // Everything up to here is covered by the checksum that follows.
             window.buffer = reader.buffer
             reader = JuteReader(ByteBuffer())
@@ -122,9 +92,7 @@ public enum SnapshotLoader {
             }
             guard try reader.readString() == "/" else { throw SnapshotError(description: "its seal is malformed") }
             do {
-                if runLength > 0 { aclUses[runReference, default: 0] += runLength }
-                return try DataTree(restoring: linked.nodes, acls: acls, sessions: sessions, zxid: zxid,
-                                    unlinked: linked.unlinked, aclUses: aclUses, owned: owned)
+                return try builder.finish(acls: acls, sessions: sessions, zxid: zxid)
             } catch {
                 throw SnapshotError(description: "\(error)")
             }
@@ -133,5 +101,49 @@ public enum SnapshotLoader {
         } catch {
             throw SnapshotError(description: "it cannot be decoded: \(error)")
         }
+    }
+
+    /// Reads whole znode records from the window into `builder` until the closing "/"
+    /// (returns true) or until fewer than ``refillBelow`` bytes are left (returns false).
+    /// Fields are read in place: nothing is allocated per znode.
+    static func readZnodes(_ reader: inout JuteReader, into builder: DataTreeBuilder, atEnd: Bool) throws -> Bool {
+        let (consumed, finished) = try reader.buffer.withUnsafeReadableBytes { raw throws -> (Int, Bool) in
+            var offset = 0
+            while atEnd || raw.count - offset >= refillBelow {
+                var cursor = offset
+                func int32() throws -> Int32 {
+                    guard cursor + 4 <= raw.count else { throw SnapshotError(description: "it ends inside a znode") }
+                    defer { cursor += 4 }
+                    return Int32(bigEndian: raw.loadUnaligned(fromByteOffset: cursor, as: Int32.self))
+                }
+                func int64() throws -> Int64 {
+                    guard cursor + 8 <= raw.count else { throw SnapshotError(description: "it ends inside a znode") }
+                    defer { cursor += 8 }
+                    return Int64(bigEndian: raw.loadUnaligned(fromByteOffset: cursor, as: Int64.self))
+                }
+                func bytes(_ count: Int) throws -> UnsafeRawBufferPointer {
+                    guard count >= 0, cursor + count <= raw.count else { throw SnapshotError(description: "it ends inside a znode") }
+                    defer { cursor += count }
+                    return UnsafeRawBufferPointer(rebasing: raw[cursor..<cursor + count])
+                }
+                let pathLength = try int32()
+                guard pathLength >= 0 else { throw SnapshotError(description: "a znode path has length \(pathLength)") }
+                let path = try bytes(Int(pathLength))
+                if pathLength == 1 && path[0] == UInt8(ascii: "/") { return (cursor, true) }
+                let dataLength = try int32()
+                guard dataLength >= -1 else { throw SnapshotError(description: "a znode's data has length \(dataLength)") }
+                let data = dataLength < 0 ? nil : try bytes(Int(dataLength))
+                let acl = try int64()
+                var stat = StatPersisted()
+                stat.czxid = try int64(); stat.mzxid = try int64(); stat.ctime = try int64(); stat.mtime = try int64()
+                stat.version = try int32(); stat.cversion = try int32(); stat.aversion = try int32()
+                stat.ephemeralOwner = try int64(); stat.pzxid = try int64()
+                try builder.add(path: path, data: data, aclReference: acl, stat: stat)
+                offset = cursor
+            }
+            return (offset, false)
+        }
+        reader.buffer.moveReaderIndex(forwardBy: consumed)
+        return finished
     }
 }

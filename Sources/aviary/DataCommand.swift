@@ -133,8 +133,9 @@ struct DumpSnapshot: ParsableCommand {
             throw ValidationError("\(file) is not a usable snapshot: \(error)")
         }
         let hex = { (value: Int64) in "0x" + String(UInt64(bitPattern: value), radix: 16) }
-        let nodes = tree.nodes.sorted { $0.key < $1.key }.map { path, node in
-            Node(path: path, data: TxnSummary.text(node.data), czxid: hex(node.stat.czxid), mzxid: hex(node.stat.mzxid),
+        let nodes = tree.paths().sorted().compactMap { path -> Node? in
+            guard let node = tree.node(path) else { return nil }
+            return Node(path: path, data: TxnSummary.text(tree.data(of: node)), czxid: hex(node.stat.czxid), mzxid: hex(node.stat.mzxid),
                  pzxid: hex(node.stat.pzxid), ctime: node.stat.ctime, mtime: node.stat.mtime, version: node.stat.version,
                  cversion: node.stat.cversion, aversion: node.stat.aversion, ephemeralOwner: hex(node.stat.ephemeralOwner),
                  acl: TxnSummary.acl(tree.acl(of: node)))
@@ -164,7 +165,7 @@ struct Verify: ParsableCommand {
         do {
             let (tree, report) = try Recovery.recover(directory, repair: false)
             for line in report.lines { print(line) }
-            print("ok: \(tree.nodes.count) znodes, \(tree.sessions.count) sessions, last zxid 0x\(String(UInt64(bitPattern: tree.lastProcessedZxid), radix: 16))")
+            print("ok: \(tree.nodeCount) znodes, \(tree.sessions.count) sessions, last zxid 0x\(String(UInt64(bitPattern: tree.lastProcessedZxid), radix: 16))")
             if !report.truncations.isEmpty || !report.skippedSnapshots.isEmpty { throw ExitCode(2) }
         } catch let error as RecoveryError {
             print("cannot recover: \(error)")
