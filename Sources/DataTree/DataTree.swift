@@ -6,7 +6,7 @@ import ZooKeeperProtocol
 /// order; reads go through the accessors. Confined to one executor; not thread-safe.
 public final class DataTree {
     /// The znodes, packed (see ``ZnodeStore``).
-    let store: ZnodeStore
+    var store: ZnodeStore
     /// Interned ACL lists.
     private(set) public var aclCache = ACLCache()
     /// Live sessions and their negotiated timeouts, as snapshots store them.

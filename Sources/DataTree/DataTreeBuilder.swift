@@ -12,8 +12,9 @@ import ZooKeeperProtocol
 /// it comes, and children are counted there and written to the parent once, when it leaves
 /// the stack. A znode whose parent is not on the stack is looked up; one whose parent has
 /// not been read yet waits until the end and is refused if the parent never comes.
-public final class DataTreeBuilder {
-    private let store = ZnodeStore()
+/// A value type, so that adding a znode needs no dynamic exclusivity checks.
+public struct DataTreeBuilder {
+    private var store = ZnodeStore()
     private var ancestors: [(record: UInt32, length: Int, children: Int)] = []
     /// The path of the top ancestor (its prefixes are the paths of the others).
     private var ancestorPath: [UInt8] = []
@@ -30,7 +31,7 @@ public final class DataTreeBuilder {
     }
 
     /// Adds a znode read from a snapshot; its path is empty (or "/") for the root.
-    public func add(path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?, aclReference: Int64,
+    public mutating func add(path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?, aclReference: Int64,
                     stat: StatPersisted) throws(DataTreeError) {
         if aclReference == runReference {
             runLength += 1
@@ -42,7 +43,7 @@ public final class DataTreeBuilder {
         try place(path: path, data: data, aclReference: aclReference, stat: stat)
     }
 
-    private func place(path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?, aclReference: Int64,
+    private mutating func place(path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?, aclReference: Int64,
                        stat: StatPersisted) throws(DataTreeError) {
         let header = ZnodeHeader(stat: stat, aclReference: aclReference, childCount: 0, dataLength: -1)
         if path.count == 0 || (path.count == 1 && path[0] == UInt8(ascii: "/")) {
@@ -84,7 +85,7 @@ public final class DataTreeBuilder {
 
     /// The stack position of the znode whose path is `path`'s first `parentLength` bytes,
     /// popping ancestors that are not its parent.
-    private func onStack(parentLength: Int, of path: UnsafeRawBufferPointer) -> Int? {
+    private mutating func onStack(parentLength: Int, of path: UnsafeRawBufferPointer) -> Int? {
         while let top = ancestors.last {
             if top.length > parentLength {
                 finish(ancestors.removeLast())
@@ -103,21 +104,21 @@ public final class DataTreeBuilder {
         return nil
     }
 
-    private func finish(_ ancestor: (record: UInt32, length: Int, children: Int)) {
+    private mutating func finish(_ ancestor: (record: UInt32, length: Int, children: Int)) {
         guard ancestor.children > 0 else { return }
         var header = store.header(ancestor.record)
         header.childCount += ancestor.children
         store.update(ancestor.record, header: header)
     }
 
-    private func finishAncestors() {
+    private mutating func finishAncestors() {
         while let top = ancestors.popLast() { finish(top) }
         ancestorPath.removeAll(keepingCapacity: true)
     }
 
     /// The tree: the znodes added, with the snapshot's ACL lists and sessions, as of `zxid`.
     /// Throws when a znode's parent never came.
-    public func finish(acls: [Int64: [ACL]], sessions: [Int64: Int32], zxid: Int64) throws(DataTreeError) -> DataTree {
+    public mutating func finish(acls: [Int64: [ACL]], sessions: [Int64: Int32], zxid: Int64) throws(DataTreeError) -> DataTree {
         finishAncestors()
         if runLength > 0 { aclUses[runReference, default: 0] += runLength }
         runLength = 0
@@ -145,6 +146,8 @@ public final class DataTreeBuilder {
             }
         }
         guard store.root != ZnodeStore.none else { throw .missingParent("/") }
-        return DataTree(store: store, acls: acls, sessions: sessions, zxid: zxid, aclUses: aclUses, owned: owned)
+        let tree = DataTree(store: store, acls: acls, sessions: sessions, zxid: zxid, aclUses: aclUses, owned: owned)
+        store = ZnodeStore()
+        return tree
     }
 }

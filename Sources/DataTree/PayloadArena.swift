@@ -5,7 +5,21 @@
 /// reused for payloads of that size. Payloads over ``smallLimit`` get their own allocation,
 /// named by a handle with the high bit set. The caller says a slot's size when it frees it
 /// (the store knows every payload's length), so nothing about a slot is stored in it.
-struct PayloadArena: ~Copyable {
+///
+/// A value type, so that the store's hot paths need no dynamic exclusivity checks; the
+/// memory itself belongs to an ``Owner`` that frees it with the last copy. Copies share
+/// that memory: only one of them may be used to change it.
+struct PayloadArena {
+    /// Frees the arena's memory when the arena goes.
+    final class Owner {
+        var chunks: [UnsafeMutableRawPointer] = []
+        var large: [Int: UnsafeMutableRawPointer] = [:]
+        deinit {
+            for chunk in chunks { chunk.deallocate() }
+            for pointer in large.values { pointer.deallocate() }
+        }
+    }
+
     static let granule = 8
     static let chunkShift = 20
     static let granulesPerChunkShift = chunkShift - 3
@@ -22,13 +36,9 @@ struct PayloadArena: ~Copyable {
     private var freeSlots: [[UInt32]] = Array(repeating: [], count: smallLimit / granule + 1)
     private var large: [UnsafeMutableRawPointer?] = []
     private var freeLarge: [UInt32] = []
+    private let owner = Owner()
 
     init() {}
-
-    deinit {
-        for chunk in chunks { chunk.deallocate() }
-        for case let pointer? in large { pointer.deallocate() }
-    }
 
     /// The slot size for a payload of `length` bytes.
     @inline(__always) static func slotSize(_ length: Int) -> Int { (length + granule - 1) & ~(granule - 1) }
@@ -39,17 +49,23 @@ struct PayloadArena: ~Copyable {
         let full = used + size > 1 << Self.chunkShift && chunks.count == Self.maximumChunks
         if size > Self.smallLimit || (full && freeSlots[size / Self.granule].isEmpty) {
             let pointer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: Self.granule)
-            if let index = freeLarge.popLast() {
+            let index: UInt32
+            if let free = freeLarge.popLast() {
+                index = free
                 large[Int(index)] = pointer
-                return Self.largeTag | index
+            } else {
+                index = UInt32(large.count)
+                large.append(pointer)
             }
-            large.append(pointer)
-            return Self.largeTag | UInt32(large.count - 1)
+            owner.large[Int(index)] = pointer
+            return Self.largeTag | index
         }
         let granules = size / Self.granule
         if let slot = freeSlots[granules].popLast() { return slot }
         if used + size > 1 << Self.chunkShift {
-            chunks.append(UnsafeMutableRawPointer.allocate(byteCount: 1 << Self.chunkShift, alignment: 4096))
+            let chunk = UnsafeMutableRawPointer.allocate(byteCount: 1 << Self.chunkShift, alignment: 4096)
+            chunks.append(chunk)
+            owner.chunks.append(chunk)
             used = 0
         }
         let handle = UInt32((chunks.count - 1) << Self.granulesPerChunkShift + used / Self.granule)
@@ -63,6 +79,7 @@ struct PayloadArena: ~Copyable {
             let index = Int(handle & ~Self.largeTag)
             large[index]?.deallocate()
             large[index] = nil
+            owner.large[index] = nil
             freeLarge.append(UInt32(index))
             return
         }

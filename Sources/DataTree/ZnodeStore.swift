@@ -13,8 +13,10 @@ import Darwin
 ///
 /// Record numbers are reused once a znode is deleted; a number is only meaningful until the
 /// next change to the store. Children of a znode form a doubly linked list through their
-/// records, newest first. Not thread-safe.
-final class ZnodeStore {
+/// records, newest first. A value type so that its hot paths need no dynamic exclusivity
+/// checks; its payload memory is shared by copies (see ``PayloadArena``), so only one copy
+/// may be changed. Not thread-safe.
+struct ZnodeStore {
     struct Record {
         /// The hash of the znode's full path.
         var hash: UInt32
@@ -44,7 +46,7 @@ final class ZnodeStore {
     init() {}
 
     /// Makes room for `expected` znodes without growing on the way.
-    func reserve(_ expected: Int) {
+    mutating func reserve(_ expected: Int) {
         records.reserveCapacity(expected)
         if expected > slots.count * 4 / 5 { rebuildIndex(capacity: expected * 5 / 4 + 16) }
     }
@@ -119,7 +121,7 @@ final class ZnodeStore {
         Int((UInt64(hash) &* UInt64(capacity)) >> 32)
     }
 
-    private func indexInsert(_ record: UInt32, hash: UInt32) {
+    private mutating func indexInsert(_ record: UInt32, hash: UInt32) {
         if count + 1 > slots.count * 4 / 5 { rebuildIndex(capacity: slots.count * 2) }
         let capacity = slots.count
         var position = home(hash, capacity)
@@ -130,7 +132,7 @@ final class ZnodeStore {
         slots[position] = record
     }
 
-    private func indexRemove(_ record: UInt32) {
+    private mutating func indexRemove(_ record: UInt32) {
         let capacity = slots.count
         var hole = home(records[Int(record)].hash, capacity)
         while slots[hole] != record {
@@ -153,7 +155,7 @@ final class ZnodeStore {
         slots[hole] = Self.none
     }
 
-    private func rebuildIndex(capacity: Int) {
+    private mutating func rebuildIndex(capacity: Int) {
         let old = slots
         slots = ContiguousArray(repeating: Self.none, count: max(16, capacity))
         let newCapacity = slots.count
@@ -216,7 +218,7 @@ final class ZnodeStore {
     }
 
     /// Replaces the znode's header, and its data when `data` is given (`.some(nil)` for null).
-    func update(_ record: UInt32, header newHeader: ZnodeHeader, data: UnsafeRawBufferPointer?? = .none) {
+    mutating func update(_ record: UInt32, header newHeader: ZnodeHeader, data: UnsafeRawBufferPointer?? = .none) {
         let old = layout(record)
         let oldSize = old.dataOffset + max(0, old.header.dataLength)
         var header = newHeader
@@ -253,7 +255,7 @@ final class ZnodeStore {
     /// "/"), first among its siblings. The caller has checked that the path is free and
     /// adjusts the parent's header.
     @discardableResult
-    func insert(path: UnsafeRawBufferPointer, hash: UInt32, parent: UInt32, header: ZnodeHeader,
+    mutating func insert(path: UnsafeRawBufferPointer, hash: UInt32, parent: UInt32, header: ZnodeHeader,
                 data: UnsafeRawBufferPointer?) -> UInt32 {
         var header = header
         header.dataLength = data.map(\.count) ?? -1
@@ -285,7 +287,7 @@ final class ZnodeStore {
         return index
     }
 
-    private func link(_ child: UInt32, under parent: UInt32) {
+    private mutating func link(_ child: UInt32, under parent: UInt32) {
         let first = records[Int(parent)].firstChild
         records[Int(child)].nextSibling = first
         records[Int(child)].previousSibling = Self.none
@@ -294,7 +296,7 @@ final class ZnodeStore {
     }
 
     /// Removes a znode that has no children; the caller adjusts the parent's header.
-    func remove(_ record: UInt32, pathLength: Int) {
+    mutating func remove(_ record: UInt32, pathLength: Int) {
         let node = records[Int(record)]
         if node.previousSibling != Self.none {
             records[Int(node.previousSibling)].nextSibling = node.nextSibling

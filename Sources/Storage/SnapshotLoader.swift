@@ -72,10 +72,10 @@ public enum SnapshotLoader {
                 refill()
                 acls[try reader.readLong()] = try reader.readACLs()
             }
-            let builder = DataTreeBuilder(expectedNodes: Int(size / 160))
+            var builder = DataTreeBuilder(expectedNodes: Int(size / 160))
             refill()
             do {
-                while try !readZnodes(&reader, into: builder, atEnd: window.atEnd) { refill() }
+                while try !readZnodes(&reader, into: &builder, atEnd: window.atEnd) { refill() }
             } catch let error as DataTreeError {
                 throw SnapshotError(description: "\(error)")
             }
@@ -106,7 +106,7 @@ public enum SnapshotLoader {
     /// Reads whole znode records from the window into `builder` until the closing "/"
     /// (returns true) or until fewer than ``refillBelow`` bytes are left (returns false).
     /// Fields are read in place: nothing is allocated per znode.
-    static func readZnodes(_ reader: inout JuteReader, into builder: DataTreeBuilder, atEnd: Bool) throws -> Bool {
+    static func readZnodes(_ reader: inout JuteReader, into builder: inout DataTreeBuilder, atEnd: Bool) throws -> Bool {
         let (consumed, finished) = try reader.buffer.withUnsafeReadableBytes { raw throws -> (Int, Bool) in
             var offset = 0
             while atEnd || raw.count - offset >= refillBelow {
