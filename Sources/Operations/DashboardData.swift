@@ -31,7 +31,7 @@ public enum DashboardData {
             ("connections", .int(Int64(core.connectionCount))),
             ("data_size", .int(Int64(tree.approximateDataSize))),
             ("events", .array(events.suffix(15).reversed().map { .object([
-                ("time", .string(OperatorEvent.timeFormat.string(from: $0.time))), ("kind", .string($0.kind)),
+                ("time", .string(ISO8601Time.string(from: $0.time))), ("kind", .string($0.kind)),
                 ("details", .string($0.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))),
             ]) })),
             ("errors", .array(errors.map(\.value))),

@@ -11,11 +11,6 @@ public struct OperatorEvent: Sendable {
         self.time = time; self.server = server; self.kind = kind; self.details = details
     }
 
-    nonisolated(unsafe) public static let timeFormat: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
 
     /// One line of JSON: `{"time": ..., "server": ..., "kind": ..., "details": {...}}`.
     public var json: String { value.compact }
@@ -23,7 +18,7 @@ public struct OperatorEvent: Sendable {
     /// The event as a JSON value.
     public var value: JSONValue {
         .object([
-            ("time", .string(Self.timeFormat.string(from: time))),
+            ("time", .string(ISO8601Time.string(from: time))),
             ("server", .string(server)),
             ("kind", .string(kind)),
             ("details", .object(details.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),

@@ -97,11 +97,6 @@ public struct OperatorLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    nonisolated(unsafe) static let timeFormat: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
 
     /// Installs the handler for every logger of the process.
     public static func bootstrap(_ settings: LogSettings) throws {
@@ -129,14 +124,14 @@ public struct OperatorLogHandler: LogHandler {
         if let extra { all.merge(extra) { $1 } }
         let text: String
         if json {
-            var fields: [(String, JSONValue)] = [("time", .string(Self.timeFormat.string(from: now))),
+            var fields: [(String, JSONValue)] = [("time", .string(ISO8601Time.string(from: now))),
                                                  ("level", .string(level.rawValue)), ("logger", .string(label)),
                                                  ("message", .string(message.description))]
             for (key, value) in all.sorted(by: { $0.key < $1.key }) { fields.append((key, .string("\(value)"))) }
             text = JSONValue.object(fields).compact
         } else {
             let extraText = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            text = "\(Self.timeFormat.string(from: now)) \(level.rawValue.uppercased()) [\(label)] \(message)\(extraText)"
+            text = "\(ISO8601Time.string(from: now)) \(level.rawValue.uppercased()) [\(label)] \(message)\(extraText)"
         }
         if let file { file.write(text) } else { FileHandle.standardError.write(Data((text + "\n").utf8)) }
         if level >= .warning {
