@@ -104,7 +104,9 @@ public final class TxnLogWriter: @unchecked Sendable {
             queue.removeAll()
             stopping = true
         }
-        condition.broadcast()
+        // Wake the writer thread only if it has something to do now: waking it for nothing
+        // costs a lone write a context switch and a contended lock before its reply.
+        if !queue.isEmpty || stopping { condition.signal() }
         condition.unlock()
         return outcome
     }
