@@ -4,14 +4,15 @@ import ZooKeeperProtocol
 /// keeps it: between the name and the data in the znode's payload
 /// (`nameLength, name, header, data`), as variable-length integers.
 ///
-/// Most stat fields of most znodes are small or equal to a neighbour (mzxid and pzxid are
-/// often czxid, mtime often ctime, the versions often 0), so each is stored as a zig-zag
-/// varint of its difference from that neighbour: a typical header takes about 22 bytes
-/// where the fields themselves take 80. Differences wrap, so any value round-trips.
+/// Most stat fields of most znodes are zero or equal to a neighbour (mzxid and pzxid are
+/// often czxid, mtime often ctime, the versions and the owner often 0), so those fields are
+/// stored as zig-zag varints of their difference from that neighbour, and only when it is
+/// not zero, as a flag byte says. A typical header takes about 12 bytes where the fields
+/// themselves take 80. Differences wrap, so any value round-trips.
 ///
-/// Layout: dataLength + 1 (0 for null data), czxid, mzxid − czxid,
-/// pzxid − czxid, ctime, mtime − ctime, version, cversion, aversion, ephemeralOwner,
-/// aclReference, childCount.
+/// Layout: flags, dataLength + 1 (0 for null data), czxid, ctime, aclReference, then for
+/// each flag set, in order: mzxid − czxid, pzxid − czxid, mtime − ctime, version, cversion,
+/// aversion, ephemeralOwner, childCount.
 struct ZnodeHeader: Equatable {
     var stat: StatPersisted
     var aclReference: Int64
@@ -20,15 +21,25 @@ struct ZnodeHeader: Equatable {
     var dataLength: Int
 
     /// The most bytes an encoded header can take.
-    static let maximumSize = 12 * 10
+    static let maximumSize = 1 + 12 * 10
+
+    /// Calls `body` with each optional field, in flag-bit order, as the value to store.
+    @inline(__always) private func forEachOptionalField(_ body: (Int64) -> Void) {
+        body(stat.mzxid &- stat.czxid)
+        body(stat.pzxid &- stat.czxid)
+        body(stat.mtime &- stat.ctime)
+        body(Int64(stat.version))
+        body(Int64(stat.cversion))
+        body(Int64(stat.aversion))
+        body(stat.ephemeralOwner)
+        body(Int64(childCount))
+    }
 
     /// The number of bytes ``encode(into:)`` writes.
     var encodedSize: Int {
-        var size = Self.varintSize(UInt64(dataLength + 1))
-        size += Self.zigZagSize(stat.czxid) + Self.zigZagSize(stat.mzxid &- stat.czxid) + Self.zigZagSize(stat.pzxid &- stat.czxid)
-        size += Self.zigZagSize(stat.ctime) + Self.zigZagSize(stat.mtime &- stat.ctime)
-        size += Self.zigZagSize(Int64(stat.version)) + Self.zigZagSize(Int64(stat.cversion)) + Self.zigZagSize(Int64(stat.aversion))
-        size += Self.zigZagSize(stat.ephemeralOwner) + Self.zigZagSize(aclReference) + Self.varintSize(UInt64(childCount))
+        var size = 1 + Self.varintSize(UInt64(dataLength + 1)) + Self.zigZagSize(stat.czxid) + Self.zigZagSize(stat.ctime)
+            + Self.zigZagSize(aclReference)
+        forEachOptionalField { value in if value != 0 { size += Self.zigZagSize(value) } }
         return size
     }
 
@@ -39,38 +50,44 @@ struct ZnodeHeader: Equatable {
 
     /// Writes the header at `pointer`; returns the bytes written.
     func encode(into pointer: UnsafeMutableRawPointer) -> Int {
-        var p = pointer.assumingMemoryBound(to: UInt8.self)
+        let flagsAt = pointer.assumingMemoryBound(to: UInt8.self)
+        var p = flagsAt + 1
         Self.put(UInt64(dataLength + 1), &p)
         Self.put(zigZag: stat.czxid, &p)
-        Self.put(zigZag: stat.mzxid &- stat.czxid, &p)
-        Self.put(zigZag: stat.pzxid &- stat.czxid, &p)
         Self.put(zigZag: stat.ctime, &p)
-        Self.put(zigZag: stat.mtime &- stat.ctime, &p)
-        Self.put(zigZag: Int64(stat.version), &p)
-        Self.put(zigZag: Int64(stat.cversion), &p)
-        Self.put(zigZag: Int64(stat.aversion), &p)
-        Self.put(zigZag: stat.ephemeralOwner, &p)
         Self.put(zigZag: aclReference, &p)
-        Self.put(UInt64(childCount), &p)
+        var flags: UInt8 = 0
+        var bit: UInt8 = 1
+        forEachOptionalField { value in
+            if value != 0 {
+                flags |= bit
+                Self.put(zigZag: value, &p)
+            }
+            bit &<<= 1
+        }
+        flagsAt.pointee = flags
         return UnsafeMutableRawPointer(p) - pointer
     }
 
     /// Reads a header written by ``encode(into:)``; also returns its length.
     static func decode(_ pointer: UnsafeRawPointer) -> (header: ZnodeHeader, length: Int) {
         var p = pointer.assumingMemoryBound(to: UInt8.self)
+        let flags = p.pointee
+        p += 1
         let dataLength = Int(truncatingIfNeeded: take(&p)) - 1
         var stat = StatPersisted()
         stat.czxid = takeZigZag(&p)
-        stat.mzxid = stat.czxid &+ takeZigZag(&p)
-        stat.pzxid = stat.czxid &+ takeZigZag(&p)
         stat.ctime = takeZigZag(&p)
-        stat.mtime = stat.ctime &+ takeZigZag(&p)
-        stat.version = Int32(truncatingIfNeeded: takeZigZag(&p))
-        stat.cversion = Int32(truncatingIfNeeded: takeZigZag(&p))
-        stat.aversion = Int32(truncatingIfNeeded: takeZigZag(&p))
-        stat.ephemeralOwner = takeZigZag(&p)
         let aclReference = takeZigZag(&p)
-        let childCount = Int(truncatingIfNeeded: take(&p))
+        @inline(__always) func optional(_ bit: UInt8) -> Int64 { flags & (1 << bit) == 0 ? 0 : takeZigZag(&p) }
+        stat.mzxid = stat.czxid &+ optional(0)
+        stat.pzxid = stat.czxid &+ optional(1)
+        stat.mtime = stat.ctime &+ optional(2)
+        stat.version = Int32(truncatingIfNeeded: optional(3))
+        stat.cversion = Int32(truncatingIfNeeded: optional(4))
+        stat.aversion = Int32(truncatingIfNeeded: optional(5))
+        stat.ephemeralOwner = optional(6)
+        let childCount = Int(truncatingIfNeeded: optional(7))
         let header = ZnodeHeader(stat: stat, aclReference: aclReference, childCount: childCount, dataLength: dataLength)
         return (header, UnsafeRawPointer(p) - pointer)
     }

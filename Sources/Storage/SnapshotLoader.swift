@@ -7,9 +7,10 @@ import ZooKeeperProtocol
 /// Reads a snapshot file through a bounded window, so that loading a large tree does not
 /// hold the whole file in memory as well. Verifies the same things as ``SnapshotContents``.
 public enum SnapshotLoader {
-    /// The window refills when fewer bytes than this remain (more than any one record).
-    static let refillBelow = 3 << 19
-    static let readSize = 1 << 20
+    /// The window refills when fewer bytes than this remain (more than any session or ACL
+    /// record); a znode that does not fit yet makes it read more, however large the znode.
+    static let refillBelow = 1 << 18
+    static let readSize = 1 << 18
 
     final class Window {
         let descriptor: Int32
@@ -19,9 +20,14 @@ public enum SnapshotLoader {
 
         init(descriptor: Int32) { self.descriptor = descriptor }
 
-        /// Feeds consumed bytes to the checksum and reads more when the window runs low.
+        /// Reads more when the window runs low.
         func refillIfNeeded() {
-            guard !atEnd, buffer.readableBytes < SnapshotLoader.refillBelow else { return }
+            if buffer.readableBytes < SnapshotLoader.refillBelow { readMore() }
+        }
+
+        /// Feeds consumed bytes to the checksum and reads more of the file.
+        func readMore() {
+            guard !atEnd else { return }
             let consumed = buffer.readerIndex
             buffer.withVeryUnsafeBytes { all in adler.update(UnsafeRawBufferPointer(rebasing: all[0..<consumed])) }
             buffer.discardReadBytes()
@@ -48,10 +54,10 @@ public enum SnapshotLoader {
         window.refillIfNeeded()
         var reader = JuteReader(window.buffer)
         /// Hands the reader's position back to the window, refills it, and reads on.
-        func refill() {
+        func refill(always: Bool = false) {
             window.buffer = reader.buffer
             reader = JuteReader(ByteBuffer())
-            window.refillIfNeeded()
+            if always { window.readMore() } else { window.refillIfNeeded() }
             reader = JuteReader(window.buffer)
         }
         do {
@@ -75,7 +81,7 @@ public enum SnapshotLoader {
             var builder = DataTreeBuilder(expectedNodes: Int(size / 160))
             refill()
             do {
-                while try !readZnodes(&reader, into: &builder, atEnd: window.atEnd) { refill() }
+                while try !readZnodes(&reader, into: &builder, atEnd: window.atEnd) { refill(always: true) }
             } catch let error as DataTreeError {
                 throw SnapshotError(description: "\(error)")
             }
@@ -103,45 +109,53 @@ public enum SnapshotLoader {
         }
     }
 
+    /// A znode record that does not fit in the window yet.
+    private struct Incomplete: Error {}
+
     /// Reads whole znode records from the window into `builder` until the closing "/"
-    /// (returns true) or until fewer than ``refillBelow`` bytes are left (returns false).
+    /// (returns true) or until the next record is not all in the window (returns false).
     /// Fields are read in place: nothing is allocated per znode.
     static func readZnodes(_ reader: inout JuteReader, into builder: inout DataTreeBuilder, atEnd: Bool) throws -> Bool {
         let (consumed, finished) = try reader.buffer.withUnsafeReadableBytes { raw throws -> (Int, Bool) in
             var offset = 0
-            while atEnd || raw.count - offset >= refillBelow {
+            while true {
                 var cursor = offset
-                func int32() throws -> Int32 {
-                    guard cursor + 4 <= raw.count else { throw SnapshotError(description: "it ends inside a znode") }
+                func int32() throws(Incomplete) -> Int32 {
+                    guard cursor + 4 <= raw.count else { throw Incomplete() }
                     defer { cursor += 4 }
                     return Int32(bigEndian: raw.loadUnaligned(fromByteOffset: cursor, as: Int32.self))
                 }
-                func int64() throws -> Int64 {
-                    guard cursor + 8 <= raw.count else { throw SnapshotError(description: "it ends inside a znode") }
+                func int64() throws(Incomplete) -> Int64 {
+                    guard cursor + 8 <= raw.count else { throw Incomplete() }
                     defer { cursor += 8 }
                     return Int64(bigEndian: raw.loadUnaligned(fromByteOffset: cursor, as: Int64.self))
                 }
-                func bytes(_ count: Int) throws -> UnsafeRawBufferPointer {
-                    guard count >= 0, cursor + count <= raw.count else { throw SnapshotError(description: "it ends inside a znode") }
+                func bytes(_ count: Int) throws(Incomplete) -> UnsafeRawBufferPointer {
+                    guard cursor + count <= raw.count else { throw Incomplete() }
                     defer { cursor += count }
                     return UnsafeRawBufferPointer(rebasing: raw[cursor..<cursor + count])
                 }
-                let pathLength = try int32()
-                guard pathLength >= 0 else { throw SnapshotError(description: "a znode path has length \(pathLength)") }
-                let path = try bytes(Int(pathLength))
-                if pathLength == 1 && path[0] == UInt8(ascii: "/") { return (cursor, true) }
-                let dataLength = try int32()
-                guard dataLength >= -1 else { throw SnapshotError(description: "a znode's data has length \(dataLength)") }
-                let data = dataLength < 0 ? nil : try bytes(Int(dataLength))
-                let acl = try int64()
+                let path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?, acl: Int64
                 var stat = StatPersisted()
-                stat.czxid = try int64(); stat.mzxid = try int64(); stat.ctime = try int64(); stat.mtime = try int64()
-                stat.version = try int32(); stat.cversion = try int32(); stat.aversion = try int32()
-                stat.ephemeralOwner = try int64(); stat.pzxid = try int64()
+                do {
+                    let pathLength = try int32()
+                    guard pathLength >= 0 else { throw SnapshotError(description: "a znode path has length \(pathLength)") }
+                    path = try bytes(Int(pathLength))
+                    if pathLength == 1 && path[0] == UInt8(ascii: "/") { return (cursor, true) }
+                    let dataLength = try int32()
+                    guard dataLength >= -1 else { throw SnapshotError(description: "a znode's data has length \(dataLength)") }
+                    data = dataLength < 0 ? nil : try bytes(Int(dataLength))
+                    acl = try int64()
+                    stat.czxid = try int64(); stat.mzxid = try int64(); stat.ctime = try int64(); stat.mtime = try int64()
+                    stat.version = try int32(); stat.cversion = try int32(); stat.aversion = try int32()
+                    stat.ephemeralOwner = try int64(); stat.pzxid = try int64()
+                } catch is Incomplete {
+                    if atEnd { throw SnapshotError(description: "it ends inside a znode") }
+                    return (offset, false)
+                }
                 try builder.add(path: path, data: data, aclReference: acl, stat: stat)
                 offset = cursor
             }
-            return (offset, false)
         }
         reader.buffer.moveReaderIndex(forwardBy: consumed)
         return finished

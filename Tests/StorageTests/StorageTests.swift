@@ -150,7 +150,14 @@ struct SnapshotTests {
                 if child % 500 == 0 { create("/p\(parent)/c\(child)/deep") }
             }
         }
+        // One znode larger than the loader's read window.
+        zxid += 1
+        let big = (0..<900_000).map { UInt8(truncatingIfNeeded: $0 % 251) }
+        _ = tree.apply(TxnHeader(clientId: 1, cxid: 0, zxid: zxid, time: 5, type: OpCode.create.rawValue),
+                       txn: .create(path: "/p1/big", data: big, acl: ACL.openUnsafe, ephemeral: false, parentCVersion: -1),
+                       notifications: &events)
         let restored = try Self.load(SnapshotSerializer.serialize(tree), zxid: zxid)
+        #expect(restored.node("/p1/big").map(restored.data(of:)) == big)
         #expect(restored.nodeCount == tree.nodeCount && tree.nodeCount > 9_000)
         for path in tree.paths() {
             guard let node = tree.node(path), let other = restored.node(path) else { Issue.record("\(path) is missing"); continue }
