@@ -49,14 +49,7 @@ struct PayloadArena {
         let full = used + size > 1 << Self.chunkShift && chunks.count == Self.maximumChunks
         if size > Self.smallLimit || (full && freeSlots[size / Self.granule].isEmpty) {
             let pointer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: Self.granule)
-            let index: UInt32
-            if let free = freeLarge.popLast() {
-                index = free
-                large[Int(index)] = pointer
-            } else {
-                index = UInt32(large.count)
-                large.append(pointer)
-            }
+            let index = large.place(pointer, reusing: &freeLarge)
             owner.large[Int(index)] = pointer
             return Self.largeTag | index
         }
@@ -93,5 +86,19 @@ struct PayloadArena {
         }
         let chunk = chunks[Int(handle >> UInt32(Self.granulesPerChunkShift))]
         return chunk + Int(handle & ((1 << UInt32(Self.granulesPerChunkShift)) - 1)) * Self.granule
+    }
+}
+
+extension RangeReplaceableCollection where Self: MutableCollection, Index == Int {
+    /// Puts `element` at a position taken from `free` if there is one, else at the end;
+    /// returns the position.
+    @inline(__always)
+    mutating func place(_ element: Element, reusing free: inout [UInt32]) -> UInt32 {
+        if let position = free.popLast() {
+            self[Int(position)] = element
+            return position
+        }
+        append(element)
+        return UInt32(count - 1)
     }
 }

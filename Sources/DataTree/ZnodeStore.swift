@@ -267,14 +267,7 @@ struct ZnodeStore {
         Self.write(name: name, header: header, data: data, to: arena.pointer(handle))
         let record = Record(hash: hash, parent: parent, firstChild: Self.none, nextSibling: Self.none,
                             previousSibling: Self.none, payload: handle)
-        let index: UInt32
-        if let reused = freeRecords.popLast() {
-            index = reused
-            records[Int(index)] = record
-        } else {
-            index = UInt32(records.count)
-            records.append(record)
-        }
+        let index = records.place(record, reusing: &freeRecords)
         if parent == Self.none {
             root = index
         } else {
