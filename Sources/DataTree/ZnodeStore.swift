@@ -53,9 +53,13 @@ struct ZnodeStore {
 
     // MARK: Paths
 
+    /// Seeds path hashes afresh in each process, so that a client cannot choose paths that
+    /// all land in one probe run (hashes are never stored outside memory).
+    private static let seed = UInt64.random(in: .min ... .max)
+
     /// The hash of a full path.
     @inline(__always) static func hash(_ path: UnsafeRawBufferPointer) -> UInt32 {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(path.count)
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ seed ^ UInt64(path.count)
         var offset = 0
         guard let base = path.baseAddress else { return UInt32(truncatingIfNeeded: h) }
         while offset + 8 <= path.count {
