@@ -166,13 +166,14 @@ struct SnapshotTests {
     }
 
     /// A snapshot naming a znode whose parent it lacks is refused, not served half-linked.
-    @Test func aZnodeWithoutItsParentIsRefused() {
+    /// A sealed snapshot of znodes with the given paths (empty for the root) and no data.
+    static func snapshot(of paths: [String]) -> ByteBuffer {
         var writer = JuteWriter(FileHeader.snapshot.encoded())
         writer.writeInt(0)  // sessions
         writer.writeInt(0)  // ACL lists
-        for path in ["", "/orphan/child"] {
+        for path in paths {
             writer.writeString(path)
-            writer.writeBuffer(nil)
+            writer.writeBuffer(Array(path.utf8))
             writer.writeLong(-1)
             writer.write(StatPersisted())
         }
@@ -182,11 +183,33 @@ struct SnapshotTests {
         var seal = JuteWriter()
         seal.writeString("/")
         bytes.writeImmutableBuffer(seal.buffer)
+        return bytes
+    }
+
+    @Test func aZnodeWithoutItsParentIsRefused() {
         #expect {
-            try Self.load(bytes)
+            try Self.load(Self.snapshot(of: ["", "/orphan/child"]))
         } throws: { error in
             "\(error)".contains("/orphan/child has no parent")
         }
+    }
+
+    @Test func aPathTwiceIsRefused() {
+        #expect {
+            try Self.load(Self.snapshot(of: ["", "/a", "/a/b", "/c", "/a/b"]))
+        } throws: { error in
+            "\(error)".contains("/a/b appears twice")
+        }
+    }
+
+    /// ZooKeeper writes parents first, but a snapshot that does not is still a tree: every
+    /// znode is linked once its parent has come, with the right child counts.
+    @Test func childrenBeforeTheirParentsAreLinked() throws {
+        let tree = try Self.load(Self.snapshot(of: ["/a/b/c", "", "/x", "/a/b", "/x/y", "/a", "/a/d"]))
+        #expect(Set(tree.paths()) == ["/", "/a", "/a/b", "/a/b/c", "/a/d", "/x", "/x/y"])
+        #expect(tree.node("/a")?.childCount == 2 && tree.node("/a/b")?.childCount == 1 && tree.node("/")?.childCount == 2)
+        #expect(tree.node("/a/b/c").map(tree.data(of:)) == Array("/a/b/c".utf8))
+        #expect(tree.descendantCount(of: "/a") == 3)
     }
 
     @Test func anyDamageIsDetected() {
