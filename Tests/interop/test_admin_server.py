@@ -44,7 +44,10 @@ def shape(value):
     """Keys and types, recursively, without the values."""
     if isinstance(value, dict):
         if value and all(k.isdigit() or k.startswith("/") for k in value):
-            return {"<key>": shape(next(iter(value.values())))}  # a map keyed by data (session, path, time)
+            # A map keyed by data (session, path, time): the shape of its first non-empty value
+            # (ZooKeeper's session expiry keeps buckets that sessions have left, empty).
+            values = list(value.values())
+            return {"<key>": shape(next((v for v in values if v not in ([], {})), values[0]))}
         return {k: shape(v) for k, v in value.items()}
     if isinstance(value, list):
         return [shape(value[0])] if value else []
