@@ -32,7 +32,7 @@ public struct DataTreeBuilder {
 
     /// Adds a znode read from a snapshot; its path is empty (or "/") for the root.
     public mutating func add(path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?, aclReference: Int64,
-                    stat: StatPersisted) throws(DataTreeError) {
+                             stat: StatPersisted) throws(DataTreeError) {
         if aclReference == runReference {
             runLength += 1
         } else {
@@ -44,7 +44,7 @@ public struct DataTreeBuilder {
     }
 
     private mutating func place(path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?, aclReference: Int64,
-                       stat: StatPersisted) throws(DataTreeError) {
+                                stat: StatPersisted) throws(DataTreeError) {
         let header = ZnodeHeader(stat: stat, aclReference: aclReference, childCount: 0, dataLength: -1)
         if path.count == 0 || (path.count == 1 && path[0] == UInt8(ascii: "/")) {
             guard store.root == ZnodeStore.none else { throw .duplicate("/") }
