@@ -260,7 +260,7 @@ struct ZnodeStore {
     /// adjusts the parent's header.
     @discardableResult
     mutating func insert(path: UnsafeRawBufferPointer, hash: UInt32, parent: UInt32, header: ZnodeHeader,
-                data: UnsafeRawBufferPointer?) -> UInt32 {
+                         data: UnsafeRawBufferPointer?) -> UInt32 {
         var header = header
         header.dataLength = data.map(\.count) ?? -1
         var nameStart = path.count
