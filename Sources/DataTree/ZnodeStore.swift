@@ -30,7 +30,7 @@ struct ZnodeStore {
     /// No record.
     static let none = UInt32.max
 
-    private(set) var records = ContiguousArray<Record>()
+    private var records = ContiguousArray<Record>()
     private var freeRecords: [UInt32] = []
     private var arena = PayloadArena()
     /// Record numbers by path hash, linear probing; ``none`` marks an empty slot.
@@ -182,16 +182,11 @@ struct ZnodeStore {
         return body(UnsafeRawBufferPointer(start: p, count: length))
     }
 
-    func name(lengthOf record: UInt32) -> Int {
-        var p = UnsafePointer<UInt8>(arena.pointer(records[Int(record)].payload).assumingMemoryBound(to: UInt8.self))
-        return Int(truncatingIfNeeded: ZnodeHeader.take(&p))
-    }
-
     func name(_ record: UInt32) -> String {
         withName(record) { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// The payload's parts: where the header starts, the header, and where the data starts.
+    /// The payload's parts: its address, the name's length, the header, and the data's offset.
     private func layout(_ record: UInt32) -> (base: UnsafeMutableRawPointer, nameLength: Int, header: ZnodeHeader, dataOffset: Int) {
         let base = arena.pointer(records[Int(record)].payload)
         var p = UnsafePointer<UInt8>(base.assumingMemoryBound(to: UInt8.self))
@@ -234,12 +229,15 @@ struct ZnodeStore {
             // In place: move the data to where the new header ends, then write the header.
             let headerOffset = nameLengthSize + old.nameLength
             let newDataOffset = headerOffset + header.encodedSize
-            if let data {
-                if let source = data?.baseAddress, let count = data?.count, count > 0 {
-                    (old.base + newDataOffset).copyMemory(from: source, byteCount: count)
-                }
-            } else if newDataOffset != old.dataOffset && old.header.dataLength > 0 {
+            switch data {
+            case .some(let new?) where new.count > 0:
+                if let source = new.baseAddress { (old.base + newDataOffset).copyMemory(from: source, byteCount: new.count) }
+            case .some:
+                break
+            case .none where newDataOffset != old.dataOffset && old.header.dataLength > 0:
                 memmove(old.base + newDataOffset, old.base + old.dataOffset, old.header.dataLength)
+            case .none:
+                break
             }
             _ = header.encode(into: old.base + headerOffset)
             return
