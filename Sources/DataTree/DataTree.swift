@@ -34,10 +34,7 @@ public final class DataTree {
     public init(config: [UInt8] = []) {
         store = ZnodeStore()
         let open = ACLCache.openUnsafeReference
-        _ = "/".withPathBytes { path in
-            store.insert(path: path, hash: 0, parent: ZnodeStore.none,
-                             header: ZnodeHeader(stat: StatPersisted(), aclReference: open, childCount: 0, dataLength: -1), data: nil)
-        }
+        store.insertRoot(header: ZnodeHeader(stat: StatPersisted(), aclReference: open, childCount: 0, dataLength: -1), data: nil)
         addInitial(Self.zookeeperPath, data: nil, aclReference: open, stat: StatPersisted())
         addInitial(Self.quotaPath, data: nil, aclReference: open, stat: StatPersisted())
         var configStat = StatPersisted()
@@ -50,8 +47,14 @@ public final class DataTree {
         var parentHeader = store.header(parent)
         parentHeader.childCount += 1
         store.update(parent, header: parentHeader)
-        let header = ZnodeHeader(stat: stat, aclReference: aclReference, childCount: 0, dataLength: -1)
-        _ = path.withPathBytes { bytes in
+        insert(path, data: data, header: ZnodeHeader(stat: stat, aclReference: aclReference, childCount: 0, dataLength: -1),
+               under: parent)
+    }
+
+    /// Adds the znode at `path` under `parent`'s record (whose header the caller updates).
+    @discardableResult
+    private func insert(_ path: String, data: [UInt8]?, header: ZnodeHeader, under parent: UInt32) -> UInt32 {
+        path.withPathBytes { bytes in
             withOptionalBytes(data) { store.insert(path: bytes, hash: ZnodeStore.hash(bytes), parent: parent, header: header, data: $0) }
         }
     }
@@ -272,9 +275,7 @@ public final class DataTree {
         stat.ctime = header.time; stat.mtime = header.time
         stat.ephemeralOwner = owner
         let znode = ZnodeHeader(stat: stat, aclReference: aclCache.reference(for: acl), childCount: 0, dataLength: data?.count ?? -1)
-        let record = path.withPathBytes { bytes in
-            withOptionalBytes(data) { store.insert(path: bytes, hash: ZnodeStore.hash(bytes), parent: parent, header: znode, data: $0) }
-        }
+        let record = insert(path, data: data, header: znode, under: parent)
         index(path, owner: owner)
         notify(dataWatches.trigger(path: path, type: .nodeCreated), .nodeCreated, path, &notifications)
         notify(childWatches.trigger(path: parentPath, type: .nodeChildrenChanged), .nodeChildrenChanged, parentPath, &notifications)

@@ -49,7 +49,7 @@ public struct DataTreeBuilder {
         if path.count == 0 || (path.count == 1 && path[0] == UInt8(ascii: "/")) {
             guard store.root == ZnodeStore.none else { throw .duplicate("/") }
             finishAncestors()
-            let root = store.insert(path: path, hash: 0, parent: ZnodeStore.none, header: header, data: data)
+            let root = store.insertRoot(header: header, data: data)
             ancestors = [(root, 0, 0)]
             ancestorPath = []
             return
@@ -128,13 +128,11 @@ public struct DataTreeBuilder {
             for znode in pending {
                 let failure = znode.path.withUnsafeBytes { path -> DataTreeError? in
                     withOptionalBytes(znode.data) { data -> DataTreeError? in
-                        do {
+                        do throws(DataTreeError) {
                             try place(path: path, data: data, aclReference: znode.aclReference, stat: znode.stat)
                             return nil
-                        } catch let error as DataTreeError {
-                            return error
                         } catch {
-                            return .invalidPath(String(decoding: path, as: UTF8.self))
+                            return error
                         }
                     }
                 }

@@ -253,6 +253,12 @@ struct ZnodeStore {
 
     // MARK: Structure
 
+    /// Adds the root (empty name, no parent).
+    @discardableResult
+    mutating func insertRoot(header: ZnodeHeader, data: UnsafeRawBufferPointer?) -> UInt32 {
+        insert(path: UnsafeRawBufferPointer(start: nil, count: 0), hash: 0, parent: Self.none, header: header, data: data)
+    }
+
     /// Adds a znode at `path` under `parent` (``none`` for the root, whose path is empty or
     /// "/"), first among its siblings. The caller has checked that the path is free and
     /// adjusts the parent's header.
