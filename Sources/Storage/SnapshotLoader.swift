@@ -5,7 +5,8 @@ import NIOCore
 import ZooKeeperProtocol
 
 /// Reads a snapshot file through a bounded window, so that loading a large tree does not
-/// hold the whole file in memory as well. Verifies the same things as ``SnapshotContents``.
+/// hold the whole file in memory as well. Checks the header, the closing marker, that every
+/// length fits in the file, and the Adler-32 checksum (`FileSnap`, `SnapStream`).
 public enum SnapshotLoader {
     /// The window refills when fewer bytes than this remain (more than any session or ACL
     /// record); a znode that does not fit yet makes it read more, however large the znode.
@@ -81,7 +82,7 @@ public enum SnapshotLoader {
             var builder = DataTreeBuilder(expectedNodes: Int(size / 160))
             refill()
             do {
-                while try !readZnodes(&reader, into: &builder, atEnd: window.atEnd) { refill(always: true) }
+                while try !readZnodes(&reader, into: &builder, atEnd: window.atEnd, fileSize: Int(size)) { refill(always: true) }
             } catch let error as DataTreeError {
                 throw SnapshotError(description: "\(error)")
             }
@@ -114,8 +115,10 @@ public enum SnapshotLoader {
 
     /// Reads whole znode records from the window into `builder` until the closing "/"
     /// (returns true) or until the next record is not all in the window (returns false).
-    /// Fields are read in place: nothing is allocated per znode.
-    static func readZnodes(_ reader: inout JuteReader, into builder: inout DataTreeBuilder, atEnd: Bool) throws -> Bool {
+    /// Fields are read in place: nothing is allocated per znode. A length longer than the
+    /// whole file is refused at once, rather than after reading to the file's end for it.
+    static func readZnodes(_ reader: inout JuteReader, into builder: inout DataTreeBuilder, atEnd: Bool,
+                           fileSize: Int) throws -> Bool {
         let (consumed, finished) = try reader.buffer.withUnsafeReadableBytes { raw throws -> (Int, Bool) in
             var offset = 0
             while true {
@@ -139,11 +142,15 @@ public enum SnapshotLoader {
                 var stat = StatPersisted()
                 do {
                     let pathLength = try int32()
-                    guard pathLength >= 0 else { throw SnapshotError(description: "a znode path has length \(pathLength)") }
+                    guard pathLength >= 0, Int(pathLength) <= fileSize else {
+                        throw SnapshotError(description: "a znode path has length \(pathLength)")
+                    }
                     path = try bytes(Int(pathLength))
                     if pathLength == 1 && path[0] == UInt8(ascii: "/") { return (cursor, true) }
                     let dataLength = try int32()
-                    guard dataLength >= -1 else { throw SnapshotError(description: "a znode's data has length \(dataLength)") }
+                    guard dataLength >= -1, Int(dataLength) <= fileSize else {
+                        throw SnapshotError(description: "a znode's data has length \(dataLength)")
+                    }
                     data = dataLength < 0 ? nil : try bytes(Int(dataLength))
                     acl = try int64()
                     stat.czxid = try int64(); stat.mzxid = try int64(); stat.ctime = try int64(); stat.mtime = try int64()

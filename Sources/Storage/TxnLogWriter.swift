@@ -164,10 +164,10 @@ public final class TxnLogWriter: @unchecked Sendable {
                 let last = try write(taken, from: &writing)
                 taken.removeAll(keepingCapacity: true)
                 writing.clear()
-                // Idle before the callback: the next write can only come after its reply.
+                // Idle before the callback: the next write can only come after its reply. No
+                // thread waits for this (an inline append finding the writer busy queues instead).
                 condition.lock()
                 busy = false
-                condition.broadcast()
                 condition.unlock()
                 if last >= 0 { onDurable(last) }
             } catch {
@@ -176,7 +176,6 @@ public final class TxnLogWriter: @unchecked Sendable {
                 queue.removeAll()
                 stopping = true
                 busy = false
-                condition.broadcast()
                 condition.unlock()
                 break
             }
