@@ -97,7 +97,6 @@ public struct OperatorLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-
     /// Installs the handler for every logger of the process.
     public static func bootstrap(_ settings: LogSettings) throws {
         let file = try settings.directory.map {

@@ -79,5 +79,4 @@ public struct DataDirectory: Sendable {
         }
         return buffer
     }
-
 }

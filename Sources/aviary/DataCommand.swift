@@ -135,10 +135,11 @@ struct DumpSnapshot: ParsableCommand {
         let hex = { (value: Int64) in "0x" + String(UInt64(bitPattern: value), radix: 16) }
         let nodes = tree.paths().sorted().compactMap { path -> Node? in
             guard let node = tree.node(path) else { return nil }
-            return Node(path: path, data: TxnSummary.text(tree.data(of: node)), czxid: hex(node.stat.czxid), mzxid: hex(node.stat.mzxid),
-                 pzxid: hex(node.stat.pzxid), ctime: node.stat.ctime, mtime: node.stat.mtime, version: node.stat.version,
-                 cversion: node.stat.cversion, aversion: node.stat.aversion, ephemeralOwner: hex(node.stat.ephemeralOwner),
-                 acl: TxnSummary.acl(tree.acl(of: node)))
+            return Node(path: path, data: TxnSummary.text(tree.data(of: node)), czxid: hex(node.stat.czxid),
+                        mzxid: hex(node.stat.mzxid), pzxid: hex(node.stat.pzxid), ctime: node.stat.ctime,
+                        mtime: node.stat.mtime, version: node.stat.version, cversion: node.stat.cversion,
+                        aversion: node.stat.aversion, ephemeralOwner: hex(node.stat.ephemeralOwner),
+                        acl: TxnSummary.acl(tree.acl(of: node)))
         }
         let sessions = tree.sessions.sorted { $0.key < $1.key }.map { ["id": hex($0.key), "timeout": String($0.value)] }
         if json {
