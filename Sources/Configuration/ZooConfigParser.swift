@@ -45,19 +45,29 @@ public enum ZooConfigParser {
             func fail(_ expected: String) -> ConfigurationError {
                 ConfigurationError(file: file, line: lineNumber, message: "\(key)=\(value): \(expected)")
             }
-            func int(min: Int = 0) throws(ConfigurationError) -> Int {
-                guard let number = Int(value), number >= min else { throw fail("expected a whole number ≥ \(min)") }
+            /// A whole number in `min...max`. Every numeric key has a range, so that no value
+            /// can overflow where the server later multiplies or adds it.
+            func int(min: Int = 0, max: Int = Int(Int32.max)) throws(ConfigurationError) -> Int {
+                guard let number = Int(value), number >= min, number <= max else {
+                    throw fail("expected a whole number from \(min) to \(max)")
+                }
                 return number
             }
-            /// A size such as 1048576, 512KB, 256MB or 1GB (log4j's notation).
+            /// A size such as 1048576, 512KB, 256MB or 1GB (log4j's notation), at most 1 TB.
             func size() throws(ConfigurationError) -> Int {
                 let upper = value.uppercased()
-                for (suffix, factor) in [("KB", 1 << 10), ("MB", 1 << 20), ("GB", 1 << 30), ("B", 1)] where upper.hasSuffix(suffix) {
-                    guard let number = Int(upper.dropLast(suffix.count)), number > 0 else { throw fail("expected a size like 256MB") }
-                    return number * factor
+                let limit = 1 << 40
+                var digits = Substring(upper)
+                var factor = 1
+                for (suffix, scale) in [("KB", 1 << 10), ("MB", 1 << 20), ("GB", 1 << 30), ("B", 1)] where upper.hasSuffix(suffix) {
+                    digits = upper.dropLast(suffix.count)
+                    factor = scale
+                    break
                 }
-                guard let number = Int(value), number > 0 else { throw fail("expected a size like 256MB") }
-                return number
+                guard let number = Int(digits), number > 0 else { throw fail("expected a size like 256MB") }
+                let (bytes, overflow) = number.multipliedReportingOverflow(by: factor)
+                guard !overflow, bytes <= limit else { throw fail("expected a size of at most 1TB") }
+                return bytes
             }
             func bool() throws(ConfigurationError) -> Bool {
                 switch value.lowercased() {
@@ -67,16 +77,17 @@ public enum ZooConfigParser {
                 }
             }
             switch key {
-            case "tickTime": config.tickTime = try int(min: 1)
+            // 20 ticks (the default maxSessionTimeout) must still fit a session timeout (Int32).
+            case "tickTime": config.tickTime = try int(min: 1, max: Int(Int32.max) / 20)
             case "dataDir": config.dataDir = value
             case "dataLogDir": config.dataLogDir = value
-            case "clientPort": config.clientPort = try int(); if config.clientPort > 65535 { throw fail("expected a port number") }
+            case "clientPort": config.clientPort = try int(max: 65535)
             case "clientPortAddress": config.clientPortAddress = value
             case "maxClientCnxns": config.maxClientCnxns = try int()
             case "minSessionTimeout": config.minSessionTimeout = try int(min: -1) < 0 ? nil : Int(value)
             case "maxSessionTimeout": config.maxSessionTimeout = try int(min: -1) < 0 ? nil : Int(value)
-            case "initLimit": config.initLimit = try int(min: 1)
-            case "syncLimit": config.syncLimit = try int(min: 1)
+            case "initLimit": config.initLimit = try int(min: 1, max: 100_000)
+            case "syncLimit": config.syncLimit = try int(min: 1, max: 100_000)
             case "jute.maxbuffer": config.juteMaxBuffer = try int(min: 1)
             case "4lw.commands.whitelist":
                 let words = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -88,15 +99,15 @@ public enum ZooConfigParser {
             case "reconfigEnabled": config.reconfigEnabled = try bool()
             case "snapCount", "zookeeper.snapCount": config.snapCount = try int(min: 2)
             case "forceSync", "zookeeper.forceSync": config.forceSync = try bool()
-            case "preAllocSize", "zookeeper.preAllocSize": config.preAllocSizeKB = try int(min: 4)
+            case "preAllocSize", "zookeeper.preAllocSize": config.preAllocSizeKB = try int(min: 4, max: 1 << 24)
             case "autopurge.snapRetainCount":
                 config.snapRetainCount = try int(min: 0)
                 if config.snapRetainCount < 3 {
                     warnings.append("\(file):\(lineNumber): autopurge.snapRetainCount \(config.snapRetainCount) is below the minimum; keeping 3")
                     config.snapRetainCount = 3
                 }
-            case "autopurge.purgeInterval": config.purgeIntervalHours = try int(min: 0)
-            case "metricsProvider.httpPort": config.metricsPort = try int(); if config.metricsPort > 65535 { throw fail("expected a port number") }
+            case "autopurge.purgeInterval": config.purgeIntervalHours = try int(min: 0, max: 24 * 365 * 10)
+            case "metricsProvider.httpPort": config.metricsPort = try int(max: 65535)
             case "metricsProvider.httpHost": config.metricsHost = value
             case "globalOutstandingLimit", "zookeeper.globalOutstandingLimit": config.globalOutstandingLimit = try int(min: 1)
             case "aviary.log.format":
@@ -105,7 +116,7 @@ public enum ZooConfigParser {
             case "aviary.log.dir", "zookeeper.log.dir": config.logDirectory = value
             case "aviary.log.file", "zookeeper.log.file": config.logFile = value
             case "aviary.log.maxfilesize", "zookeeper.log.maxfilesize": config.logMaximumFileSize = try size()
-            case "aviary.log.maxbackupindex", "zookeeper.log.maxbackupindex": config.logMaximumBackups = try int(min: 1)
+            case "aviary.log.maxbackupindex", "zookeeper.log.maxbackupindex": config.logMaximumBackups = try int(min: 1, max: 10_000)
             case "audit.enable", "zookeeper.audit.enable": config.auditEnabled = try bool()
             case "aviary.webhooks":
                 config.webhooks = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -114,7 +125,7 @@ public enum ZooConfigParser {
             case "admin.enableServer", "zookeeper.admin.enableServer": config.adminEnabled = try bool()
             case "admin.serverAddress", "zookeeper.admin.serverAddress": config.adminHost = value
             case "admin.serverPort", "zookeeper.admin.serverPort":
-                config.adminPort = try int(); if config.adminPort > 65535 { throw fail("expected a port number") }
+                config.adminPort = try int(max: 65535)
             case "admin.commandURL", "zookeeper.admin.commandURL":
                 config.adminCommandURL = value.hasPrefix("/") ? value : "/" + value
             case "metricsProvider.className":

@@ -34,9 +34,11 @@ public final class DataTree {
     public init(config: [UInt8] = []) {
         store = ZnodeStore()
         let open = ACLCache.openUnsafeReference
-        store.insertRoot(header: ZnodeHeader(stat: StatPersisted(), aclReference: open, childCount: 0, dataLength: -1), data: nil)
-        addInitial(Self.zookeeperPath, data: nil, aclReference: open, stat: StatPersisted())
-        addInitial(Self.quotaPath, data: nil, aclReference: open, stat: StatPersisted())
+        // ZooKeeper's root, /zookeeper and /zookeeper/quota hold empty data, not null.
+        store.insertRoot(header: ZnodeHeader(stat: StatPersisted(), aclReference: open, childCount: 0, dataLength: 0),
+                         data: UnsafeRawBufferPointer(start: nil, count: 0))
+        addInitial(Self.zookeeperPath, data: [], aclReference: open, stat: StatPersisted())
+        addInitial(Self.quotaPath, data: [], aclReference: open, stat: StatPersisted())
         var configStat = StatPersisted()
         configStat.aversion = -1
         addInitial(Self.configPath, data: config, aclReference: aclCache.reference(for: ACL.readUnsafe), stat: configStat)
@@ -263,7 +265,7 @@ public final class DataTree {
             }
             return TxnResult(type: type, path: path, error: .nodeExists)
         }
-        if cversion == -1 { cversion = parentHeader.stat.cversion + 1 }
+        if cversion == -1 { cversion = parentHeader.stat.cversion &+ 1 }
         if cversion > parentHeader.stat.cversion {
             parentHeader.stat.cversion = cversion
             parentHeader.stat.pzxid = header.zxid

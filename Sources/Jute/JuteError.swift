@@ -9,4 +9,6 @@ public enum JuteError: Error, Equatable, Sendable {
     case invalidLength(Int32)
     /// Bytes were left over after the record that should have filled the frame.
     case trailingBytes(Int)
+    /// A field that may not be null (a znode path, an auth packet's credentials) was.
+    case unexpectedNull
 }

@@ -82,12 +82,22 @@ public struct JuteReader {
         try readString() ?? ""
     }
 
+    /// Reads a `ustring` that may not be null: a null one throws ``JuteError/unexpectedNull``
+    /// (ZooKeeper fails such a request with a marshalling error).
+    public mutating func readRequiredString() throws -> String {
+        guard let string = try readString() else { throw JuteError.unexpectedNull }
+        return string
+    }
+
     /// Reads a Jute `vector`; `nil` when the count is -1.
+    ///
+    /// Any other negative count is an empty vector, as Java's `BinaryInputArchive` reads it.
     public mutating func readVector<T>(_ element: (inout JuteReader) throws -> T) throws -> [T]? {
         let count = try readInt()
         if count == -1 { return nil }
+        if count < 0 { return [] }
         // Every element takes at least one byte, so a count beyond the bytes left is a lie.
-        if count < 0 || Int(count) > buffer.readableBytes { throw JuteError.invalidLength(count) }
+        if Int(count) > buffer.readableBytes { throw JuteError.invalidLength(count) }
         var result: [T] = []
         result.reserveCapacity(Int(count))
         for _ in 0..<count { result.append(try element(&self)) }

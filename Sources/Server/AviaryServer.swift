@@ -154,6 +154,8 @@ public final class AviaryServer: @unchecked Sendable {
             .childChannelInitializer { [self] channel in
                 let id = nextConnectionID.withLockedValue { $0 += 1; return $0 }
                 return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(HandshakeActivityHandler(server: self, id: id),
+                                                                   name: HandshakeActivityHandler.name)
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumLength: maximumLength)))
                     try channel.pipeline.syncOperations.addHandler(
                         ClientConnectionHandler(server: self, id: id, maximumLength: maximumLength, logger: logger))
@@ -237,7 +239,7 @@ public final class AviaryServer: @unchecked Sendable {
     func register(_ id: ConnectionID, channel: Channel, address: String, port: Int) {
         coreLoop.execute { [self] in
             channels[id] = channel
-            if throttled { channel.pipeline.fireUserInboundEventTriggered(ReadThrottle(paused: true)) }
+            if throttled { channel.pipeline.fireUserInboundEventTriggered(ReadThrottle(reason: .outstandingLimit, paused: true)) }
             process(.connectionOpened(id, address: address, port: port))
         }
     }
@@ -272,6 +274,10 @@ public final class AviaryServer: @unchecked Sendable {
                 channel.writeAndFlush(pending).whenComplete { _ in
                     channel.close(promise: nil)
                 }
+            case .pauseReading(let id):
+                channels[id]?.pipeline.fireUserInboundEventTriggered(ReadThrottle(reason: .sessionPending, paused: true))
+            case .resumeReading(let id):
+                channels[id]?.pipeline.fireUserInboundEventTriggered(ReadThrottle(reason: .sessionPending, paused: false))
             case .log(let header, let txn):
                 TxnLogRecord.append(header, txn, to: &logBatch)
                 if firstLogged < 0 { firstLogged = header.zxid }
@@ -363,12 +369,12 @@ public final class AviaryServer: @unchecked Sendable {
         let limit = configuration.globalOutstandingLimit
         if !throttled && outstanding > limit {
             throttled = true
-            for channel in channels.values { channel.pipeline.fireUserInboundEventTriggered(ReadThrottle(paused: true)) }
+            for channel in channels.values { channel.pipeline.fireUserInboundEventTriggered(ReadThrottle(reason: .outstandingLimit, paused: true)) }
             logger.warning("Throttling clients: \(outstanding) requests outstanding, globalOutstandingLimit is \(limit)")
             events.publish("throttling_started", ["outstanding": String(outstanding), "limit": String(limit)])
         } else if throttled && outstanding <= limit / 2 {
             throttled = false
-            for channel in channels.values { channel.pipeline.fireUserInboundEventTriggered(ReadThrottle(paused: false)) }
+            for channel in channels.values { channel.pipeline.fireUserInboundEventTriggered(ReadThrottle(reason: .outstandingLimit, paused: false)) }
             events.publish("throttling_stopped", ["outstanding": String(outstanding), "limit": String(limit)])
         }
     }

@@ -4,8 +4,15 @@ import NIOCore
 import ServerCore
 import ZooKeeperProtocol
 
-/// Sent down a client channel to pause or resume reading (`globalOutstandingLimit`).
+/// Sent down a client channel to pause or resume reading.
 struct ReadThrottle: Sendable {
+    enum Reason: Sendable {
+        /// Too many requests outstanding server-wide (`globalOutstandingLimit`).
+        case outstandingLimit
+        /// The connection's session is being created (the core's ``ServerCore/Action/pauseReading(_:)``).
+        case sessionPending
+    }
+    var reason: Reason
     var paused: Bool
 }
 
@@ -22,6 +29,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var handshakeDone = false
     private let maximumLength: Int
     private var throttled = false
+    private var sessionPending = false
 
     init(server: AviaryServer, id: ConnectionID, maximumLength: Int, logger: Logger) {
         self.server = server
@@ -51,6 +59,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 do {
                     let request = try ConnectRequest(from: &reader)
                     handshakeDone = true
+                    context.pipeline.syncOperations.removeHandler(name: HandshakeActivityHandler.name).whenComplete { _ in }
                     server.submit(.connect(id, request))
                 } catch {
                     logger.warn("Closing connection \(id): malformed handshake: \(error)")
@@ -84,7 +93,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let throttle = event as? ReadThrottle {
-            throttled = throttle.paused
+            switch throttle.reason {
+            case .outstandingLimit: throttled = throttle.paused
+            case .sessionPending: sessionPending = throttle.paused
+            }
             updateReading(context)
         } else {
             context.fireUserInboundEventTriggered(event)
@@ -92,7 +104,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func updateReading(_ context: ChannelHandlerContext) {
-        let read = !throttled && context.channel.isWritable
+        let read = !throttled && !sessionPending && context.channel.isWritable
         context.channel.setOption(ChannelOptions.autoRead, value: read).whenComplete { _ in }
         if read { context.read() }
     }

@@ -30,10 +30,17 @@ public struct FrameDecoder: ByteToMessageDecoder {
 
     let maximumLength: Int
     var isFirstFrame = true
+    /// Set once a four-letter word was read: what follows it is ignored, as ZooKeeper reads
+    /// only the word (and `stmk`'s mask) from such a connection.
+    var sawFourLetterWord = false
 
     public init(maximumLength: Int) { self.maximumLength = maximumLength }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        if sawFourLetterWord {
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            return .needMoreData
+        }
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: Int32.self) else { return .needMoreData }
         if isFirstFrame {
             isFirstFrame = false
@@ -48,6 +55,7 @@ public struct FrameDecoder: ByteToMessageDecoder {
                     buffer.moveReaderIndex(forwardBy: 8)
                 }
                 buffer.moveReaderIndex(forwardBy: 4)
+                sawFourLetterWord = true
                 context.fireChannelRead(wrapInboundOut(.fourLetterWord(word, argument: argument)))
                 return .continue
             }

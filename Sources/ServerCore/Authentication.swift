@@ -117,11 +117,9 @@ struct IPAddressMask {
         return true
     }
 
+    /// An IPv4 address: ZooKeeper 3.8's provider reads no other (an IPv6 ACL is InvalidACL
+    /// and an IPv6 client matches no `ip` ACL), and Aviary keeps the same ACL language.
     static func parse(_ text: String) -> [UInt8]? {
-        if text.contains(":") {
-            var addr = in6_addr()
-            return inet_pton(AF_INET6, text, &addr) == 1 ? withUnsafeBytes(of: &addr) { Array($0) } : nil
-        }
         let octets = text.split(separator: ".", omittingEmptySubsequences: false)
         guard octets.count == 4 else { return nil }
         var result: [UInt8] = []

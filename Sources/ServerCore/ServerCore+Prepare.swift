@@ -157,7 +157,7 @@ extension ServerCore {
         try validate(path)
         if pending.record(path, tree: tree) != nil { throw .nodeExists }
         if EphemeralOwner.session(parent.stat?.ephemeralOwner ?? 0) != nil { throw .noChildrenForEphemerals }
-        let newCVersion = parentCVersion + 1
+        let newCVersion = parentCVersion &+ 1  // wraps as Java's int does
 
         var stat = StatPersisted()
         stat.czxid = zxid; stat.mzxid = zxid; stat.pzxid = zxid

@@ -4,12 +4,16 @@ import ZooKeeperProtocol
 /// Requests answered from the local tree (`FinalRequestProcessor`'s read cases), watch
 /// registration, and the re-registration of watches after a reconnect.
 extension ServerCore {
-    mutating func serveRead(_ id: ConnectionID, _ header: RequestHeader, _ request: Request, arrivedAt: Int64, now: Now,
-                            into actions: inout [Action]) {
+    mutating func serveRead(_ id: ConnectionID, _ header: RequestHeader, _ request: Request, failure: KeeperError? = nil,
+                            arrivedAt: Int64, now: Now, into actions: inout [Action]) {
         guard let connection = connections[id] else { return }
-        answered(id, xid: header.xid, opCode: request.opCode, arrivedAt: arrivedAt, now: now)
-        var xid = header.xid
-        if case .setWatches = request { xid = SpecialXid.setWatches }
+        let xid = header.xid
+        if let failure {
+            answered(id, xid: xid, opCode: OpCode(rawValue: header.type) ?? .error, arrivedAt: arrivedAt, now: now)
+            actions.append(.send(id, .reply(ReplyHeader(xid: xid, zxid: tree.lastProcessedZxid, err: failure.rawValue), .empty)))
+            return
+        }
+        answered(id, xid: xid, opCode: request.opCode, arrivedAt: arrivedAt, now: now)
         let body: Response
         do {
             body = try read(request, connection: id, authInfo: connection.authInfo, session: connection.sessionId ?? 0, into: &actions)
@@ -20,8 +24,14 @@ extension ServerCore {
         actions.append(.send(id, .reply(ReplyHeader(xid: xid, zxid: tree.lastProcessedZxid, err: 0), body)))
     }
 
+    /// ZooKeeper keeps the root under "" as well as "/", so reads that look a node up by
+    /// path find the root for "".
+    private func lookUp(_ path: String) -> Znode? {
+        tree.node(path.isEmpty ? "/" : path)
+    }
+
     private func readableNode(_ path: String, _ authInfo: [Id]) throws(KeeperError) -> Znode {
-        guard let node = tree.node(path) else { throw .noNode }
+        guard let node = lookUp(path) else { throw .noNode }
         if !Authentication.permits(tree.acl(of: node), .read, authInfo: authInfo) { throw .noAuth }
         return node
     }
@@ -33,7 +43,7 @@ extension ServerCore {
             // ZooKeeper 3.8 checks no ACL on exists (3.9 requires READ).
             if path.contains("\0") { throw .badArguments }
             if watch { tree.addDataWatch(path, watcher: id) }
-            guard let node = tree.node(path) else { throw .noNode }
+            guard let node = lookUp(path) else { throw .noNode }
             return .stat(node.clientStat)
 
         case .getData(let path, let watch):
@@ -49,7 +59,7 @@ extension ServerCore {
             return .getChildren2(children: children, stat: node.clientStat)
 
         case .getACL(let path):
-            guard let node = tree.node(path) else { throw .noNode }
+            guard let node = lookUp(path) else { throw .noNode }
             let acl = tree.acl(of: node)
             if !Authentication.permits(acl, [.read, .admin], authInfo: authInfo) { throw .noAuth }
             if Authentication.permits(acl, .admin, authInfo: authInfo) { return .getACL(acl: acl, stat: node.clientStat) }

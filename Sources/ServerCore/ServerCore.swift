@@ -27,8 +27,13 @@ public struct ServerCore {
         case connect(ConnectionID, ConnectRequest)
         /// A decoded request.
         case request(ConnectionID, RequestHeader, Request)
-        /// A request that could not be decoded: answered with `error`, connection kept.
+        /// A request whose body could not be decoded: `unimplemented` for an opcode clients may
+        /// not send (answered, then the connection closes, as ZooKeeper does), else
+        /// `marshallingError`, answered in session order (a write's error takes a zxid).
         case undecodableRequest(ConnectionID, RequestHeader, KeeperError)
+        /// Bytes arrived on a connection that has not finished its handshake: its idle clock
+        /// starts again, as ZooKeeper touches a connection on every read.
+        case connectionActivity(ConnectionID)
         /// The connection is gone.
         case connectionClosed(ConnectionID)
         /// Every transaction up to and including `zxid` is durable.
@@ -43,6 +48,11 @@ public struct ServerCore {
         case send(ConnectionID, OutboundFrame)
         /// Close the connection once what was sent before is written.
         case close(ConnectionID)
+        /// Stop reading from the connection until ``resumeReading(_:)``; requests already read
+        /// are still delivered, and the core holds them (ZooKeeper's `disableRecv`).
+        case pauseReading(ConnectionID)
+        /// Read from the connection again.
+        case resumeReading(ConnectionID)
         /// Append a transaction to the log; report back with ``Event/logged(upTo:)``.
         case log(TxnHeader, Txn)
         /// Tell the operator something.
@@ -60,10 +70,23 @@ public struct ServerCore {
         var sentReadOnlyByte: Bool?
         var authInfo: [Id]
         var statistics: ConnectionStatistics
-        /// Monotonic milliseconds when it was accepted.
-        var openedAt: Int64
+        /// Monotonic milliseconds when it was accepted or, before its handshake, last sent bytes.
+        var lastHeardAt: Int64
         /// Whether it has sent its handshake (a session may still be on its way).
         var handshaken = false
+        /// Whether its new session's createSession transaction is not yet committed: requests
+        /// that arrive meanwhile wait in `held`, answered only after the ConnectResponse.
+        var awaitingSession = false
+        var held: [HeldRequest] = []
+        /// Whether it sent closeSession: what it sends after that is not answered, as ZooKeeper
+        /// closes the connection once it has replied to the closeSession.
+        var closingSession = false
+    }
+
+    /// A request that arrived before its connection's session was created.
+    enum HeldRequest {
+        case request(RequestHeader, Request)
+        case undecodable(RequestHeader, KeeperError)
     }
 
     /// A connection as the operator surface shows it.
@@ -94,6 +117,8 @@ public struct ServerCore {
         var connection: ConnectionID
         var header: RequestHeader
         var request: Request
+        /// Set when the request could not be decoded: the reply is this error.
+        var failure: KeeperError?
     }
 
     public let configuration: ServerCoreConfiguration
@@ -197,7 +222,7 @@ public struct ServerCore {
                 let remote = address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
                 connections[id] = Connection(address: address, authInfo: [Id(scheme: "ip", id: address)],
                                              statistics: ConnectionStatistics(remote: remote, established: now.wallMillis),
-                                             openedAt: now.monotonicMillis)
+                                             lastHeardAt: now.monotonicMillis)
             }
         case .connect(let id, let request):
             countReceived(id)
@@ -207,11 +232,9 @@ public struct ServerCore {
             handleRequest(id, header, request, now: now, into: &actions)
         case .undecodableRequest(let id, let header, let error):
             countReceived(id)
-            guard let session = connections[id]?.sessionId else { actions.append(.close(id)); break }
-            sessions.touch(session, now: now.monotonicMillis)
-            actions.append(.warn("Cannot process request type \(header.type) from session 0x\(hex(session)): \(error)"))
-            // ZooKeeper answers these outside the pipeline, with zxid -1.
-            actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: -1, err: error.rawValue), .empty)))
+            handleUndecodable(id, header, error, now: now, into: &actions)
+        case .connectionActivity(let id):
+            if connections[id]?.handshaken == false { connections[id]?.lastHeardAt = now.monotonicMillis }
         case .connectionClosed(let id):
             if let connection = connections.removeValue(forKey: id), let session = connection.sessionId {
                 sessions.detach(session, from: id)
@@ -228,12 +251,13 @@ public struct ServerCore {
         return actions
     }
 
-    /// Connections that never sent a handshake are closed after a while, so that idle or
-    /// half-open sockets cannot pile up.
+    /// Connections that send no handshake are closed after a while without bytes from them,
+    /// so that idle or half-open sockets cannot pile up.
     private mutating func closeSessionlessConnections(now: Now, into actions: inout [Action]) {
         let deadline = now.monotonicMillis - configuration.sessionlessConnectionTimeout
-        for (id, connection) in connections where !connection.handshaken && connection.openedAt <= deadline {
-            actions.append(.info("Closing connection from /\(connection.statistics.remote): no handshake within \(configuration.sessionlessConnectionTimeout) ms"))
+        let idle = connections.filter { !$0.value.handshaken && $0.value.lastHeardAt <= deadline }.sorted { $0.key < $1.key }
+        for (id, connection) in idle {
+            actions.append(.info("Closing connection from /\(connection.statistics.remote): no handshake and no bytes for \(configuration.sessionlessConnectionTimeout) ms"))
             actions.append(.close(id))
         }
     }
@@ -258,7 +282,9 @@ public struct ServerCore {
         if request.sessionId == 0 {
             let session = sessions.create(timeout: timeout, now: now.monotonicMillis, connection: id)
             connection.sessionId = session
+            connection.awaitingSession = true
             connections[id] = connection
+            actions.append(.pauseReading(id))
             prepare(TypedTxn(type: .createSession, txn: .createSession(timeOut: timeout)), session: session, xid: 0,
                     origin: .createSession(id, readOnly: readOnly), now: now, into: &actions)
             return
@@ -289,11 +315,12 @@ public struct ServerCore {
         guard let connection = connections[id], let session = connection.sessionId else {
             actions.append(.close(id)); return
         }
-        guard sessions.touch(session, now: now.monotonicMillis) else {
-            actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: tree.lastProcessedZxid, err: KeeperError.sessionExpired.rawValue), .empty)))
-            actions.append(.close(id))
+        if connection.closingSession { return }
+        if connection.awaitingSession {
+            connections[id]?.held.append(.request(header, request))
             return
         }
+        guard touch(session, id, header, now: now, into: &actions) else { return }
         switch request {
         case .ping:
             actions.append(.send(id, .reply(ReplyHeader(xid: SpecialXid.ping, zxid: tree.lastProcessedZxid, err: 0), .empty)))
@@ -316,8 +343,14 @@ public struct ServerCore {
         case .sasl:
             actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: 0, err: KeeperError.authFailed.rawValue), .empty)))
         case .closeSession:
+            connections[id]?.closingSession = true
             guard sessions.markClosing(session) else { return }
             prepareCloseSession(session, origin: .closeSession(id, xid: header.xid), now: now, into: &actions)
+        case .deleteContainer:
+            // Only the server reaps containers. ZooKeeper reads a client's deleteContainer body
+            // as a raw path, so a well-formed one fails path validation: answer BadArguments
+            // for every one, with a zxid as ZooKeeper's error transaction has.
+            prepareFailedWrite(id, header, session: session, error: .badArguments, now: now, into: &actions)
         default:
             if request.isWrite {
                 let txn = prepareWrite(request, session: session, authInfo: connection.authInfo, zxid: lastPreparedZxid + 1, now: now)
@@ -327,15 +360,75 @@ public struct ServerCore {
                         now: now, into: &actions)
                 lastWriteBySession[session] = lastPreparedZxid
             } else {
-                var waitFor = lastWriteBySession[session] ?? 0
-                if case .sync = request { waitFor = lastPreparedZxid }
-                if waitFor > tree.lastProcessedZxid || waitingReadsBySession[session, default: 0] > 0 {
-                    waitingReads.append(WaitingRead(waitFor: waitFor, arrivedAt: now.monotonicMillis, session: session,
-                                                    connection: id, header: header, request: request))
-                    waitingReadsBySession[session, default: 0] += 1
-                } else {
-                    serveRead(id, header, request, arrivedAt: now.monotonicMillis, now: now, into: &actions)
-                }
+                submitRead(id, header, request, session: session, now: now, into: &actions)
+            }
+        }
+    }
+
+    /// Touches the session; when it is gone, answers SessionExpired and closes.
+    private mutating func touch(_ session: Int64, _ id: ConnectionID, _ header: RequestHeader, now: Now,
+                                into actions: inout [Action]) -> Bool {
+        if sessions.touch(session, now: now.monotonicMillis) { return true }
+        actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: tree.lastProcessedZxid, err: KeeperError.sessionExpired.rawValue), .empty)))
+        actions.append(.close(id))
+        return false
+    }
+
+    /// Serves a read now, or queues it behind the session's outstanding writes and reads.
+    /// A `failure` is answered in the same order, as ZooKeeper answers a read it cannot decode.
+    private mutating func submitRead(_ id: ConnectionID, _ header: RequestHeader, _ request: Request, failure: KeeperError? = nil,
+                                     session: Int64, now: Now, into actions: inout [Action]) {
+        var waitFor = lastWriteBySession[session] ?? 0
+        if case .sync = request { waitFor = lastPreparedZxid }
+        if waitFor > tree.lastProcessedZxid || waitingReadsBySession[session, default: 0] > 0 {
+            waitingReads.append(WaitingRead(waitFor: waitFor, arrivedAt: now.monotonicMillis, session: session,
+                                            connection: id, header: header, request: request, failure: failure))
+            waitingReadsBySession[session, default: 0] += 1
+        } else {
+            serveRead(id, header, request, failure: failure, arrivedAt: now.monotonicMillis, now: now, into: &actions)
+        }
+    }
+
+    /// A write that fails before preparation: an error transaction that takes a zxid and is
+    /// answered with `error` once durable, in session order.
+    private mutating func prepareFailedWrite(_ id: ConnectionID, _ header: RequestHeader, session: Int64, error: KeeperError,
+                                             now: Now, into actions: inout [Action]) {
+        let opCode = OpCode(rawValue: header.type) ?? .error
+        prepare(TypedTxn(type: .error, txn: .error(error.rawValue)), session: session, xid: header.xid,
+                origin: .client(id, xid: header.xid, opCode: opCode, arrivedAt: now.monotonicMillis, path: ""),
+                now: now, into: &actions)
+        lastWriteBySession[session] = lastPreparedZxid
+    }
+
+    private mutating func handleUndecodable(_ id: ConnectionID, _ header: RequestHeader, _ error: KeeperError, now: Now,
+                                            into actions: inout [Action]) {
+        guard let connection = connections[id], let session = connection.sessionId else {
+            actions.append(.close(id)); return
+        }
+        if connection.closingSession { return }
+        if connection.awaitingSession {
+            connections[id]?.held.append(.undecodable(header, error))
+            return
+        }
+        guard touch(session, id, header, now: now, into: &actions) else { return }
+        guard error != .unimplemented, let opCode = OpCode(rawValue: header.type) else {
+            // ZooKeeper's UnimplementedRequestProcessor: answer with zxid -1, then close.
+            actions.append(.warn("Received packet at server of unknown type \(header.type)"))
+            actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: -1, err: KeeperError.unimplemented.rawValue), .empty)))
+            actions.append(.close(id))
+            return
+        }
+        switch opCode {
+        case .auth, .sasl:
+            // ZooKeeper reads these before the pipeline; a malformed one closes the connection.
+            actions.append(.warn("Closing connection from /\(connection.address): malformed \(opCode.name) packet"))
+            actions.append(.close(id))
+        default:
+            actions.append(.warn("Failed to process request type \(opCode.name) from session 0x\(hex(session)): \(error)"))
+            if Request.writeOpCodes.contains(opCode) {
+                prepareFailedWrite(id, header, session: session, error: error, now: now, into: &actions)
+            } else {
+                submitRead(id, header, .ping, failure: error, session: session, now: now, into: &actions)
             }
         }
     }
@@ -393,6 +486,17 @@ public struct ServerCore {
             actions.append(.event("session_created", ["session": "0x" + hex(session),
                                                       "timeout": String(sessions.sessions[session]?.timeout ?? 0),
                                                       "address": connections[id]?.address ?? ""]))
+            // What the client sent behind its handshake is answered now, after the ConnectResponse.
+            let held = connections[id]?.held ?? []
+            connections[id]?.awaitingSession = false
+            connections[id]?.held = []
+            actions.append(.resumeReading(id))
+            for request in held {
+                switch request {
+                case .request(let header, let request): handleRequest(id, header, request, now: now, into: &actions)
+                case .undecodable(let header, let error): handleUndecodable(id, header, error, now: now, into: &actions)
+                }
+            }
         case .closeSession(let id, let xid):
             actions.append(.info("Closed session 0x\(hex(write.header.clientId))"))
             if let id, connections[id] != nil {
@@ -485,7 +589,8 @@ public struct ServerCore {
             waitingReadsBySession[read.session, default: 1] -= 1
             if waitingReadsBySession[read.session] == 0 { waitingReadsBySession[read.session] = nil }
             if connections[read.connection]?.sessionId == read.session {
-                serveRead(read.connection, read.header, read.request, arrivedAt: read.arrivedAt, now: now, into: &actions)
+                serveRead(read.connection, read.header, read.request, failure: read.failure, arrivedAt: read.arrivedAt,
+                          now: now, into: &actions)
             }
         }
     }

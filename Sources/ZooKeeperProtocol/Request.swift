@@ -116,55 +116,96 @@ public enum Request: Hashable, Sendable {
 
     /// Decodes the body of a request of type `opCode`.
     ///
-    /// - Throws: ``JuteError`` for malformed bytes; ``KeeperError/unimplemented`` for an
-    ///   opcode the client protocol does not define.
+    /// A null path is a ``JuteError/unexpectedNull`` (ZooKeeper's marshalling error), except
+    /// where ZooKeeper validates it into BadArguments (setData, setACL, check) or treats it as
+    /// no path (sync, getEphemerals): there it reads as "".
+    ///
+    /// - Throws: ``JuteError`` for malformed bytes;
+    ///   ``KeeperError/unimplemented`` for an opcode clients may not send;
+    ///   ``KeeperError/marshallingError`` for a multi ZooKeeper would not read.
     public static func decode(opCode rawOpCode: Int32, from r: inout JuteReader) throws -> Request {
         guard let opCode = OpCode(rawValue: rawOpCode) else { throw KeeperError.unimplemented }
         switch opCode {
         case .create, .create2, .createContainer:
-            return .create(CreateRequest(opCode: opCode, path: try r.readNonNullString(), data: try r.readBuffer(),
+            return .create(CreateRequest(opCode: opCode, path: try r.readRequiredString(), data: try r.readBuffer(),
                                          acl: try r.readACLs(), flags: try r.readInt()))
         case .createTTL:
-            return .create(CreateRequest(opCode: opCode, path: try r.readNonNullString(), data: try r.readBuffer(),
+            return .create(CreateRequest(opCode: opCode, path: try r.readRequiredString(), data: try r.readBuffer(),
                                          acl: try r.readACLs(), flags: try r.readInt(), ttl: try r.readLong()))
-        case .delete: return .delete(path: try r.readNonNullString(), version: try r.readInt())
-        case .deleteContainer: return .deleteContainer(path: try r.readNonNullString())
-        case .exists: return .exists(path: try r.readNonNullString(), watch: try r.readBool())
-        case .getData: return .getData(path: try r.readNonNullString(), watch: try r.readBool())
+        case .delete: return .delete(path: try r.readRequiredString(), version: try r.readInt())
+        case .deleteContainer: return .deleteContainer(path: try r.readRequiredString())
+        case .exists: return .exists(path: try r.readRequiredString(), watch: try r.readBool())
+        case .getData: return .getData(path: try r.readRequiredString(), watch: try r.readBool())
         case .setData: return .setData(path: try r.readNonNullString(), data: try r.readBuffer(), version: try r.readInt())
-        case .getACL: return .getACL(path: try r.readNonNullString())
+        case .getACL: return .getACL(path: try r.readRequiredString())
         case .setACL: return .setACL(path: try r.readNonNullString(), acl: try r.readACLs(), version: try r.readInt())
-        case .getChildren: return .getChildren(path: try r.readNonNullString(), watch: try r.readBool())
-        case .getChildren2: return .getChildren2(path: try r.readNonNullString(), watch: try r.readBool())
+        case .getChildren: return .getChildren(path: try r.readRequiredString(), watch: try r.readBool())
+        case .getChildren2: return .getChildren2(path: try r.readRequiredString(), watch: try r.readBool())
         case .sync: return .sync(path: try r.readNonNullString())
         case .ping: return .ping
         case .check: return .check(path: try r.readNonNullString(), version: try r.readInt())
         case .multi, .multiRead:
-            var ops: [Request] = []
-            while true {
-                let type = try r.readInt()
-                let done = try r.readBool()
-                _ = try r.readInt()
-                if done { break }
-                if ops.count >= r.remaining { throw JuteError.invalidLength(type) }
-                ops.append(try decode(opCode: type, from: &r))
-            }
+            let ops = try decodeOperations(from: &r)
             return opCode == .multi ? .multi(ops) : .multiRead(ops)
         case .reconfig:
             return .reconfig(ReconfigRequest(joiningServers: try r.readString(), leavingServers: try r.readString(),
                                              newMembers: try r.readString(), curConfigId: try r.readLong()))
-        case .checkWatches: return .checkWatches(path: try r.readNonNullString(), type: try r.readInt())
-        case .removeWatches: return .removeWatches(path: try r.readNonNullString(), type: try r.readInt())
+        case .checkWatches: return .checkWatches(path: try r.readRequiredString(), type: try r.readInt())
+        case .removeWatches: return .removeWatches(path: try r.readRequiredString(), type: try r.readInt())
         case .auth: return .auth(try r.read(AuthPacket.self))
         case .setWatches: return .setWatches(try SetWatches(from: &r, version2: false), version2: false)
         case .setWatches2: return .setWatches(try SetWatches(from: &r, version2: true), version2: true)
         case .sasl: return .sasl(token: try r.readBuffer() ?? [])
         case .getEphemerals: return .getEphemerals(prefixPath: try r.readNonNullString())
-        case .getAllChildrenNumber: return .getAllChildrenNumber(path: try r.readNonNullString())
-        case .addWatch: return .addWatch(path: try r.readNonNullString(), mode: try r.readInt())
+        case .getAllChildrenNumber: return .getAllChildrenNumber(path: try r.readRequiredString())
+        case .addWatch: return .addWatch(path: try r.readRequiredString(), mode: try r.readInt())
         case .whoAmI: return .whoAmI
         case .closeSession: return .closeSession
         case .notification, .createSession, .error: throw KeeperError.unimplemented
+        }
+    }
+
+    /// Decodes the operations of a multi or multiRead (`MultiOperationRecord`): a
+    /// `MultiHeader` before each, one with `done` set after the last.
+    ///
+    /// Only the operations ZooKeeper accepts inside a multi are read (create, create2,
+    /// createContainer, createTTL, delete, setData, check; getChildren and getData), all of
+    /// one kind, writes or reads; anything else, a nested multi included, is a
+    /// ``KeeperError/marshallingError`` for the whole request, as in ZooKeeper. The loop
+    /// reads each operation flat, without recursion, so the work a frame can cause is bounded
+    /// by its length (`jute.maxbuffer`). As in ZooKeeper, reads inside a multi set no watch.
+    static func decodeOperations(from r: inout JuteReader) throws -> [Request] {
+        var ops: [Request] = []
+        var reads: Bool?
+        while true {
+            let type = try r.readInt()
+            let done = try r.readBool()
+            _ = try r.readInt()
+            if done { return ops }
+            let op: Request
+            switch OpCode(rawValue: type) {
+            case .create, .create2, .createContainer:
+                op = .create(CreateRequest(opCode: OpCode(rawValue: type) ?? .create, path: try r.readRequiredString(),
+                                           data: try r.readBuffer(), acl: try r.readACLs(), flags: try r.readInt()))
+            case .createTTL:
+                op = .create(CreateRequest(opCode: .createTTL, path: try r.readRequiredString(), data: try r.readBuffer(),
+                                           acl: try r.readACLs(), flags: try r.readInt(), ttl: try r.readLong()))
+            case .delete: op = .delete(path: try r.readRequiredString(), version: try r.readInt())
+            case .setData: op = .setData(path: try r.readNonNullString(), data: try r.readBuffer(), version: try r.readInt())
+            case .check: op = .check(path: try r.readNonNullString(), version: try r.readInt())
+            case .getChildren:
+                op = .getChildren(path: try r.readRequiredString(), watch: false)
+                _ = try r.readBool()
+            case .getData:
+                op = .getData(path: try r.readRequiredString(), watch: false)
+                _ = try r.readBool()
+            default:
+                throw KeeperError.marshallingError
+            }
+            let isRead = !op.isWrite
+            if let reads, reads != isRead { throw KeeperError.marshallingError }
+            reads = isRead
+            ops.append(op)
         }
     }
 

@@ -76,18 +76,26 @@ extension Response {
         case .whoAmI: return .whoAmI(try r.readVector { try $0.read(ClientInfo.self) } ?? [])
         case .addWatch: return .errorResponse(try r.readInt())
         case .multi, .multiRead:
+            // The result types of ZooKeeper's MultiResponse, read flat: nothing nests.
             var results: [MultiResult] = []
             while true {
                 let type = try r.readInt()
                 let done = try r.readBool()
                 let err = try r.readInt()
                 if done { return .multi(results) }
-                if results.count > r.remaining { throw JuteError.invalidLength(type) }
-                let op = OpCode(rawValue: type) ?? .error
-                switch op {
+                switch OpCode(rawValue: type) {
                 case .error: results.append(MultiResult(opCode: .error, err: err, body: .errorResponse(try r.readInt())))
-                case .delete, .deleteContainer, .check: results.append(MultiResult(opCode: op, body: .empty))
-                default: results.append(MultiResult(opCode: op, err: err, body: try decode(opCode: op, from: &r)))
+                case .delete: results.append(MultiResult(opCode: .delete, body: .empty))
+                case .check: results.append(MultiResult(opCode: .check, body: .empty))
+                case .create: results.append(MultiResult(opCode: .create, body: .create(path: try r.readNonNullString())))
+                case .create2:
+                    results.append(MultiResult(opCode: .create2, body: .create2(path: try r.readNonNullString(), stat: try r.read())))
+                case .setData: results.append(MultiResult(opCode: .setData, body: .stat(try r.read())))
+                case .getChildren:
+                    results.append(MultiResult(opCode: .getChildren, body: .getChildren(children: try r.readStrings())))
+                case .getData:
+                    results.append(MultiResult(opCode: .getData, body: .getData(data: try r.readBuffer(), stat: try r.read())))
+                default: throw KeeperError.marshallingError
                 }
             }
         default: return .empty

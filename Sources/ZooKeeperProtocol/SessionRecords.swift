@@ -77,7 +77,10 @@ public struct AuthPacket: JuteRecord, Hashable {
     public var auth: [UInt8]
     public init(type: Int32 = 0, scheme: String, auth: [UInt8]) { self.type = type; self.scheme = scheme; self.auth = auth }
     public init(from r: inout JuteReader) throws {
-        type = try r.readInt(); scheme = try r.readNonNullString(); auth = try r.readBuffer() ?? []
+        // ZooKeeper drops the connection on a null scheme or credentials.
+        type = try r.readInt(); scheme = try r.readRequiredString()
+        guard let auth = try r.readBuffer() else { throw JuteError.unexpectedNull }
+        self.auth = auth
     }
     public func write(to w: inout JuteWriter) { w.writeInt(type); w.writeString(scheme); w.writeBuffer(auth) }
 }

@@ -75,6 +75,11 @@ public indirect enum Txn: Hashable, Sendable {
         }
     }
 
+    /// The transaction types a `MultiTxn` may hold.
+    public static let multiMemberTypes: Set<OpCode> = [
+        .create, .create2, .createTTL, .createContainer, .delete, .deleteContainer, .setData, .check, .error,
+    ]
+
     /// Decodes the body of a transaction of type `type`.
     public static func decode(type rawType: Int32, from r: inout JuteReader) throws -> Txn {
         guard let type = OpCode(rawValue: rawType) else { throw KeeperError.unimplemented }
@@ -96,11 +101,15 @@ public indirect enum Txn: Hashable, Sendable {
         case .closeSession: return .closeSession(paths: r.remaining > 0 ? try r.readStrings() : [])
         case .error: return .error(try r.readInt())
         case .multi:
+            // The sub-transactions DataTree.processTxn accepts; a multi inside a multi is refused,
+            // so a log record cannot make decoding recurse.
             let txns = try r.readVector { r -> TypedTxn in
                 let subType = try r.readInt()
+                guard let type = OpCode(rawValue: subType), Self.multiMemberTypes.contains(type) else {
+                    throw KeeperError.marshallingError
+                }
                 var inner = JuteReader(ByteBuffer(bytes: try r.readBuffer() ?? []))
-                let txn = try Txn.decode(type: subType, from: &inner)
-                return TypedTxn(type: OpCode(rawValue: subType) ?? .error, txn: txn)
+                return TypedTxn(type: type, txn: try Txn.decode(type: subType, from: &inner))
             } ?? []
             return .multi(txns)
         default:

@@ -37,7 +37,7 @@ struct ZooConfigParserTests {
 
     @Test func malformedValuesNameTheLine() {
         #expect { try parse("tickTime=2000\nclientPort=abc\n") } throws: { error in
-            (error as? ConfigurationError)?.description == "zoo.cfg:2: clientPort=abc: expected a whole number ≥ 0"
+            (error as? ConfigurationError)?.description == "zoo.cfg:2: clientPort=abc: expected a whole number from 0 to 65535"
         }
         #expect(throws: ConfigurationError.self) { try parse("server.1=host:notaport:3888") }
         #expect(throws: ConfigurationError.self) { try parse("extendedTypesEnabled=maybe") }
@@ -56,5 +56,25 @@ struct ZooConfigParserTests {
     @Test func embeddedDefaultIsLoopback() {
         let config = ServerConfiguration.embeddedDefault
         #expect(config.clientPortAddress == "127.0.0.1" && config.clientPort == 2181 && config.dataDir == "./aviary-data")
+    }
+
+    @Test func numbersThatWouldOverflowAreRefusedWithTheirLine() {
+        let cases = [
+            "aviary.log.maxfilesize=99999999999GB", "aviary.log.maxfilesize=9223372036854775807",
+            "preAllocSize=9223372036854775807", "tickTime=9223372036854775807", "tickTime=2147483647",
+            "autopurge.purgeInterval=9223372036854775807", "znode.container.checkIntervalMs=9223372036854775807",
+            "snapCount=9223372036854775807", "globalOutstandingLimit=99999999999", "initLimit=9223372036854775807",
+            "maxClientCnxns=-1", "clientPort=70000", "jute.maxbuffer=4294967296", "fsync.warningthresholdms=-5",
+            "aviary.log.maxbackupindex=9223372036854775807", "maxSessionTimeout=9999999999",
+        ]
+        for line in cases {
+            #expect(throws: ConfigurationError.self, "\(line)") { try parse("dataDir=/tmp/x\n\(line)\n") }
+            do {
+                _ = try parse("dataDir=/tmp/x\n\(line)\n")
+            } catch {
+                #expect((error as? ConfigurationError)?.line == 2, "\(line): \(error)")
+            }
+        }
+        #expect(throws: Never.self) { try parse("aviary.log.maxfilesize=512GB\ntickTime=100000\npreAllocSize=1048576\n") }
     }
 }

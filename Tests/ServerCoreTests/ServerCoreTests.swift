@@ -164,6 +164,78 @@ struct ServerCoreTests {
         #expect(!send(.connectionOpened(4, address: "10.1.1.2")).contains(.close(4)))
     }
 
+    @Test mutating func requestsBehindTheHandshakeWaitForTheSession() {
+        _ = send(.connectionOpened(1, address: "127.0.0.1"))
+        let handshake = send(.connect(1, ConnectRequest(lastZxidSeen: 0, timeOut: 1_000, sessionId: 0,
+                                                        passwd: Array(repeating: 0, count: 16), readOnly: false)))
+        #expect(handshake.contains(.pauseReading(1)))
+        // auth and getData pipelined behind the ConnectRequest, read before the session exists.
+        let auth = send(.request(1, RequestHeader(xid: SpecialXid.auth, type: 100), .auth(AuthPacket(scheme: "digest", auth: Array("u:p".utf8)))))
+        let read = send(.request(1, RequestHeader(xid: 1, type: 4), .getData(path: "/", watch: false)))
+        #expect(Self.frames(auth + read, to: 1).isEmpty)
+        let created = send(.logged(upTo: Self.logged(handshake) ?? -1))
+        let frames = Self.frames(created, to: 1)
+        #expect(frames.count == 3)
+        guard case .connect? = frames.first else { Issue.record("the ConnectResponse is not first: \(frames)"); return }
+        #expect(frames.dropFirst().map { if case .reply(let h, _) = $0 { return h.xid } else { return 0 } } == [SpecialXid.auth, 1])
+        #expect(created.contains(.resumeReading(1)))
+    }
+
+    @Test mutating func closeSessionIsAnsweredBeforeTheConnectionCloses() {
+        _ = connect(1)
+        let close = send(.request(1, RequestHeader(xid: 4, type: -11), .closeSession))
+        let after = send(.request(1, RequestHeader(xid: 5, type: 4), .getData(path: "/", watch: false)))
+        #expect(after.isEmpty, "requests after closeSession are not answered: \(after)")
+        let done = send(.logged(upTo: Self.logged(close) ?? -1))
+        #expect(Self.frames(done, to: 1) == [.reply(ReplyHeader(xid: 4, zxid: core.tree.lastProcessedZxid, err: 0), .empty)])
+        #expect(done.last == .close(1))
+    }
+
+    @Test mutating func clientsCannotDeleteContainers() {
+        _ = connect(1)
+        let create = send(.request(1, RequestHeader(xid: 1, type: 19), .create(CreateRequest(
+            opCode: .createContainer, path: "/box", acl: [ACL(perms: Permissions.read.rawValue, id: Id(scheme: "world", id: "anyone"))], flags: 4))))
+        _ = send(.logged(upTo: Self.logged(create) ?? -1))
+        let delete = send(.request(1, RequestHeader(xid: 2, type: 20), .deleteContainer(path: "/box")))
+        let zxid = Self.logged(delete) ?? -1
+        #expect(Self.frames(send(.logged(upTo: zxid)), to: 1) == [.reply(ReplyHeader(xid: 2, zxid: zxid, err: KeeperError.badArguments.rawValue), .empty)])
+        #expect(core.tree.node("/box") != nil)
+    }
+
+    @Test mutating func anUnknownOpcodeIsAnsweredThenTheConnectionCloses() {
+        _ = connect(1)
+        let actions = send(.undecodableRequest(1, RequestHeader(xid: 3, type: 4242), .unimplemented))
+        #expect(Self.frames(actions, to: 1) == [.reply(ReplyHeader(xid: 3, zxid: -1, err: KeeperError.unimplemented.rawValue), .empty)])
+        #expect(actions.last == .close(1))
+    }
+
+    @Test mutating func aMalformedMultiIsAnErrorTransactionInSessionOrder() {
+        _ = connect(1)
+        let create = send(.request(1, RequestHeader(xid: 1, type: 1), .create(CreateRequest(path: "/m"))))
+        let multi = send(.undecodableRequest(1, RequestHeader(xid: 2, type: 14), .marshallingError))
+        let multiRead = send(.undecodableRequest(1, RequestHeader(xid: 3, type: 22), .marshallingError))
+        #expect(Self.frames(create + multi + multiRead, to: 1).isEmpty)
+        let zxid = Self.logged(multi) ?? -1
+        #expect(zxid == (Self.logged(create) ?? -1) + 1)
+        let frames = Self.frames(send(.logged(upTo: zxid)), to: 1)
+        #expect(frames == [
+            .reply(ReplyHeader(xid: 1, zxid: zxid - 1, err: 0), .create(path: "/m")),
+            .reply(ReplyHeader(xid: 2, zxid: zxid, err: KeeperError.marshallingError.rawValue), .empty),
+            .reply(ReplyHeader(xid: 3, zxid: zxid, err: KeeperError.marshallingError.rawValue), .empty),
+        ])
+    }
+
+    @Test mutating func bytesBeforeTheHandshakeKeepAConnectionOpen() {
+        _ = send(.connectionOpened(7, address: "127.0.0.1"))
+        for _ in 0..<4 {
+            now.monotonicMillis += 4_000
+            _ = send(.connectionActivity(7))
+            #expect(!send(.tick).contains(.close(7)))
+        }
+        now.monotonicMillis += 10_001
+        #expect(send(.tick).contains(.close(7)))
+    }
+
     @Test func passwordsAreZooKeepers() {
         // Apache ZooKeeper 3.8 gave session 0x100001e99c60001 this password (seen with kazoo).
         let expected: [UInt8] = [0xEB, 0x5E, 0x95, 0x8C, 0x25, 0xE2, 0x3D, 0xBC, 0x6B, 0xA3, 0x85, 0xBA, 0xAA, 0xE7, 0x17, 0xDE]
