@@ -62,7 +62,7 @@ public enum AdminCommands {
                 ("data_dir_size", .int(context.snapshotDirectorySize)),
                 ("log_dir_size", .int(context.logDirectorySize)),
                 ("provider_null", .bool(context.configuration.metricsPort == 0)),
-                ("server_state", .string(context.mode)),
+                ("server_state", .string(context.mode.rawValue)),
                 ("last_processed_zxid", .int(core.tree.lastProcessedZxid)),
                 ("outstanding_requests", .int(Int64(core.outstandingRequests))),
                 ("avg_latency", .double(latency.average)),
@@ -148,7 +148,7 @@ public enum AdminCommands {
                     ("timestamp", .int(context.lastSnapshotTimestamp))]
         case "leader":
             // ZooKeeper answers an error here in standalone mode; the truth is that nothing leads.
-            return [("is_leader", .bool(context.mode == "leading")), ("leader_id", .null), ("leader_ip", .null)]
+            return [("is_leader", .bool(context.mode == .leader)), ("leader_id", .null), ("leader_ip", .null)]
         case "monitor":
             return Monitor.values(core, context).map { key, value in
                 if let number = Int64(value) { return (key, .int(number)) }

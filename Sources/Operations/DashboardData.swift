@@ -8,7 +8,7 @@ public enum DashboardData {
         let tree = core.tree
         let member: JSONValue = .object([
             ("server", .string("\(context.configuration.clientPortAddress ?? "0.0.0.0"):\(context.configuration.clientPort)")),
-            ("state", .string(context.mode)),
+            ("state", .string(context.mode.rawValue)),
             ("zxid", .string("0x" + String(UInt64(bitPattern: tree.lastProcessedZxid), radix: 16))),
             ("connections", .int(Int64(core.connectionCount))),
             ("outstanding", .int(Int64(core.outstandingRequests))),

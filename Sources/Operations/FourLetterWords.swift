@@ -64,7 +64,7 @@ public enum FourLetterWords {
         text += "Connections: \(core.connectionCount)\n"
         text += "Outstanding: \(core.outstandingRequests)\n"
         text += "Zxid: 0x\(hex(core.tree.lastProcessedZxid))\n"
-        text += "Mode: \(context.mode)\n"
+        text += "Mode: \(context.mode.rawValue)\n"
         text += "Node count: \(nodeCount(core))\n"
         return text
     }

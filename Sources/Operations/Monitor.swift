@@ -10,7 +10,7 @@ public enum Monitor {
         let sessionCount = core.sessions.sessions.count
         var values: [(String, String)] = [
             ("version", context.version),
-            ("server_state", context.mode),
+            ("server_state", context.mode.rawValue),
             ("avg_latency", FourLetterWords.javaDouble(latency.average)),
             ("max_latency", "\(latency.maximum)"),
             ("min_latency", "\(latency.minimum)"),

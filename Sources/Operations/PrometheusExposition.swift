@@ -33,10 +33,12 @@ public enum PrometheusExposition {
         summary("updatelatency", core.statistics.updateLatency, help: "Update request latency in milliseconds", into: &out)
         summary("fsynctime", fsyncSamples, help: "Transaction log fsync time in milliseconds", into: &out)
         out += "# HELP aviary_server_state The server's state: 1 for the state it is in\n# TYPE aviary_server_state gauge\n"
-        for state in ["standalone", "leading", "following", "observing", "looking"] {
-            out += "aviary_server_state{state=\"\(state)\"} \(state == context.mode ? 1 : 0)\n"
+        for state in ServerMode.allCases {
+            out += "aviary_server_state{state=\"\(state.rawValue)\"} \(state == context.mode ? 1 : 0)\n"
         }
-        gauge("aviary_is_leader", context.mode == "leading" ? "1" : "0", help: "1 while this server leads its ensemble")
+        gauge("aviary_is_leader", context.mode == .leader ? "1" : "0", help: "1 while this server leads its ensemble")
+        gauge("aviary_log_write_failures", "\(context.logWriteFailures)",
+              help: "Log lines that could not be written (full disk, I/O error, closed pipe)", type: "counter")
         gauge("aviary_serving", "1", help: "1 while the server answers client requests")
         gauge("process_resident_memory_bytes", "\(process.residentBytes)", help: "Resident memory size in bytes")
         gauge("process_virtual_memory_bytes", "\(process.virtualBytes)", help: "Virtual memory size in bytes")

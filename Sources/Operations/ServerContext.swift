@@ -1,13 +1,21 @@
 import Configuration
 import ServerCore
 
+/// A server's state as ZooKeeper's operator surface names it (`srvr`'s Mode, `mntr`'s
+/// `zk_server_state`, the AdminServer's `server_state`).
+public enum ServerMode: String, Sendable, CaseIterable {
+    case standalone, leader, follower, observer
+    /// Electing a leader; no quorum is being served.
+    case looking
+}
+
 /// What the operator surface shows beyond the core's own state: configuration, files,
 /// process figures. The shell fills it in; the renderers only read it.
 public struct ServerContext: Sendable {
     /// The version clients and tools see.
     public var version: String
-    /// "standalone", "leader", "follower" or "observer".
-    public var mode: String
+    /// Which part the server plays now.
+    public var mode: ServerMode
     public var configuration: ServerConfiguration
     /// Absolute `version-2` directories.
     public var snapshotDirectory: String
@@ -29,6 +37,8 @@ public struct ServerContext: Sendable {
     public var fsyncMillis: Int64
     /// Fsyncs slower than ZooKeeper's warning threshold (1 s).
     public var slowFsyncCount: Int64 = 0
+    /// Operator log lines lost to a failing destination.
+    public var logWriteFailures: Int64 = 0
     /// Sizes of responses sent, in bytes.
     public var responseSizes: (last: Int64, min: Int64, max: Int64) = (0, 0, 0)
     /// The configuration file as read (`initial_configuration`).
@@ -37,7 +47,7 @@ public struct ServerContext: Sendable {
     public var lastSnapshotZxid: Int64 = 0
     public var lastSnapshotTimestamp: Int64 = 0
 
-    public init(version: String, mode: String, configuration: ServerConfiguration, snapshotDirectory: String,
+    public init(version: String, mode: ServerMode, configuration: ServerConfiguration, snapshotDirectory: String,
                 logDirectory: String, snapshotDirectorySize: Int64, logDirectorySize: Int64, startedAt: Int64, now: Now,
                 traceMask: Int64, environment: [(String, String)], openFileDescriptors: Int64, maxFileDescriptors: Int64,
                 fsyncCount: Int64, fsyncMillis: Int64) {

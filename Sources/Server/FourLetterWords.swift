@@ -53,13 +53,14 @@ extension AviaryServer {
             ("os.memory.max", "\(process.physicalMemory / 1_048_576)MB"),
         ]
         var context = ServerContext(
-            version: Self.version, mode: "standalone", configuration: configuration,
+            version: Self.version, mode: .standalone, configuration: configuration,
             snapshotDirectory: snapshotDirectory, logDirectory: logDirectory,
             snapshotDirectorySize: Self.size(of: snapshotDirectory), logDirectorySize: Self.size(of: logDirectory),
             startedAt: startedAt, now: Self.now(), traceMask: traceMask, environment: environment,
             openFileDescriptors: Int64(openFiles), maxFileDescriptors: Int64(limit.rlim_cur),
             fsyncCount: Int64(sync.count), fsyncMillis: Int64(sync.nanoseconds / 1_000_000))
         context.slowFsyncCount = Int64(log?.slowSyncCount ?? 0)
+        context.logWriteFailures = Int64(LogOutput.failures)
         context.responseSizes = responseSizes
         context.initialConfiguration = configuration.sourceText
         if let newest = dataDirectory.snapshots().first {

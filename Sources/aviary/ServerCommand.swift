@@ -44,6 +44,8 @@ struct ServerCommand: AsyncParsableCommand {
         settings.maximumFileSize = configuration.logMaximumFileSize
         settings.maximumBackups = configuration.logMaximumBackups
         do {
+            // A closed pipe on standard error or the log must fail the write, not kill the server.
+            signal(SIGPIPE, SIG_IGN)
             try OperatorLogHandler.bootstrap(settings)
         } catch {
             throw StartupError("cannot open the log in \(settings.directory ?? "?"): \(error)")

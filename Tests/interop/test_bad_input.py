@@ -59,7 +59,7 @@ def test_unknown_opcode_is_unimplemented(address, bystander):
     c = RawClient(address)
     err, _, zxid = c.call(4242, b"whatever")
     assert (err, zxid) == (-6, -1)
-    # Apache ZooKeeper then drops the connection; Aviary keeps it. The session lives on.
+    assert closed(c), "then the connection closes, as ZooKeeper closes it"
 
 
 def test_truncated_body_is_a_marshalling_error_or_close(address, bystander):

@@ -62,3 +62,31 @@ def test_json_rolling_log_audit_and_error_ring(tmp_path):
         assert all(e["kind"] in ("warning", "error", "critical") for e in errors)
     finally:
         server.stop()
+
+
+def test_a_closed_standard_error_does_not_stop_the_server():
+    """Logging to a pipe nobody reads any more (a closed terminal, a dead log shipper)."""
+    import subprocess
+    import time
+    from servers import aviary_binary
+    server = Server("aviary", start=False)
+    try:
+        server.process = subprocess.Popen([aviary_binary(), "server", server.config_path], stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, cwd=server.dir)
+        server.wait_ready()
+        server.process.stdout.close()
+        server.process.stderr.close()
+        for _ in range(20):  # each failed auth logs a warning
+            c = RawClient(server.address)
+            c.call("auth", i32(0) + string("nosuchscheme") + buf(b"x"), xid=-4)
+            c.sock.close()
+        time.sleep(0.5)
+        assert server.process.poll() is None, "the server died writing its log"
+        c = RawClient(server.address)
+        assert c.exists("/")[0] == 0
+        c.close()
+        metrics = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % server.metrics_port, timeout=10).read().decode()
+        lost = [line for line in metrics.splitlines() if line.startswith("aviary_log_write_failures ")]
+        assert lost and float(lost[0].split()[1]) > 0, lost
+    finally:
+        server.stop()
