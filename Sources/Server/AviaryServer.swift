@@ -201,8 +201,12 @@ public final class AviaryServer: @unchecked Sendable {
             let logger = self.logger
             purgeTask = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .hours(Int64(configuration.purgeIntervalHours))) { _ in
                 DispatchQueue.global().async {
-                    let removed = Purge.run(directory, retain: retain)
-                    logger.info("autopurge: removed \(removed.count) old files, keeping \(max(3, retain)) snapshots")
+                    do {
+                        let removed = try Purge.run(directory, retain: retain)
+                        logger.info("autopurge: removed \(removed.count) old files, keeping \(max(3, retain)) snapshots")
+                    } catch {
+                        logger.error("autopurge: \(error)")
+                    }
                 }
             }
         }

@@ -63,7 +63,7 @@ extension AviaryServer {
         context.logWriteFailures = Int64(LogOutput.failures)
         context.responseSizes = responseSizes
         context.initialConfiguration = configuration.sourceText
-        if let newest = dataDirectory.snapshots().first {
+        if let newest = try? dataDirectory.snapshots().first {
             context.lastSnapshotZxid = newest.zxid
             let attributes = try? FileManager.default.attributesOfItem(atPath: newest.path)
             context.lastSnapshotTimestamp = Int64((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)

@@ -32,49 +32,72 @@ public struct DataDirectory: Sendable {
         return Int64(bitPattern: value)
     }
 
-    private func files(_ directory: String, prefix: String) -> [(zxid: Int64, path: String)] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    /// The `prefix.<zxid>` files of a directory. A directory that cannot be listed is an
+    /// error, never an empty one: starting on "no files" would serve an empty database.
+    private func files(_ directory: String, prefix: String) throws(RecoveryError) -> [(zxid: Int64, path: String)] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw RecoveryError(description: "cannot list \(directory): \(error.localizedDescription)")
+        }
         return names.compactMap { name in
             Self.zxid(of: name, prefix: prefix).map { ($0, (directory as NSString).appendingPathComponent(name)) }
         }
     }
 
     /// Snapshot files, newest first.
-    public func snapshots() -> [(zxid: Int64, path: String)] {
-        files(snapshotDirectory, prefix: "snapshot").sorted { $0.zxid > $1.zxid }
+    public func snapshots() throws(RecoveryError) -> [(zxid: Int64, path: String)] {
+        try files(snapshotDirectory, prefix: "snapshot").sorted { $0.zxid > $1.zxid }
     }
 
     /// Log files, oldest first.
-    public func logs() -> [(zxid: Int64, path: String)] {
-        files(logDirectory, prefix: "log").sorted { $0.zxid < $1.zxid }
+    public func logs() throws(RecoveryError) -> [(zxid: Int64, path: String)] {
+        try files(logDirectory, prefix: "log").sorted { $0.zxid < $1.zxid }
     }
 
     /// The logs that may hold transactions after `zxid`: the last one starting at or before
     /// it, and every later one (`FileTxnLog.getLogFiles`).
-    public func logs(after zxid: Int64) -> [(zxid: Int64, path: String)] {
-        let all = logs()
+    public func logs(after zxid: Int64) throws(RecoveryError) -> [(zxid: Int64, path: String)] {
+        let all = try logs()
         let firstIndex = all.lastIndex { $0.zxid <= zxid } ?? 0
         return all.isEmpty ? [] : Array(all[firstIndex...])
     }
 
     /// Reads a log file up to where its preallocated (sparse) tail begins: the zeros past
     /// the first hole need not be read. Without hole support the whole file is read.
-    public static func readLog(_ path: String) throws -> ByteBuffer {
+    ///
+    /// A read error (EIO, say) or a file that ends before its size throws: recovery must stop
+    /// there, never take the bytes it could not read for a torn tail and cut them off.
+    public static func readLog(_ path: String) throws(SnapshotError) -> ByteBuffer {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw SnapshotError(description: "cannot open \(path): errno \(errno)") }
+        guard descriptor >= 0 else { throw SnapshotError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            throw SnapshotError(description: "\(path) is not a regular file")
+        }
         let size = lseek(descriptor, 0, SEEK_END)
-        guard size >= 0 else { throw SnapshotError(description: "cannot size \(path)") }
+        guard size >= 0 else { throw SnapshotError(description: "cannot size \(path): \(String(cString: strerror(errno)))") }
         let hole = lseek(descriptor, 0, 4) // SEEK_HOLE (Linux), not exported to Swift
         let length = Int(hole > 0 && hole < size ? hole : size)
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(length)
+        buffer.reserveCapacity(min(length, 64 << 20))
         var offset = 0
         while offset < length {
+            var failure: Int32 = 0
             let read = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: min(1 << 20, length - offset)) { raw in
-                max(0, pread(descriptor, raw.baseAddress, min(raw.count, length - offset), off_t(offset)))
+                let count = pread(descriptor, raw.baseAddress, min(raw.count, length - offset), off_t(offset))
+                if count < 0 { failure = errno }
+                return max(0, count)
             }
-            if read == 0 { break }
+            if failure == EINTR { continue }
+            if failure != 0 {
+                throw SnapshotError(description: "cannot read \(path) at offset \(offset): \(String(cString: strerror(failure)))")
+            }
+            if read == 0 {
+                throw SnapshotError(description: "\(path) ended at offset \(offset) of \(length) while being read")
+            }
             offset += read
         }
         return buffer

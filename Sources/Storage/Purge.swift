@@ -4,20 +4,20 @@ import Foundation
 /// snapshots (`PurgeTxnLog`; ZooKeeper's minimum is 3).
 public enum Purge {
     /// The files that purging would remove, oldest first.
-    public static func plan(_ directory: DataDirectory, retain: Int) -> [String] {
-        let snapshots = directory.snapshots()
+    public static func plan(_ directory: DataDirectory, retain: Int) throws(RecoveryError) -> [String] {
+        let snapshots = try directory.snapshots()
         let keep = max(3, retain)
         guard snapshots.count > keep else { return [] }
         let oldestKept = snapshots[keep - 1].zxid
-        let neededLogs = Set(directory.logs(after: oldestKept).map(\.path))
+        let neededLogs = Set(try directory.logs(after: oldestKept).map(\.path))
         let oldSnapshots = snapshots[keep...].map(\.path)
-        let oldLogs = directory.logs().filter { $0.zxid < oldestKept && !neededLogs.contains($0.path) }.map(\.path)
+        let oldLogs = try directory.logs().filter { $0.zxid < oldestKept && !neededLogs.contains($0.path) }.map(\.path)
         return (oldLogs + oldSnapshots.reversed())
     }
 
     /// Removes what ``plan(_:retain:)`` lists; returns the paths removed.
     @discardableResult
-    public static func run(_ directory: DataDirectory, retain: Int) -> [String] {
-        plan(directory, retain: retain).filter { unlink($0) == 0 }
+    public static func run(_ directory: DataDirectory, retain: Int) throws(RecoveryError) -> [String] {
+        try plan(directory, retain: retain).filter { unlink($0) == 0 }
     }
 }

@@ -36,11 +36,14 @@ public struct RecoveryError: Error, CustomStringConvertible, Sendable {
 /// record after it (`FileTxnSnapLog.restore`).
 public enum Recovery {
     /// Recovers the tree. With `repair`, a torn log tail is cut back to its last whole record
-    /// on disk; without it (verification) nothing is changed.
-    public static func recover(_ directory: DataDirectory, repair: Bool) throws(RecoveryError) -> (DataTree, RecoveryReport) {
+    /// on disk; without it (verification) nothing is changed. `readLog` reads a log file
+    /// (tests pass one that fails as a disk can).
+    public static func recover(_ directory: DataDirectory, repair: Bool,
+                               readLog: (String) throws(SnapshotError) -> ByteBuffer = DataDirectory.readLog)
+        throws(RecoveryError) -> (DataTree, RecoveryReport) {
         var report = RecoveryReport()
-        let snapshots = directory.snapshots()
-        let logs = directory.logs()
+        let snapshots = try directory.snapshots()
+        let logs = try directory.logs()
         var tree: DataTree?
         for candidate in snapshots {
             do {
@@ -55,22 +58,22 @@ public enum Recovery {
             if logs.isEmpty && snapshots.isEmpty {
                 tree = DataTree()
                 report.notes.append("empty data directory: starting a new database")
-            } else if logs.first?.zxid == 1 || (logs.first?.zxid == 0 && snapshots.isEmpty == false) {
-                tree = DataTree()
-                report.notes.append("no usable snapshot: rebuilding from the logs, which start at zxid 1")
             } else if snapshots.isEmpty {
+                // As ZooKeeper (FileTxnSnapLog.restore): a server always writes a snapshot
+                // before its first log, so logs alone mean files were lost or moved. Even logs
+                // from zxid 1 are refused: a missing log in between could not be told.
                 throw RecoveryError(description: "No snapshot found in \(directory.snapshotDirectory), but there are log entries in \(directory.logDirectory). Something is broken: starting would lose committed data. Restore the snapshots, or move the logs away to start empty.")
             } else {
-                throw RecoveryError(description: "No usable snapshot in \(directory.snapshotDirectory) (\(report.skippedSnapshots.joined(separator: "; "))) and the logs do not reach back to zxid 1: starting would lose committed data.")
+                throw RecoveryError(description: "No usable snapshot in \(directory.snapshotDirectory) (\(report.skippedSnapshots.joined(separator: "; "))): starting would lose committed data. Restore a snapshot, or move the data directory away to start empty.")
             }
         }
         guard let tree else { throw RecoveryError(description: "no tree") }
-        let relevant = directory.logs(after: tree.lastProcessedZxid)
+        let relevant = try directory.logs(after: tree.lastProcessedZxid)
         var notifications: [WatchNotification] = []
         for (index, log) in relevant.enumerated() {
             let bytes: ByteBuffer
-            do { bytes = try DataDirectory.readLog(log.path) } catch {
-                throw RecoveryError(description: "cannot read \(log.path)")
+            do { bytes = try readLog(log.path) } catch {
+                throw RecoveryError(description: "\(error.description); stopping recovery without changing anything (a read error is not a torn tail)")
             }
             let scan = TxnLogScan(bytes: bytes)
             for record in scan.records where record.header.zxid > tree.lastProcessedZxid {

@@ -78,7 +78,10 @@ public final class SnapshotFileWriter: @unchecked Sendable {
                 completion(.failure(SnapshotError(description: error)))
                 return
             }
-            Self.syncDirectory(directory)
+            if let error = Self.syncDirectory(directory) {
+                completion(.failure(SnapshotError(description: error)))
+                return
+            }
             completion(.success(finalPath))
         }
     }
@@ -124,7 +127,7 @@ public final class SnapshotFileWriter: @unchecked Sendable {
             unlink(temporary)
             throw SnapshotError(description: error)
         }
-        syncDirectory(directory)
+        if let error = syncDirectory(directory) { throw SnapshotError(description: error) }
         return path
     }
 
@@ -144,11 +147,13 @@ public final class SnapshotFileWriter: @unchecked Sendable {
         }
     }
 
-    static func syncDirectory(_ directory: String) {
-        let descriptor = open(directory, O_RDONLY | O_DIRECTORY)
-        if descriptor >= 0 {
-            _ = fsync(descriptor)
-            close(descriptor)
-        }
+    /// Fsyncs a directory so that names created or renamed in it survive a crash; returns
+    /// why it could not, or nil.
+    static func syncDirectory(_ directory: String) -> String? {
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return "cannot open \(directory) to sync it: \(String(cString: strerror(errno)))" }
+        defer { close(descriptor) }
+        if fsync(descriptor) != 0 { return "cannot fsync \(directory): \(String(cString: strerror(errno)))" }
+        return nil
     }
 }

@@ -226,11 +226,8 @@ public final class TxnLogWriter: @unchecked Sendable {
         needsNewFile = false
         var header = FileHeader.log.encoded()
         try flush(&header, length: header.readableBytes)
-        let directoryDescriptor = Glibc.open(directory, O_RDONLY | O_DIRECTORY)
-        if directoryDescriptor >= 0 {
-            _ = fsync(directoryDescriptor)
-            _ = Glibc.close(directoryDescriptor)
-        }
+        // The new file's name must be durable before anything in it is acknowledged.
+        if let error = SnapshotFileWriter.syncDirectory(directory) { throw WriteError(description: error) }
     }
 
     /// Writes the first `length` readable bytes of `buffer` at the end of the file.

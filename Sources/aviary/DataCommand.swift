@@ -185,7 +185,7 @@ struct PurgeCommand: ParsableCommand {
 
     func run() throws {
         let directory = DataDirectory(dataDir: dataDir, dataLogDir: logDir)
-        let files = dryRun ? Purge.plan(directory, retain: count) : Purge.run(directory, retain: count)
+        let files = dryRun ? try Purge.plan(directory, retain: count) : try Purge.run(directory, retain: count)
         for file in files { print((dryRun ? "would remove " : "removed ") + file) }
         print("\(files.count) files \(dryRun ? "to remove" : "removed"); keeping \(max(3, count)) snapshots")
     }

@@ -279,6 +279,54 @@ struct RecoveryTests {
         #expect(throws: RecoveryError.self) { try Recovery.recover(directory, repair: true) }
     }
 
+    @Test func logsFromZxidOneWithoutASnapshotAreRefusedToo() throws {
+        let (directory, root) = try directory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let log = TxnLogTests.log(TxnLogTests.txns)
+        _ = FileManager.default.createFile(atPath: directory.logDirectory + "/log.1", contents: Data(log.readableBytesView))
+        #expect(throws: RecoveryError.self) { try Recovery.recover(directory, repair: true) }
+        _ = FileManager.default.createFile(atPath: directory.snapshotDirectory + "/snapshot.0", contents: Data("garbage".utf8))
+        #expect(throws: RecoveryError.self) { try Recovery.recover(directory, repair: true) }
+    }
+
+    @Test func aReadErrorStopsRecoveryAndCutsNothing() throws {
+        let (directory, root) = try directory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try SnapshotFileWriter.writeNow(SnapshotSerializer.serialize(DataTree()), directory: directory.snapshotDirectory, zxid: 0)
+        var log = TxnLogTests.log(TxnLogTests.txns)
+        log.writeRepeatingByte(0, count: 1000)
+        let path = directory.logDirectory + "/log.1"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(log.readableBytesView))
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
+        // A disk that fails part-way through the newest log, as an EIO would.
+        #expect(throws: RecoveryError.self) {
+            try Recovery.recover(directory, repair: true) { path throws(SnapshotError) -> ByteBuffer in
+                throw SnapshotError(description: "cannot read \(path) at offset 4096: Input/output error")
+            }
+        }
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == size, "nothing was truncated")
+        #expect(try Recovery.recover(directory, repair: true).0.lastProcessedZxid == 5)
+    }
+
+    @Test func readLogRefusesWhatItCannotRead() throws {
+        let (directory, root) = try directory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let path = directory.logDirectory + "/log.1"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        #expect(throws: SnapshotError.self) { try DataDirectory.readLog(path) }
+        #expect(throws: RecoveryError.self) { try Recovery.recover(directory, repair: true) }
+    }
+
+    @Test func anUnlistableDirectoryIsNotAnEmptyOne() throws {
+        let (directory, root) = try directory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try SnapshotFileWriter.writeNow(SnapshotSerializer.serialize(DataTree()), directory: directory.snapshotDirectory, zxid: 0)
+        // A version-2 that is a file, not a directory: listing fails.
+        let broken = DataDirectory(dataDir: root + "/version-2/snapshot.0")
+        #expect(throws: RecoveryError.self) { try Recovery.recover(broken, repair: true) }
+        #expect(throws: RecoveryError.self) { try broken.logs() }
+    }
+
     @Test func purgeKeepsTheNewestSnapshotsAndTheLogsTheyNeed() throws {
         let (directory, root) = try directory()
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -288,7 +336,7 @@ struct RecoveryTests {
         for zxid in [1, 8, 19, 25, 35] as [Int64] {
             _ = FileManager.default.createFile(atPath: directory.logDirectory + "/" + DataDirectory.logName(zxid), contents: Data())
         }
-        let plan = Purge.plan(directory, retain: 3).map { ($0 as NSString).lastPathComponent }
+        let plan = try Purge.plan(directory, retain: 3).map { ($0 as NSString).lastPathComponent }
         #expect(plan == ["log.1", "log.8", "snapshot.0", "snapshot.a"])
     }
 }
@@ -332,7 +380,7 @@ struct TxnLogWriterTests {
         #expect(writer.appendIfIdle(Self.record(5), first: 5, last: 5) == .durable)
         writer.close()
         #expect(writer.appendIfIdle(Self.record(6), first: 6, last: 6) == .busy, "nothing after close")
-        let logs = directory.logs()
+        let logs = try directory.logs()
         #expect(logs.map(\.zxid) == [1, 4])
         let zxids = try logs.flatMap { try TxnLogScan(bytes: DataDirectory.readLog($0.path)).records.map(\.header.zxid) }
         #expect(zxids == [1, 2, 3, 4, 5])
