@@ -82,7 +82,9 @@ let package = Package(
         .testTarget(name: "DataTreeTests", dependencies: ["DataTree"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "DataTree", "ZooKeeperProtocol"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "DataTree", "ZooKeeperProtocol", "Jute"]),
+        .testTarget(name: "StorageTests", dependencies: [
+            "Storage", "DataTree", "ZooKeeperProtocol", "Jute", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "ServerCore"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
         .testTarget(

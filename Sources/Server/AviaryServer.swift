@@ -413,7 +413,13 @@ final class SnapshotTask: @unchecked Sendable {
     func step() {
         writer.write(serializer.nextChunk(maximumNodes: 4096))
         guard serializer.isFinished else {
-            server.coreLoop.execute { self.step() }
+            let loop = server.coreLoop
+            if writer.isOverLimit {
+                // The disk is behind: the next chunk waits until half the backlog is written.
+                writer.whenBelowLimit { loop.execute { self.step() } }
+            } else {
+                loop.execute { self.step() }
+            }
             return
         }
         writer.finish(prefix: serializer.finish()) { result in

@@ -9,7 +9,11 @@ import NIOCore
 public final class SnapshotFileWriter: @unchecked Sendable {
     public let zxid: Int64
     private let directory: String
-    private let queue = DispatchQueue(label: "aviary-snapshot")
+    let queue = DispatchQueue(label: "aviary-snapshot")
+    /// Bytes handed to ``write(_:)`` and not yet written, and who waits for them to drain.
+    private let backlog = NIOLockedValueBox<(bytes: Int, waiter: (@Sendable () -> Void)?)>((0, nil))
+    /// The most chunk bytes queued before a live snapshot waits for the disk (8 MB).
+    public static let backlogLimit = 8 << 20
     // Touched only on `queue`:
     private var scratch: Int32 = -1
     private var scratchLength: Int64 = 0
@@ -27,13 +31,45 @@ public final class SnapshotFileWriter: @unchecked Sendable {
         }
     }
 
-    /// Appends a chunk of the znode section.
+    /// Appends a chunk of the znode section. It is queued for the writer's thread; a caller
+    /// that produces chunks faster than the disk takes them waits for ``whenBelowLimit(_:)``
+    /// once ``isOverLimit``, so a slow disk cannot pile the serialized tree up in memory.
     public func write(_ chunk: ByteBuffer) {
+        let size = chunk.readableBytes
+        backlog.withLockedValue { $0.bytes += size }
         queue.async { [self] in
-            guard failure == nil else { return }
-            if let error = Self.writeAll(scratch, chunk, at: scratchLength) { failure = error; return }
-            scratchLength += Int64(chunk.readableBytes)
+            if failure == nil {
+                if let error = Self.writeAll(scratch, chunk, at: scratchLength) {
+                    failure = error
+                } else {
+                    scratchLength += Int64(size)
+                }
+            }
+            let resume = backlog.withLockedValue { state -> (@Sendable () -> Void)? in
+                state.bytes -= size
+                guard state.bytes <= Self.backlogLimit / 2, let waiter = state.waiter else { return nil }
+                state.waiter = nil
+                return waiter
+            }
+            resume?()
         }
+    }
+
+    /// Bytes queued and not yet written.
+    public var backlogBytes: Int { backlog.withLockedValue { $0.bytes } }
+
+    /// Whether the producer should wait before the next chunk.
+    public var isOverLimit: Bool { backlogBytes >= Self.backlogLimit }
+
+    /// Calls `resume` (on the writer's thread) once the backlog has fallen to half the limit,
+    /// or at once when it already has.
+    public func whenBelowLimit(_ resume: @escaping @Sendable () -> Void) {
+        let now = backlog.withLockedValue { state -> Bool in
+            if state.bytes <= Self.backlogLimit / 2 { return true }
+            state.waiter = resume
+            return false
+        }
+        if now { resume() }
     }
 
     /// Writes the final file; `completion` gets its path or the reason it failed.

@@ -1,6 +1,7 @@
 import DataTree
 import Foundation
 import Jute
+import NIOConcurrencyHelpers
 import NIOCore
 @testable import Storage
 import Testing
@@ -385,5 +386,25 @@ struct TxnLogWriterTests {
         let zxids = try logs.flatMap { try TxnLogScan(bytes: DataDirectory.readLog($0.path)).records.map(\.header.zxid) }
         #expect(zxids == [1, 2, 3, 4, 5])
         #expect(durable.all == [2, 4])
+    }
+}
+
+struct SnapshotFileWriterTests {
+    @Test func aSlowDiskHoldsTheProducerBack() throws {
+        let root = NSTemporaryDirectory() + "snapshot-backlog-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let writer = SnapshotFileWriter(directory: root, zxid: 1)
+        writer.queue.suspend()  // a disk that takes nothing for now
+        let chunk = ByteBuffer(repeating: 7, count: SnapshotFileWriter.backlogLimit / 3 + 1)
+        for _ in 0..<3 { writer.write(chunk) }
+        #expect(writer.isOverLimit)
+        let resumed = NIOLockedValueBox(false)
+        writer.whenBelowLimit { resumed.withLockedValue { $0 = true } }
+        #expect(!resumed.withLockedValue { $0 }, "the producer waits while the backlog is over the limit")
+        writer.queue.resume()
+        writer.drain()
+        #expect(resumed.withLockedValue { $0 })
+        #expect(writer.backlogBytes == 0)
     }
 }
