@@ -28,6 +28,8 @@ public final class AviaryServer: @unchecked Sendable {
     /// The durable log; set once storage is open.
     var log: TransactionLogStage?
     let dataDirectory: DataDirectory
+    /// What the operator surface shows of the data directory, read off the loop.
+    let fileFigures: OperatorFileFigures
     /// Transactions of this turn of the loop, not yet handed to the log (zxids first...last).
     var logBatch = ByteBuffer()
     var firstLogged: Int64 = -1
@@ -67,6 +69,7 @@ public final class AviaryServer: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.dataDirectory = DataDirectory(dataDir: configuration.dataDir, dataLogDir: configuration.dataLogDir)
+        self.fileFigures = OperatorFileFigures(dataDirectory: dataDirectory)
         do {
             try dataDirectory.create()
         } catch {
@@ -102,6 +105,7 @@ public final class AviaryServer: @unchecked Sendable {
         coreConfiguration.auditEnabled = configuration.auditEnabled
         self.core = ServerCore(configuration: coreConfiguration, tree: tree, now: Self.now())
         self.snapshotThreshold = nextSnapshotThreshold()
+        fileFigures.refreshNow()
     }
 
     /// ZooKeeper snapshots after snapCount/2 plus a random share of snapCount/2 transactions,
@@ -311,24 +315,20 @@ public final class AviaryServer: @unchecked Sendable {
     /// Hands this turn's transactions to the log as one batch, then writes every
     /// connection's replies with one write each.
     ///
-    /// When a small batch is all that is outstanding and the log thread is idle, it is synced
-    /// right here and its replies go out in this same turn: nobody waits behind it, and a
-    /// lone client saves the wake-up of the log thread and the one back. Larger batches go to
-    /// the log thread, so that the loop reads the next requests while they are synced.
+    /// The log thread writes and syncs; the loop never waits for the disk, so pings, reads
+    /// and four-letter words are answered while a fsync takes its time. (Syncing a lone small
+    /// batch on the loop saved a few microseconds, and froze every client while a disk hung.)
     private func endOfTurn() {
         if lastLogged >= 0, let log {
             let first = firstLogged
             let last = lastLogged
             let count = Int(last - first + 1)
-            let lone = count <= Self.inlineSyncLimit && core.outstandingRequests == count
-            let inline = lone ? log.appendIfIdle(logBatch, first: first, last: last) : .busy
-            if case .busy = inline { log.append(logBatch, first: first, last: last) }
+            log.append(logBatch, first: first, last: last)
             logBatch.clear()
             firstLogged = -1
             lastLogged = -1
             transactionsSinceSnapshot += count
             if transactionsSinceSnapshot >= snapshotThreshold { startSnapshot() }
-            if case .durable = inline { process(.logged(upTo: last)) }
         }
         let pending = unflushed
         unflushed = [:]
@@ -353,9 +353,6 @@ public final class AviaryServer: @unchecked Sendable {
         }
         return size
     }
-
-    /// The largest batch synced on the loop itself when nothing else is outstanding.
-    static let inlineSyncLimit = 4
 
     /// The most reply bytes held back for one connection until the end of a loop turn.
     static let coalescingLimit = 64 * 1024
@@ -429,6 +426,7 @@ final class SnapshotTask: @unchecked Sendable {
 
     private func done(_ result: Result<String, SnapshotError>) {
         server.snapshotInProgress = false
+        server.fileFigures.invalidate()
         let millis = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
         switch result {
         case .success(let path): server.logger.info("snapshot of \(serializer.nodeCount) znodes written to \(path) in \(millis) ms")

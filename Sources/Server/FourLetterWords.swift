@@ -39,7 +39,7 @@ extension AviaryServer {
         let sync = log?.syncStatistics ?? (count: 0, nanoseconds: 0)
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        let openFiles = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+        let files = fileFigures.current
         let process = ProcessInfo.processInfo
         let environment: [(String, String)] = [
             ("host.name", process.hostName),
@@ -55,33 +55,21 @@ extension AviaryServer {
         var context = ServerContext(
             version: Self.version, mode: .standalone, configuration: configuration,
             snapshotDirectory: snapshotDirectory, logDirectory: logDirectory,
-            snapshotDirectorySize: Self.size(of: snapshotDirectory), logDirectorySize: Self.size(of: logDirectory),
+            snapshotDirectorySize: files.snapshotDirectorySize, logDirectorySize: files.logDirectorySize,
             startedAt: startedAt, now: Self.now(), traceMask: traceMask, environment: environment,
-            openFileDescriptors: Int64(openFiles), maxFileDescriptors: Int64(limit.rlim_cur),
+            openFileDescriptors: files.openFileDescriptors, maxFileDescriptors: Int64(limit.rlim_cur),
             fsyncCount: Int64(sync.count), fsyncMillis: Int64(sync.nanoseconds / 1_000_000))
         context.slowFsyncCount = Int64(log?.slowSyncCount ?? 0)
         context.logWriteFailures = Int64(LogOutput.failures)
         context.responseSizes = responseSizes
         context.initialConfiguration = configuration.sourceText
-        if let newest = try? dataDirectory.snapshots().first {
-            context.lastSnapshotZxid = newest.zxid
-            let attributes = try? FileManager.default.attributesOfItem(atPath: newest.path)
-            context.lastSnapshotTimestamp = Int64((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
-        }
+        context.lastSnapshotZxid = files.lastSnapshotZxid
+        context.lastSnapshotTimestamp = files.lastSnapshotTimestamp
         return context
     }
 
     private func absolute(_ path: String) -> String {
         let full = path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
         return (full as NSString).standardizingPath
-    }
-
-    /// Bytes in the files of a directory (ZooKeeper's `dataDirSize`).
-    static func size(of directory: String) -> Int64 {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.reduce(Int64(0)) { total, name in
-            let attributes = try? FileManager.default.attributesOfItem(atPath: (directory as NSString).appendingPathComponent(name))
-            return total + ((attributes?[.size] as? NSNumber)?.int64Value ?? 0)
-        }
     }
 }

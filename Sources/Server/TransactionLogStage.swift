@@ -8,8 +8,6 @@ import ZooKeeperProtocol
 public protocol TransactionLogStage: AnyObject, Sendable {
     /// Queues encoded records (``TxnLogRecord``) for transactions `first...last`.
     func append(_ records: ByteBuffer, first: Int64, last: Int64)
-    /// Writes and syncs the records on the calling thread if the stage is idle.
-    func appendIfIdle(_ records: ByteBuffer, first: Int64, last: Int64) -> TxnLogWriter.InlineAppend
     /// The next records start a new file.
     func roll()
     /// Writes what is queued and stops.

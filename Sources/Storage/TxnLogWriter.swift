@@ -25,10 +25,7 @@ public final class TxnLogWriter: @unchecked Sendable {
     private var staging = ByteBuffer()
     private var stopping = false
     private var finished = false
-    /// Whether a thread is writing: the writer thread, or a caller of ``appendIfIdle(_:first:last:)``.
-    /// The file state below belongs to whichever thread set it.
-    private var busy = false
-    // Touched only by the thread that set `busy`:
+    // Touched only by the writer thread:
     private var descriptor: Int32 = -1
     private var position: Int64 = 0
     private var allocated: Int64 = 0
@@ -65,50 +62,6 @@ public final class TxnLogWriter: @unchecked Sendable {
         queue.append(.records(length: staging.writeImmutableBuffer(records), first: first, last: last))
         condition.signal()
         condition.unlock()
-    }
-
-    /// What ``appendIfIdle(_:first:last:)`` did.
-    public enum InlineAppend: Sendable {
-        /// The records are written and synced: the caller may treat them as durable now.
-        case durable
-        /// The writer was busy, had work queued or was closed; nothing was done.
-        case busy
-        /// Writing failed; `onFailure` has been called and the log accepts nothing more.
-        case failed
-    }
-
-    /// Writes and syncs the records on the calling thread when the writer thread is idle
-    /// and nothing is queued, saving two thread wake-ups for a lone write. Otherwise does
-    /// nothing and returns ``InlineAppend/busy`` (then use ``append(_:first:last:)``).
-    public func appendIfIdle(_ records: ByteBuffer, first: Int64, last: Int64) -> InlineAppend {
-        condition.lock()
-        guard !busy, queue.isEmpty, !stopping else {
-            condition.unlock()
-            return .busy
-        }
-        busy = true
-        condition.unlock()
-        var outcome = InlineAppend.durable
-        do {
-            let length = writing.writeImmutableBuffer(records)
-            _ = try write([.records(length: length, first: first, last: last)], from: &writing)
-            writing.clear()
-        } catch {
-            writing.clear()
-            outcome = .failed
-            onFailure("\(error)")
-        }
-        condition.lock()
-        busy = false
-        if outcome == .failed {
-            queue.removeAll()
-            stopping = true
-        }
-        // Wake the writer thread only if it has something to do now: waking it for nothing
-        // costs a lone write a context switch and a contended lock before its reply.
-        if !queue.isEmpty || stopping { condition.signal() }
-        condition.unlock()
-        return outcome
     }
 
     /// The next records go to a new file.
@@ -152,30 +105,22 @@ public final class TxnLogWriter: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            // Wait for work, or to stop; either way not while an inline append holds the file.
-            while busy || (queue.isEmpty && !stopping) { condition.wait() }
+            while queue.isEmpty && !stopping { condition.wait() }
             swap(&queue, &taken)
             swap(&staging, &writing)
             let stop = stopping && taken.isEmpty
-            busy = !stop
             condition.unlock()
             if stop { break }
             do {
                 let last = try write(taken, from: &writing)
                 taken.removeAll(keepingCapacity: true)
                 writing.clear()
-                // Idle before the callback: the next write can only come after its reply. No
-                // thread waits for this (an inline append finding the writer busy queues instead).
-                condition.lock()
-                busy = false
-                condition.unlock()
                 if last >= 0 { onDurable(last) }
             } catch {
                 onFailure("\(error)")
                 condition.lock()
                 queue.removeAll()
                 stopping = true
-                busy = false
                 condition.unlock()
                 break
             }

@@ -236,6 +236,25 @@ struct ServerCoreTests {
         #expect(send(.tick).contains(.close(7)))
     }
 
+    @Test mutating func aParentCVersionAtInt32MaxWrapsAsJavaDoes() {
+        _ = connect(1)
+        var events: [WatchNotification] = []
+        // A snapshot or log can carry a parent whose cversion is Int32.max.
+        _ = core.tree.apply(TxnHeader(clientId: 0, cxid: 0, zxid: core.lastPreparedZxid, time: 1, type: OpCode.create.rawValue),
+                            txn: .create(path: "/full", data: [], acl: ACL.openUnsafe, ephemeral: false, parentCVersion: 1),
+                            notifications: &events)
+        _ = core.tree.apply(TxnHeader(clientId: 0, cxid: 0, zxid: core.lastPreparedZxid, time: 1, type: OpCode.create.rawValue),
+                            txn: .create(path: "/full/x", data: [], acl: ACL.openUnsafe, ephemeral: false, parentCVersion: Int32.max),
+                            notifications: &events)
+        #expect(core.tree.node("/full")?.stat.cversion == Int32.max)
+        let create = send(.request(1, RequestHeader(xid: 1, type: 1), .create(CreateRequest(path: "/full/s-", flags: 2))))
+        let frames = Self.frames(send(.logged(upTo: Self.logged(create) ?? -1)), to: 1)
+        // The name takes the cversion before the increment; the increment wraps to Int32.min,
+        // which ZooKeeper's DataTree (like ours) does not take over the larger one it has.
+        #expect(frames == [.reply(ReplyHeader(xid: 1, zxid: core.tree.lastProcessedZxid, err: 0), .create(path: "/full/s-2147483647"))])
+        #expect(core.tree.node("/full")?.stat.cversion == Int32.max)
+    }
+
     @Test func passwordsAreZooKeepers() {
         // Apache ZooKeeper 3.8 gave session 0x100001e99c60001 this password (seen with kazoo).
         let expected: [UInt8] = [0xEB, 0x5E, 0x95, 0x8C, 0x25, 0xE2, 0x3D, 0xBC, 0x6B, 0xA3, 0x85, 0xBA, 0xAA, 0xE7, 0x17, 0xDE]

@@ -53,8 +53,9 @@ def zookeeper_classpath():
 class Server:
     """One server process on a free loopback port, with its own data directory."""
 
-    def __init__(self, kind, extra_config="", data_dir=None, start=True, admin=False):
+    def __init__(self, kind, extra_config="", data_dir=None, start=True, admin=False, env=None):
         self.kind = kind
+        self.env = env
         self.admin_port = free_port() if admin else None
         self.dir = tempfile.mkdtemp(prefix="interop-%s-" % kind)
         self.data_dir = data_dir or os.path.join(self.dir, "data")
@@ -93,7 +94,8 @@ class Server:
                        "-Dzookeeper.admin.enableServer=%s" % ("true" if self.admin_port else "false"),
                        "org.apache.zookeeper.server.ZooKeeperServerMain", self.config_path]
         self.log_offset = os.path.getsize(os.path.join(self.dir, "server.log"))
-        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
+        environment = dict(os.environ, **self.env) if self.env else None
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir, env=environment)
         self.wait_ready()
 
     def kill(self):
