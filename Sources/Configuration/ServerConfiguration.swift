@@ -78,6 +78,8 @@ public struct ServerConfiguration: Sendable {
     public var auditEnabled = false
     /// The configuration file's text, as read (`initial_configuration`).
     public var sourceText = ""
+    /// Whether the tree digest is kept and logged (`digest.enabled`, `hash`).
+    public var digestEnabled = true
     /// `znode.container.checkIntervalMs`.
     public var containerCheckIntervalMs: Int = 60_000
     /// Every key=value as read, for `conf` and the AdminServer.

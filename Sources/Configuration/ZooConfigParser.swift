@@ -20,7 +20,7 @@ public enum ZooConfigParser {
         "serverCnxnFactory", "ssl.", "dynamicConfigFile", "localSessionsEnabled",
         "localSessionsUpgradingEnabled", "leaderServes", "cnxTimeout", "snapSizeLimitInKb", "txnLogSizeLimitInKb",
         "zookeeper.", "jvm.", "clientCnxnSocket", "admin.enableServer", "group.", "weight.", "maxCnxns",
-        "connectToLearnerMasterLimit", "multiAddress.", "sslQuorum", "portUnification", "digest.enabled",
+        "connectToLearnerMasterLimit", "multiAddress.", "sslQuorum", "portUnification",
     ]
 
     /// Parses zoo.cfg text. `dataDirectoryMyid` reads the myid file once dataDir is known.
@@ -135,6 +135,7 @@ public enum ZooConfigParser {
                     warnings.append("\(file):\(lineNumber): metricsProvider.className=\(value) is not available; serving Prometheus metrics instead")
                 }
             case "standaloneEnabled": config.standaloneEnabled = try bool()
+            case "digest.enabled", "zookeeper.digest.enabled": config.digestEnabled = try bool()
             case "znode.container.checkIntervalMs", "zookeeper.znode.container.checkIntervalMs":
                 config.containerCheckIntervalMs = try int(min: 1)
             default:

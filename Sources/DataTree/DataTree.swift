@@ -23,6 +23,16 @@ public final class DataTree {
     public var childWatches = WatchTable()
     /// The zxid of the last transaction applied.
     private(set) public var lastProcessedZxid: Int64 = 0
+    /// ZooKeeper's tree digest (``ZnodeDigest``), kept up to date with every change while
+    /// ``digestEnabled``.
+    private(set) public var digest: Int64 = 0
+    /// `digest.enabled`: when off, no digest is kept or logged, as in ZooKeeper.
+    public var digestEnabled = true
+    /// The digest after every 128th zxid, the newest 1024 (`DataTree.digestLog`, `hash`).
+    private(set) public var digestLog: [ZxidDigest] = []
+    /// ZooKeeper logs a digest for zxids that are multiples of this.
+    public static let digestLogInterval: Int64 = 128
+    public static let digestLogLimit = 1024
 
     /// The reserved paths.
     public static let zookeeperPath = "/zookeeper"
@@ -42,6 +52,7 @@ public final class DataTree {
         var configStat = StatPersisted()
         configStat.aversion = -1
         addInitial(Self.configPath, data: config, aclReference: aclCache.reference(for: ACL.readUnsafe), stat: configStat)
+        digest = nodeDigest(store.root, path: "/") &+ (record(Self.zookeeperPath).map { nodeDigest($0, path: Self.zookeeperPath) } ?? 0)
     }
 
     private func addInitial(_ path: String, data: [UInt8]?, aclReference: Int64, stat: StatPersisted) {
@@ -63,8 +74,9 @@ public final class DataTree {
 
     /// A tree built by ``DataTreeBuilder`` from a snapshot.
     init(store: ZnodeStore, acls: [Int64: [ACL]], sessions: [Int64: Int32], zxid: Int64,
-         aclUses: [Int64: Int], owned: [(path: String, owner: Int64)]) {
+         aclUses: [Int64: Int], owned: [(path: String, owner: Int64)], digest: Int64) {
         self.store = store
+        self.digest = digest
         for (reference, list) in acls { aclCache.insert(list, reference: reference) }
         for (reference, count) in aclUses { aclCache.addUses(reference, count) }
         for (path, owner) in owned { index(path, owner: owner) }
@@ -81,6 +93,21 @@ public final class DataTree {
     // MARK: Reads
 
     private func record(_ path: String) -> UInt32? { path.withPathBytes { store.find($0) } }
+
+    /// The digest of the znode in `record`, whose path is `path`.
+    private func nodeDigest(_ record: UInt32, path: String) -> Int64 {
+        let stat = store.header(record).stat
+        return path.withPathBytes { bytes in store.withData(record) { ZnodeDigest.of(path: bytes, data: $0, stat: stat) } }
+    }
+
+    /// Runs a change to the znode in `record`, keeping ``digest`` in step (ZooKeeper's
+    /// `preChange`/`postChange`).
+    private func changing(_ record: UInt32, path: String, _ change: () -> Void) {
+        guard digestEnabled else { return change() }
+        digest &-= nodeDigest(record, path: path)
+        change()
+        digest &+= nodeDigest(record, path: path)
+    }
 
     /// The znode at `path`.
     public func node(_ path: String) -> Znode? {
@@ -174,6 +201,10 @@ public final class DataTree {
         let type = OpCode(rawValue: header.type) ?? .error
         let result = apply(type: type, txn: txn, header: header, notifications: &notifications)
         if header.zxid > lastProcessedZxid { lastProcessedZxid = header.zxid }
+        if digestEnabled && header.zxid % Self.digestLogInterval == 0 {
+            digestLog.append(ZxidDigest(zxid: header.zxid, digest: digest))
+            if digestLog.count > Self.digestLogLimit { digestLog.removeFirst(digestLog.count - Self.digestLogLimit) }
+        }
         return result
     }
 
@@ -197,7 +228,7 @@ public final class DataTree {
             current.stat.version = version
             current.stat.mzxid = header.zxid
             current.stat.mtime = header.time
-            withOptionalBytes(data) { store.update(record, header: current, data: .some($0)) }
+            changing(record, path: path) { withOptionalBytes(data) { store.update(record, header: current, data: .some($0)) } }
             current.dataLength = data?.count ?? -1
             notify(dataWatches.trigger(path: path, type: .nodeDataChanged), .nodeDataChanged, path, &notifications)
             return TxnResult(type: type, path: path, stat: Znode(record: record, header: current).clientStat)
@@ -207,7 +238,7 @@ public final class DataTree {
             aclCache.release(current.aclReference)
             current.aclReference = aclCache.reference(for: acl)
             current.stat.aversion = version
-            store.update(record, header: current)
+            changing(record, path: path) { store.update(record, header: current) }
             return TxnResult(type: type, path: path, stat: Znode(record: record, header: current).clientStat)
         case .check(let path, _):
             return TxnResult(type: type, path: path, stat: node(path)?.clientStat)
@@ -261,7 +292,7 @@ public final class DataTree {
             if cversion > parentHeader.stat.cversion {
                 parentHeader.stat.cversion = cversion
                 parentHeader.stat.pzxid = header.zxid
-                store.update(parent, header: parentHeader)
+                changing(parent, path: parentPath) { store.update(parent, header: parentHeader) }
             }
             return TxnResult(type: type, path: path, error: .nodeExists)
         }
@@ -271,13 +302,14 @@ public final class DataTree {
             parentHeader.stat.pzxid = header.zxid
         }
         parentHeader.childCount += 1
-        store.update(parent, header: parentHeader)
+        changing(parent, path: parentPath) { store.update(parent, header: parentHeader) }
         var stat = StatPersisted()
         stat.czxid = header.zxid; stat.mzxid = header.zxid; stat.pzxid = header.zxid
         stat.ctime = header.time; stat.mtime = header.time
         stat.ephemeralOwner = owner
         let znode = ZnodeHeader(stat: stat, aclReference: aclCache.reference(for: acl), childCount: 0, dataLength: data?.count ?? -1)
         let record = insert(path, data: data, header: znode, under: parent)
+        if digestEnabled { digest &+= nodeDigest(record, path: path) }
         index(path, owner: owner)
         notify(dataWatches.trigger(path: path, type: .nodeCreated), .nodeCreated, path, &notifications)
         notify(childWatches.trigger(path: parentPath, type: .nodeChildrenChanged), .nodeChildrenChanged, parentPath, &notifications)
@@ -286,7 +318,19 @@ public final class DataTree {
 
     private func delete(_ path: String, zxid: Int64, notifications: inout [WatchNotification]) -> KeeperError {
         let parentPath = ZNodePath.parent(of: path)
-        guard path != "/", let record = record(path) else { return .noNode }
+        guard path != "/" else { return .noNode }
+        guard let record = record(path) else {
+            // As ZooKeeper's deleteNode: the parent's pzxid moves even when the child is gone
+            // already (a replay over a fuzzy snapshot).
+            if let parent = self.record(parentPath) {
+                var parentHeader = store.header(parent)
+                if zxid > parentHeader.stat.pzxid {
+                    parentHeader.stat.pzxid = zxid
+                    changing(parent, path: parentPath) { store.update(parent, header: parentHeader) }
+                }
+            }
+            return .noNode
+        }
         let znode = store.header(record)
         if znode.childCount > 0 {
             // Only replay over a fuzzy snapshot can get here (requests are refused with
@@ -297,11 +341,12 @@ public final class DataTree {
             return delete(path, zxid: zxid, notifications: &notifications)
         }
         let parent = store.parent(record)
+        if digestEnabled { digest &-= nodeDigest(record, path: path) }
         store.remove(record, pathLength: path.utf8.count)
         var parentHeader = store.header(parent)
         parentHeader.childCount -= 1
         if zxid > parentHeader.stat.pzxid { parentHeader.stat.pzxid = zxid }
-        store.update(parent, header: parentHeader)
+        changing(parent, path: parentPath) { store.update(parent, header: parentHeader) }
         aclCache.release(znode.aclReference)
         if let session = EphemeralOwner.session(znode.stat.ephemeralOwner) {
             ephemerals[session]?.remove(path)

@@ -24,6 +24,8 @@ public struct DataTreeBuilder {
     private var runReference: Int64 = .min
     private var runLength = 0
     private var owned: [(path: String, owner: Int64)] = []
+    /// The tree digest of the znodes added so far.
+    private var digest: Int64 = 0
 
     /// Starts a tree expected to hold about `expectedNodes` znodes.
     public init(expectedNodes: Int) {
@@ -40,6 +42,7 @@ public struct DataTreeBuilder {
             runReference = aclReference
             runLength = 1
         }
+        digest &+= ZnodeDigest.of(path: path, data: data, stat: stat)
         try place(path: path, data: data, aclReference: aclReference, stat: stat)
     }
 
@@ -144,7 +147,8 @@ public struct DataTreeBuilder {
             }
         }
         guard store.root != ZnodeStore.none else { throw .missingParent("/") }
-        let tree = DataTree(store: store, acls: acls, sessions: sessions, zxid: zxid, aclUses: aclUses, owned: owned)
+        let tree = DataTree(store: store, acls: acls, sessions: sessions, zxid: zxid, aclUses: aclUses, owned: owned,
+                            digest: digest)
         store = ZnodeStore()
         return tree
     }

@@ -138,7 +138,9 @@ public enum AdminCommands {
             if let mask = parameters["traceMask"].flatMap({ Int64($0) }) { context.traceMask = mask }
             return [("tracemask", .int(context.traceMask))]
         case "hash":
-            return [("digests", .array([]))]
+            return [("digests", .array(core.tree.digestLog.map { entry in
+                .object([("zxid", .int(entry.zxid)), ("digestVersion", .int(Int64(ZnodeDigest.version))), ("digest", .int(entry.digest))])
+            }))]
         case "initial_configuration":
             return [("initial_configuration", .string(context.initialConfiguration))]
         case "is_read_only":

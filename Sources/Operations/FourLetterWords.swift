@@ -38,7 +38,9 @@ public enum FourLetterWords {
         case "wchp": return watchesByPath(core)
         case "dump": return dump(core, context)
         case "mntr": return Monitor.values(core, context).map { "zk_\($0.key)\t\($0.value)\n" }.joined()
-        case "hash": return ""
+        case "hash":
+            // DigestCommand: one line per logged digest, the zxid in hex.
+            return core.tree.digestLog.map { "\(hex($0.zxid)): \($0.digest)\n" }.joined()
         default: return "\(word) is not a known command.\n"
         }
     }

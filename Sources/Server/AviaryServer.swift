@@ -103,6 +103,7 @@ public final class AviaryServer: @unchecked Sendable {
         coreConfiguration.containerCheckInterval = Int64(configuration.containerCheckIntervalMs)
         coreConfiguration.reconfigEnabled = configuration.reconfigEnabled
         coreConfiguration.auditEnabled = configuration.auditEnabled
+        tree.digestEnabled = configuration.digestEnabled
         self.core = ServerCore(configuration: coreConfiguration, tree: tree, now: Self.now())
         self.snapshotThreshold = nextSnapshotThreshold()
         fileFigures.refreshNow()

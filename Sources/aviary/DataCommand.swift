@@ -143,15 +143,15 @@ struct DumpSnapshot: ParsableCommand {
         }
         let sessions = tree.sessions.sorted { $0.key < $1.key }.map { ["id": hex($0.key), "timeout": String($0.value)] }
         if json {
-            struct Output: Codable { var file: String; var sessions: [[String: String]]; var nodes: [Node] }
-            try printJSON(Output(file: file, sessions: sessions, nodes: nodes))
+            struct Output: Codable { var file: String; var digest: Int64; var sessions: [[String: String]]; var nodes: [Node] }
+            try printJSON(Output(file: file, digest: tree.digest, sessions: sessions, nodes: nodes))
             return
         }
         for node in nodes {
             print("\(node.path)  czxid=\(node.czxid) mzxid=\(node.mzxid) pzxid=\(node.pzxid) version=\(node.version) cversion=\(node.cversion) aversion=\(node.aversion) owner=\(node.ephemeralOwner) acl=[\(node.acl.joined(separator: ","))]" + (node.data.map { " data=\($0)" } ?? ""))
         }
         for session in sessions { print("session \(session["id"] ?? "") timeout \(session["timeout"] ?? "")") }
-        print("\(nodes.count) znodes, \(sessions.count) sessions")
+        print("\(nodes.count) znodes, \(sessions.count) sessions, tree digest \(tree.digest)")
     }
 }
 

@@ -407,3 +407,39 @@ struct SnapshotFileWriterTests {
         #expect(writer.backlogBytes == 0)
     }
 }
+
+struct TreeDigestTests {
+    /// The digest kept up to date change by change equals the one computed from scratch
+    /// over the same tree (a snapshot of it, loaded again).
+    @Test func theRunningDigestMatchesARecomputedOne() throws {
+        let tree = DataTree()
+        var events: [WatchNotification] = []
+        var zxid: Int64 = 0
+        func apply(_ txn: Txn, _ type: OpCode, session: Int64 = 0x55) {
+            zxid += 1
+            _ = tree.apply(TxnHeader(clientId: session, cxid: 1, zxid: zxid, time: 1_700_000_000_000 + zxid, type: type.rawValue),
+                           txn: txn, notifications: &events)
+        }
+        let digestACL = [ACL(perms: 31, id: Id(scheme: "digest", id: "u:abc="))]
+        apply(.createSession(timeOut: 3000), .createSession)
+        apply(.create(path: "/a", data: [1, 2, 3], acl: ACL.openUnsafe, ephemeral: false, parentCVersion: -1), .create)
+        apply(.create(path: "/a/b", data: nil, acl: ACL.openUnsafe, ephemeral: false, parentCVersion: -1), .create2)
+        apply(.create(path: "/a/e", data: [9], acl: ACL.openUnsafe, ephemeral: true, parentCVersion: -1), .create)
+        apply(.createContainer(path: "/c", data: [], acl: ACL.openUnsafe, parentCVersion: -1), .createContainer)
+        apply(.setData(path: "/a", data: Array(repeating: 7, count: 5000), version: 1), .setData)
+        apply(.setData(path: "/", data: [1], version: 1), .setData)
+        apply(.setACL(path: "/a/b", acl: digestACL, version: 1), .setACL)
+        apply(.multi([TypedTxn(type: .create, txn: .create(path: "/m", data: [4], acl: ACL.openUnsafe, ephemeral: false, parentCVersion: -1)),
+                      TypedTxn(type: .delete, txn: .delete(path: "/a/b"))]), .multi)
+        apply(.delete(path: "/missing"), .delete)
+        apply(.closeSession(paths: ["/a/e"]), .closeSession)
+        apply(.setData(path: "/zookeeper/config", data: [5], version: 1), .setData)
+        #expect(tree.digest != 0)
+        let root = NSTemporaryDirectory() + "digest-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let path = try SnapshotFileWriter.writeNow(SnapshotSerializer.serialize(tree), directory: root, zxid: zxid)
+        let loaded = try SnapshotLoader.load(path, zxid: zxid)
+        #expect(loaded.digest == tree.digest)
+    }
+}
