@@ -311,16 +311,29 @@ public struct ServerCore {
 
     // MARK: Requests
 
-    private mutating func handleRequest(_ id: ConnectionID, _ header: RequestHeader, _ request: Request, now: Now, into actions: inout [Action]) {
+    /// The connection and session a request acts for, or nil when it is not handled now:
+    /// no session (the connection closes), after closeSession (dropped), before the session
+    /// is created (held until it is), or an expired session (answered SessionExpired).
+    private mutating func admit(_ id: ConnectionID, _ request: HeldRequest, now: Now,
+                                into actions: inout [Action]) -> (Connection, Int64)? {
         guard let connection = connections[id], let session = connection.sessionId else {
-            actions.append(.close(id)); return
+            actions.append(.close(id)); return nil
         }
-        if connection.closingSession { return }
+        if connection.closingSession { return nil }
         if connection.awaitingSession {
-            connections[id]?.held.append(.request(header, request))
-            return
+            connections[id]?.held.append(request)
+            return nil
         }
-        guard touch(session, id, header, now: now, into: &actions) else { return }
+        let header: RequestHeader
+        switch request {
+        case .request(let h, _), .undecodable(let h, _): header = h
+        }
+        guard touch(session, id, header, now: now, into: &actions) else { return nil }
+        return (connection, session)
+    }
+
+    private mutating func handleRequest(_ id: ConnectionID, _ header: RequestHeader, _ request: Request, now: Now, into actions: inout [Action]) {
+        guard let (connection, session) = admit(id, .request(header, request), now: now, into: &actions) else { return }
         switch request {
         case .ping:
             actions.append(.send(id, .reply(ReplyHeader(xid: SpecialXid.ping, zxid: tree.lastProcessedZxid, err: 0), .empty)))
@@ -402,15 +415,7 @@ public struct ServerCore {
 
     private mutating func handleUndecodable(_ id: ConnectionID, _ header: RequestHeader, _ error: KeeperError, now: Now,
                                             into actions: inout [Action]) {
-        guard let connection = connections[id], let session = connection.sessionId else {
-            actions.append(.close(id)); return
-        }
-        if connection.closingSession { return }
-        if connection.awaitingSession {
-            connections[id]?.held.append(.undecodable(header, error))
-            return
-        }
-        guard touch(session, id, header, now: now, into: &actions) else { return }
+        guard let (connection, session) = admit(id, .undecodable(header, error), now: now, into: &actions) else { return }
         guard error != .unimplemented, let opCode = OpCode(rawValue: header.type) else {
             // ZooKeeper's UnimplementedRequestProcessor: answer with zxid -1, then close.
             actions.append(.warn("Received packet at server of unknown type \(header.type)"))

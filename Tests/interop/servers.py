@@ -22,9 +22,10 @@ def free_port():
 
 
 def four_letter(address, word, timeout=2):
+    """Sends a four-letter word (str), or any bytes, and returns all the server answers."""
     host, port = address.split(":")
     with socket.create_connection((host, int(port)), timeout=timeout) as s:
-        s.sendall(word.encode())
+        s.sendall(word if isinstance(word, bytes) else word.encode())
         out = b""
         while True:
             chunk = s.recv(4096)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 from rawzk import RawClient, Closed, Reader, OP, OPEN_ACL, i32, i64, boolean, buf, string, strings, acls
-from servers import zookeeper_classpath
+from servers import four_letter, zookeeper_classpath
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -217,22 +217,10 @@ def test_a_slow_handshake_is_not_cut_off_while_bytes_arrive(address):
 
 # --- four-letter words -------------------------------------------------------------------
 
-def raw_word(address, data):
-    host, port = address.split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as s:
-        s.sendall(data)
-        out = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                return out.decode()
-            out += chunk
-
-
 def test_a_word_followed_by_more_bytes_is_answered(address):
-    assert raw_word(address, b"ruok\n\n\n\n\n\n\n\n") == "imok"
-    assert raw_word(address, b"ruok" + i32(5) + b"\0" * 5) == "imok"
-    assert "Zookeeper version" in raw_word(address, b"srvr\r\n")
+    assert four_letter(address, b"ruok\n\n\n\n\n\n\n\n") == "imok"
+    assert four_letter(address, b"ruok" + i32(5) + b"\0" * 5) == "imok"
+    assert "Zookeeper version" in four_letter(address, b"srvr\r\n")
 
 
 # --- the rest of the catalogue -----------------------------------------------------------
