@@ -22,17 +22,17 @@ public enum ZnodeDigest {
         if let data, data.count > 0, let base = data.baseAddress {
             crc = crc32(crc, base.assumingMemoryBound(to: Bytef.self), uInt(data.count))
         }
+        // czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner.
         return withUnsafeTemporaryAllocation(byteCount: 60, alignment: 8) { fields -> Int64 in
-            var offset = 0
-            for value in [stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.mtime] {
-                fields.storeBytes(of: value.bigEndian, toByteOffset: offset, as: Int64.self)
-                offset += 8
-            }
-            for value in [stat.version, stat.cversion, stat.aversion] {
-                fields.storeBytes(of: value.bigEndian, toByteOffset: offset, as: Int32.self)
-                offset += 4
-            }
-            fields.storeBytes(of: stat.ephemeralOwner.bigEndian, toByteOffset: offset, as: Int64.self)
+            fields.storeBytes(of: stat.czxid.bigEndian, toByteOffset: 0, as: Int64.self)
+            fields.storeBytes(of: stat.mzxid.bigEndian, toByteOffset: 8, as: Int64.self)
+            fields.storeBytes(of: stat.pzxid.bigEndian, toByteOffset: 16, as: Int64.self)
+            fields.storeBytes(of: stat.ctime.bigEndian, toByteOffset: 24, as: Int64.self)
+            fields.storeBytes(of: stat.mtime.bigEndian, toByteOffset: 32, as: Int64.self)
+            fields.storeBytes(of: stat.version.bigEndian, toByteOffset: 40, as: Int32.self)
+            fields.storeBytes(of: stat.cversion.bigEndian, toByteOffset: 44, as: Int32.self)
+            fields.storeBytes(of: stat.aversion.bigEndian, toByteOffset: 48, as: Int32.self)
+            fields.storeBytes(of: stat.ephemeralOwner.bigEndian, toByteOffset: 52, as: Int64.self)
             let base = fields.baseAddress?.assumingMemoryBound(to: Bytef.self)
             return Int64(crc32(crc, base, 60))
         }
