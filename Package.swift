@@ -26,8 +26,8 @@ let package = Package(
     targets: [
         .target(name: "Jute", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "ZooKeeperProtocol", dependencies: ["Jute", .product(name: "NIOCore", package: "swift-nio")]),
-        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .target(name: "DataTree", dependencies: ["ZooKeeperProtocol", "CZlib"]),
+        .target(name: "CAviaryCRC32"),
+        .target(name: "DataTree", dependencies: ["ZooKeeperProtocol", "CAviaryCRC32"]),
         .target(name: "Configuration"),
         .target(
             name: "Storage",

@@ -1,4 +1,4 @@
-import CZlib
+import CAviaryCRC32
 import ZooKeeperProtocol
 
 /// ZooKeeper's tree digest (`DigestCalculator`, version 2): each znode contributes the
@@ -13,14 +13,13 @@ public enum ZnodeDigest {
     /// The digest of one znode; 0 for those ZooKeeper leaves out.
     public static func of(path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?, stat: StatPersisted) -> Int64 {
         if path.count >= excludedPrefix.count && path.starts(with: excludedPrefix) { return 0 }
-        var crc: UInt = 0
-        // The root is "" whether it is named "" or "/". Empty buffers are skipped: zlib takes
-        // a null pointer for "start over".
+        var crc: UInt32 = 0
+        // The root is "" whether it is named "" or "/".
         if path.count > 1 || (path.count == 1 && path[0] != UInt8(ascii: "/")), let base = path.baseAddress {
-            crc = crc32(crc, base.assumingMemoryBound(to: Bytef.self), uInt(path.count))
+            crc = aviary_crc32(crc, base, path.count)
         }
         if let data, data.count > 0, let base = data.baseAddress {
-            crc = crc32(crc, base.assumingMemoryBound(to: Bytef.self), uInt(data.count))
+            crc = aviary_crc32(crc, base, data.count)
         }
         // czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner.
         return withUnsafeTemporaryAllocation(byteCount: 60, alignment: 8) { fields -> Int64 in
@@ -33,8 +32,7 @@ public enum ZnodeDigest {
             fields.storeBytes(of: stat.cversion.bigEndian, toByteOffset: 44, as: Int32.self)
             fields.storeBytes(of: stat.aversion.bigEndian, toByteOffset: 48, as: Int32.self)
             fields.storeBytes(of: stat.ephemeralOwner.bigEndian, toByteOffset: 52, as: Int64.self)
-            let base = fields.baseAddress?.assumingMemoryBound(to: Bytef.self)
-            return Int64(crc32(crc, base, 60))
+            return Int64(aviary_crc32(crc, fields.baseAddress, 60))
         }
     }
 }
