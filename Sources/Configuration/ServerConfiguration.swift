@@ -1,4 +1,4 @@
-/// One `server.N` line of zoo.cfg.
+/// One `server.N` line of zoo.cfg or of the dynamic configuration file.
 public struct ServerSpec: Sendable, Hashable {
     public var id: Int64
     public var host: String
@@ -38,7 +38,34 @@ public struct ServerConfiguration: Sendable {
     public var authProviders: [String: String] = [:]
     public var reconfigEnabled = false
     public var standaloneEnabled = true
+    /// The ensemble's members (`server.N`, from zoo.cfg or `dynamicConfigFile`).
     public var servers: [Int64: ServerSpec] = [:]
+    /// Where each `server.N` was read, for messages ("zoo.cfg:12").
+    public var serverLines: [Int64: String] = [:]
+    /// The membership's version: from the dynamic file's name (`zoo.cfg.dynamic.<hex>`), else 0.
+    public var configVersion: Int64 = 0
+    /// `dynamicConfigFile`, when membership lives in a file of its own.
+    public var dynamicConfigFile: String?
+    /// `peerType`: "participant" or "observer" (the servers list wins when they disagree).
+    public var peerType = "participant"
+    /// `cnxTimeout` (`zookeeper.cnxTimeout`): election connect timeout in milliseconds.
+    public var connectTimeoutMs = 5000
+    /// `electionPortBindRetry`: times to retry binding the election port (0: forever).
+    public var electionPortBindRetry = 3
+    /// `quorumListenOnAllIPs`: bind quorum and election ports on every interface.
+    public var quorumListenOnAllIPs = false
+    /// `localSessionsEnabled`, `localSessionsUpgradingEnabled`.
+    public var localSessionsEnabled = false
+    public var localSessionsUpgradingEnabled = true
+    /// `readonlymode.enabled`: serve reads while cut off from a quorum.
+    public var readOnlyModeEnabled = false
+    /// The voting members (participants).
+    public var voters: [ServerSpec] { servers.values.filter { $0.role == "participant" }.sorted { $0.id < $1.id } }
+    /// The observers.
+    public var observers: [ServerSpec] { servers.values.filter { $0.role == "observer" }.sorted { $0.id < $1.id } }
+    /// Whether the configuration describes an ensemble rather than one standalone server
+    /// (`QuorumPeerConfig.isDistributed`: more than one voter, or standalone mode turned off).
+    public var isDistributed: Bool { !servers.isEmpty && (voters.count > 1 || !standaloneEnabled) }
     /// The `myid` file's id, when dataDir has one.
     public var myid: Int64?
     /// Transactions between snapshots (randomised as ZooKeeper does).

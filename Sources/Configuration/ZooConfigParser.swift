@@ -16,9 +16,8 @@ public enum ZooConfigParser {
     /// Keys ZooKeeper accepts that Aviary reads but does not act on yet.
     static let acceptedNotActedOn: [String] = [
         "admin.idleTimeout", "admin.forceHttps", "admin.portUnification", "metricsProvider.exportJvmInfo",
-        "syncEnabled", "peerType", "electionAlg", "quorumListenOnAllIPs", "secureClientPort", "secureClientPortAddress",
-        "serverCnxnFactory", "ssl.", "dynamicConfigFile", "localSessionsEnabled",
-        "localSessionsUpgradingEnabled", "leaderServes", "cnxTimeout", "snapSizeLimitInKb", "txnLogSizeLimitInKb",
+        "syncEnabled", "secureClientPort", "secureClientPortAddress",
+        "serverCnxnFactory", "ssl.", "leaderServes", "snapSizeLimitInKb", "txnLogSizeLimitInKb",
         "zookeeper.", "jvm.", "clientCnxnSocket", "admin.enableServer", "group.", "weight.", "maxCnxns",
         "connectToLearnerMasterLimit", "multiAddress.", "sslQuorum", "portUnification",
     ]
@@ -135,16 +134,26 @@ public enum ZooConfigParser {
                     warnings.append("\(file):\(lineNumber): metricsProvider.className=\(value) is not available; serving Prometheus metrics instead")
                 }
             case "standaloneEnabled": config.standaloneEnabled = try bool()
+            case "peerType":
+                let type = value.lowercased()
+                guard type == "participant" || type == "observer" else { throw fail("expected participant or observer") }
+                config.peerType = type
+            case "electionAlg":
+                // ZooKeeper 3.8 has only fast leader election (3).
+                guard value == "3" else { throw fail("only electionAlg=3 (fast leader election) exists") }
+            case "cnxTimeout", "zookeeper.cnxTimeout": config.connectTimeoutMs = try int(min: 1, max: 600_000)
+            case "electionPortBindRetry", "zookeeper.electionPortBindRetry": config.electionPortBindRetry = try int(max: 1_000_000)
+            case "quorumListenOnAllIPs": config.quorumListenOnAllIPs = try bool()
+            case "localSessionsEnabled": config.localSessionsEnabled = try bool()
+            case "localSessionsUpgradingEnabled": config.localSessionsUpgradingEnabled = try bool()
+            case "readonlymode.enabled", "zookeeper.readonlymode.enabled": config.readOnlyModeEnabled = try bool()
+            case "dynamicConfigFile": config.dynamicConfigFile = value
             case "digest.enabled", "zookeeper.digest.enabled": config.digestEnabled = try bool()
             case "znode.container.checkIntervalMs", "zookeeper.znode.container.checkIntervalMs":
                 config.containerCheckIntervalMs = try int(min: 1)
             default:
                 if key.hasPrefix("server.") {
-                    guard let id = Int64(key.dropFirst("server.".count)), id >= 0 else { throw fail("expected server.<id>") }
-                    guard let spec = parseServer(id: id, value) else {
-                        throw fail("expected host:quorumPort:electionPort[:participant|observer][;[clientHost:]clientPort]")
-                    }
-                    config.servers[id] = spec
+                    try readServer(key: key, value: value, at: "\(file):\(lineNumber)", into: &config)
                 } else if key.hasPrefix("authProvider.") {
                     config.authProviders[key] = value
                     if !value.hasSuffix("DigestAuthenticationProvider") && !value.hasSuffix("IPAuthenticationProvider") {
@@ -157,6 +166,9 @@ public enum ZooConfigParser {
                 }
             }
         }
+        if let dynamic = config.dynamicConfigFile {
+            try readDynamicFile(dynamic, into: &config, readFile: readFile)
+        }
         if let min = config.minSessionTimeout, let max = config.maxSessionTimeout, min > max {
             throw ConfigurationError(file: file, line: 0, message: "minSessionTimeout \(min) is larger than maxSessionTimeout \(max)")
         }
@@ -167,27 +179,7 @@ public enum ZooConfigParser {
             }
             config.myid = id
         }
-        if config.servers.count > 1 || (config.servers.count == 1 && !config.standaloneEnabled) {
-            warnings.append("\(file): ensemble mode (server.N lines) is not available yet; running standalone")
-        }
+        try EnsembleValidation.check(&config, file: file, warnings: &warnings)
         return (config, warnings)
-    }
-
-    static func parseServer(id: Int64, _ value: String) -> ServerSpec? {
-        let halves = value.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)
-        let parts = halves[0].split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 3 || parts.count == 4, !parts[0].isEmpty,
-              let quorum = Int(parts[1]), let election = Int(parts[2]),
-              (1...65535).contains(quorum), (1...65535).contains(election) else { return nil }
-        let role = parts.count == 4 ? parts[3] : "participant"
-        guard role == "participant" || role == "observer" else { return nil }
-        var spec = ServerSpec(id: id, host: parts[0], quorumPort: quorum, electionPort: election, role: role)
-        if halves.count == 2 {
-            let client = halves[1].split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            guard let port = Int(client.last ?? ""), (1...65535).contains(port), client.count <= 2 else { return nil }
-            spec.clientPort = port
-            spec.clientAddress = client.count == 2 ? client[0] : nil
-        }
-        return spec
     }
 }

@@ -36,6 +36,10 @@ struct ServerCommand: AsyncParsableCommand {
             } catch {
                 throw StartupError("\(error)")
             }
+            if configuration.isDistributed {
+                let members = configuration.servers.keys.sorted().map { "server.\($0)" }.joined(separator: ", ")
+                throw StartupError("\(configFile): this configuration describes an ensemble (\(members); myid \(configuration.myid ?? -1)), which Aviary cannot form or join yet; refusing to run it as a standalone server, whose data would diverge from the rest of the ensemble")
+            }
         }
         var settings = LogSettings()
         settings.format = configuration.logFormat

@@ -29,7 +29,8 @@ struct ZooConfigParserTests {
         #expect(config.servers[1] == ServerSpec(id: 1, host: "zk1", quorumPort: 2888, electionPort: 3888,
                                                 role: "participant", clientAddress: nil, clientPort: 2181))
         #expect(config.extendedTypesEnabled)
-        #expect(warnings == ["zoo.cfg:11: admin.idleTimeout is accepted but not acted on yet"])
+        #expect(warnings == ["zoo.cfg:11: admin.idleTimeout is accepted but not acted on yet",
+                             "zoo.cfg: only one server listed and standaloneEnabled is true: running standalone, as ZooKeeper does"])
         #expect(config.adminPort == 9090 && config.adminEnabled)
         #expect(config.metricsPort == 7001)
         #expect(config.snapRetainCount == 3 && config.forceSync && config.snapCount == 100_000)
@@ -76,5 +77,73 @@ struct ZooConfigParserTests {
             }
         }
         #expect(throws: Never.self) { try parse("aviary.log.maxfilesize=512GB\ntickTime=100000\npreAllocSize=1048576\n") }
+    }
+
+    func parse(_ text: String, files: [String: String]) throws -> (ServerConfiguration, [String]) {
+        try ZooConfigParser.parse(text, file: "zoo.cfg", readFile: { files[$0] })
+    }
+
+    static let ensemble = """
+        tickTime=2000
+        initLimit=10
+        syncLimit=5
+        dataDir=/data
+        clientPort=2181
+        server.1=127.0.0.2:2888:3888;2181
+        server.2=[::1]:2888:3888:participant;127.0.0.3:2181
+        server.3=zk3.example:2888:3888
+        server.4=127.0.0.5:2888:3888:observer
+        """
+
+    @Test func readsAnEnsemble() throws {
+        let (config, warnings) = try parse(Self.ensemble, files: ["/data/myid": "2\n"])
+        #expect(config.isDistributed && config.myid == 2)
+        #expect(config.voters.map(\.id) == [1, 2, 3] && config.observers.map(\.id) == [4])
+        #expect(config.servers[2] == ServerSpec(id: 2, host: "::1", quorumPort: 2888, electionPort: 3888, role: "participant",
+                                                clientAddress: "127.0.0.3", clientPort: 2181))
+        #expect(config.serverLines[3] == "zoo.cfg:8")
+        #expect(!warnings.contains { $0.contains("not acted on") }, "\(warnings)")
+    }
+
+    @Test func contradictoryEnsemblesNameTheLine() {
+        func failure(_ text: String, files: [String: String] = ["/data/myid": "1"]) -> ConfigurationError? {
+            do { _ = try parse(text, files: files); return nil } catch { return error as? ConfigurationError }
+        }
+        let missing = failure(Self.ensemble, files: [:])
+        #expect(missing?.file == "/data/myid" && missing?.message.contains("myid file is missing") == true)
+        let unlisted = failure(Self.ensemble, files: ["/data/myid": "7"])
+        #expect(unlisted?.message.contains("myid 7 is not among the servers listed") == true)
+        let sharedPort = failure(Self.ensemble + "\nserver.5=127.0.0.2:3888:4888")
+        #expect(sharedPort?.line == 10 && sharedPort?.message.contains("already server.1's election port") == true, "\(String(describing: sharedPort))")
+        let samePorts = failure("dataDir=/data\nserver.1=h:2888:2888\nserver.2=i:2888:3888")
+        #expect(samePorts?.line == 2)
+        let twice = failure("dataDir=/data\nserver.1=h:2888:3888\nserver.1=i:2888:3888")
+        #expect(twice?.line == 3)
+        let onlyObservers = failure("dataDir=/data\nserver.1=h:2888:3888:observer")
+        #expect(onlyObservers?.line == 2)
+        #expect(failure("dataDir=/data\nserver.1=h:2888:3888:leader") != nil)
+        #expect(failure("dataDir=/data\nelectionAlg=1") != nil)
+    }
+
+    @Test func oneServerIsStandaloneUnlessStandaloneIsOff() throws {
+        let (single, _) = try parse("dataDir=/data\nserver.1=h:2888:3888", files: [:])
+        #expect(!single.isDistributed)
+        let (alone, _) = try parse("dataDir=/data\nstandaloneEnabled=false\nserver.1=h:2888:3888", files: ["/data/myid": "1"])
+        #expect(alone.isDistributed, "an ensemble of one: never run as a standalone server")
+    }
+
+    @Test func readsTheDynamicConfigurationFile() throws {
+        let text = "dataDir=/data\ndynamicConfigFile=/conf/zoo.cfg.dynamic.100000000\n"
+        let dynamic = "server.1=127.0.0.2:2888:3888;2181\nserver.2=127.0.0.3:2888:3888;2181\nserver.3=127.0.0.4:2888:3888;2181\n"
+        let (config, _) = try parse(text, files: ["/conf/zoo.cfg.dynamic.100000000": dynamic, "/data/myid": "3"])
+        #expect(config.configVersion == 0x1_0000_0000 && config.voters.count == 3)
+        #expect(config.serverLines[2] == "/conf/zoo.cfg.dynamic.100000000:2")
+        #expect(throws: ConfigurationError.self) {
+            try parse(text + "server.9=h:1:2\n", files: ["/conf/zoo.cfg.dynamic.100000000": dynamic, "/data/myid": "3"])
+        }
+        #expect(throws: ConfigurationError.self) {
+            try parse(text, files: ["/conf/zoo.cfg.dynamic.100000000": dynamic + "version=5\n", "/data/myid": "3"])
+        }
+        #expect(throws: ConfigurationError.self) { try parse(text, files: ["/data/myid": "3"]) }
     }
 }

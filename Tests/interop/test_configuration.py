@@ -1,0 +1,45 @@
+"""zoo.cfg as an operator writes it: an ensemble configuration is never run standalone, and a
+bad one stops the server with a message naming the file and line."""
+import os
+import subprocess
+import tempfile
+
+from servers import aviary_binary, free_port
+
+
+def start(config_text, myid=None):
+    directory = tempfile.mkdtemp(prefix="config-")
+    data = os.path.join(directory, "data")
+    os.makedirs(data)
+    if myid is not None:
+        with open(os.path.join(data, "myid"), "w") as f:
+            f.write("%d\n" % myid)
+    path = os.path.join(directory, "zoo.cfg")
+    with open(path, "w") as f:
+        f.write("tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"
+                "admin.enableServer=false\nmetricsProvider.httpPort=0\n" % (data, free_port()) + config_text)
+    result = subprocess.run([aviary_binary(), "server", path], capture_output=True, text=True, timeout=60)
+    return result, path
+
+
+ENSEMBLE = "server.1=127.0.0.2:2888:3888\nserver.2=127.0.0.3:2888:3888\nserver.3=127.0.0.4:2888:3888\n"
+
+
+def test_an_ensemble_is_never_run_standalone():
+    result, path = start(ENSEMBLE, myid=1)
+    assert result.returncode != 0
+    assert "describes an ensemble" in result.stderr and "refusing to run it as a standalone server" in result.stderr, result.stderr
+
+
+def test_one_server_with_standalone_disabled_is_an_ensemble_too():
+    result, _ = start("standaloneEnabled=false\nserver.1=127.0.0.2:2888:3888\n", myid=1)
+    assert result.returncode != 0 and "describes an ensemble" in result.stderr, result.stderr
+
+
+def test_contradictory_ensembles_name_the_file_and_line():
+    result, path = start(ENSEMBLE)
+    assert result.returncode != 0 and "myid file is missing" in result.stderr, result.stderr
+    result, path = start(ENSEMBLE, myid=9)
+    assert result.returncode != 0 and "myid 9 is not among the servers listed" in result.stderr, result.stderr
+    result, path = start(ENSEMBLE + "server.4=127.0.0.2:3888:4888\n", myid=1)
+    assert result.returncode != 0 and "%s:12:" % path in result.stderr and "already server.1's election port" in result.stderr, result.stderr
