@@ -7,7 +7,7 @@ import ZooKeeperProtocol
 /// Frames captured from Apache ZooKeeper 3.8 and its clients (Tests/interop/golden/capture.py)
 /// decode with our records and encode back to the same bytes.
 struct GoldenFrameTests {
-    struct Frame: CustomStringConvertible {
+    struct Frame: CustomStringConvertible, Sendable {
         var kind: String
         var opCode: Int32?
         var bytes: [UInt8]
