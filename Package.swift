@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "DataTree", targets: ["DataTree"]),
         .library(name: "ServerCore", targets: ["ServerCore"]),
         .library(name: "Configuration", targets: ["Configuration"]),
+        .library(name: "Consensus", targets: ["Consensus"]),
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "Operations", targets: ["Operations"]),
         .library(name: "Server", targets: ["Server"]),
@@ -29,6 +30,7 @@ let package = Package(
         .target(name: "CAviaryCRC32"),
         .target(name: "DataTree", dependencies: ["ZooKeeperProtocol", "CAviaryCRC32"]),
         .target(name: "Configuration"),
+        .target(name: "Consensus", dependencies: ["ZooKeeperProtocol"]),
         .target(
             name: "Storage",
             dependencies: [
@@ -83,6 +85,7 @@ let package = Package(
         .testTarget(name: "DataTreeTests", dependencies: ["DataTree"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "DataTree", "ZooKeeperProtocol"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "ZooKeeperProtocol"]),
         .testTarget(name: "StorageTests", dependencies: [
             "Storage", "DataTree", "ZooKeeperProtocol", "Jute", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),

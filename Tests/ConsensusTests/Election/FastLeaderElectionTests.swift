@@ -1,0 +1,120 @@
+import Consensus
+import Testing
+import ZooKeeperProtocol
+
+struct FastLeaderElectionTests {
+    @Test func theServerWithTheHighestIdLeadsAFreshEnsemble() {
+        var world = ElectionSimulation(voters: [1, 2, 3], seed: 1)
+        for id: Int64 in [1, 2, 3] { world.start(id, zxid: 0, epoch: 0) }
+        world.run(until: 10_000)
+        #expect(world.outcomes[3]?.state == .leading)
+        #expect(world.outcomes[1]?.state == .following && world.outcomes[2]?.state == .following)
+        #expect(Set(world.outcomes.values.map(\.vote.leader)) == [3])
+    }
+
+    @Test func theLatestZxidWinsOverAHigherId() {
+        var world = ElectionSimulation(voters: [1, 2, 3], seed: 2)
+        world.start(1, zxid: 0x1_0000_0005, epoch: 1)
+        world.start(2, zxid: 0x1_0000_0003, epoch: 1)
+        world.start(3, zxid: 0x1_0000_0003, epoch: 1)
+        world.run(until: 10_000)
+        #expect(world.outcomes[1]?.state == .leading)
+        #expect(world.outcomes.values.allSatisfy { $0.vote.leader == 1 && $0.vote.zxid == 0x1_0000_0005 })
+    }
+
+    @Test func aNewerEpochWinsOverALongerLog() {
+        var world = ElectionSimulation(voters: [1, 2, 3], seed: 3)
+        world.start(1, zxid: 0x1_0000_0009, epoch: 1)
+        world.start(2, zxid: 0x2_0000_0001, epoch: 2)
+        world.start(3, zxid: 0x1_0000_0009, epoch: 1)
+        world.run(until: 10_000)
+        #expect(Set(world.outcomes.values.map(\.vote.leader)) == [2])
+    }
+
+    @Test func aServerThatComesLateFollowsTheLeaderItIsTold() {
+        var world = ElectionSimulation(voters: [1, 2, 3], seed: 4)
+        world.down = [3]
+        world.start(1, zxid: 0, epoch: 0)
+        world.start(2, zxid: 0, epoch: 0)
+        world.run(until: 5_000)
+        #expect(world.outcomes[2]?.state == .leading && world.outcomes[1]?.state == .following)
+        world.down = []
+        world.start(3, zxid: 0, epoch: 0)
+        world.run(until: 20_000)
+        #expect(world.outcomes[3]?.state == .following && world.outcomes[3]?.vote.leader == 2)
+    }
+
+    @Test func noQuorumNoLeader() {
+        var world = ElectionSimulation(voters: [1, 2, 3, 4, 5], seed: 5)
+        world.down = [3, 4, 5]
+        world.start(1, zxid: 0, epoch: 0)
+        world.start(2, zxid: 0, epoch: 0)
+        world.run(until: 120_000)
+        #expect(world.outcomes.isEmpty, "two of five cannot elect")
+        #expect((world.servers[1]?.running ?? false) && (world.servers[2]?.running ?? false))
+    }
+
+    @Test func anObserverObservesTheLeader() {
+        var world = ElectionSimulation(voters: [1, 2, 3], observers: [4], seed: 6)
+        for id: Int64 in [1, 2, 3] { world.start(id, zxid: 0, epoch: 0) }
+        world.run(until: 5_000)
+        world.start(4, zxid: 0, epoch: 0)
+        world.run(until: 20_000)
+        #expect(world.outcomes[4]?.state == .observing && world.outcomes[4]?.vote.leader == 3)
+    }
+
+    @Test func votesAgreeAsZooKeepersVoteEquals() {
+        let looking = Vote(leader: 3, zxid: 5, electionEpoch: 1, peerEpoch: 1)
+        #expect(looking.agrees(with: Vote(leader: 3, zxid: 5, electionEpoch: 1, peerEpoch: 1, state: .following)))
+        #expect(!looking.agrees(with: Vote(leader: 3, zxid: 5, electionEpoch: 2, peerEpoch: 1, state: .following)))
+        let following = Vote(leader: 3, zxid: 9, electionEpoch: 7, peerEpoch: 2, state: .following, version: 2)
+        #expect(following.agrees(with: Vote(leader: 3, zxid: 1, electionEpoch: 1, peerEpoch: 2, state: .leading, version: 2)))
+        #expect(!following.agrees(with: Vote(leader: 3, zxid: 1, electionEpoch: 1, peerEpoch: 3, state: .leading, version: 2)))
+        #expect(following.agrees(with: Vote(leader: 3, zxid: 1, electionEpoch: 1, peerEpoch: 3, state: .leading, version: 0)),
+                "one vote of version 0: the leader alone is compared")
+    }
+
+    /// A seeded world: 3 or 5 voters with random epochs and zxids, all starting at once.
+    static func world(seed: UInt64, lossy: Bool) -> (ElectionSimulation, best: Int64, size: Int, ElectionSimulation.Faults) {
+        var random = ElectionSimulation.Random(state: seed ^ 0xA5A5)
+        let size = random.chance(50) ? 3 : 5
+        let voters = (1...Int64(size)).map { $0 }
+        let faults = ElectionSimulation.Faults(lossPercent: lossy ? Int(random.below(25)) : 0, duplicatePercent: Int(random.below(20)),
+                                               maximumDelay: 1 + random.below(150))
+        var world = ElectionSimulation(voters: voters, seed: seed, faults: faults)
+        var candidates: [(id: Int64, epoch: Int64, zxid: Int64)] = []
+        for id in voters {
+            let epoch = random.below(3)
+            let zxid = epoch << 32 | random.below(4)
+            candidates.append((id, epoch, zxid))
+            world.start(id, zxid: zxid, epoch: epoch)
+        }
+        let best = candidates.max { ($0.epoch, $0.zxid, $0.id) < ($1.epoch, $1.zxid, $1.id) }
+        return (world, best?.id ?? -1, size, faults)
+    }
+
+    /// Many seeds of a network that duplicates and reorders but loses nothing, with delays under
+    /// finalizeWait: every server ends its election, all agree on one leader, and it is the
+    /// best candidate (highest epoch, then zxid, then id).
+    @Test func seededElectionsWithoutLossAgreeOnTheBestCandidate() {
+        for seed in UInt64(0)..<300 {
+            var (world, best, size, faults) = Self.world(seed: seed, lossy: false)
+            world.run(until: 600_000)
+            let leaders = Set(world.outcomes.values.map(\.vote.leader))
+            #expect(world.outcomes.count == size, "seed \(seed): \(world.outcomes.count) of \(size) finished (\(faults))")
+            #expect(leaders == [best], "seed \(seed): leaders \(leaders), best \(best) (\(faults))")
+        }
+    }
+
+    /// With loss an election can end split (a server counts a quorum before a better vote
+    /// reaches it); ZooKeeper relies on discovery to undo that, since a leader needs a quorum of
+    /// followers. What the election itself must do under loss is end: the timer resends the
+    /// votes, with a doubling interval, until every server has decided.
+    @Test func seededLossyElectionsEnd() {
+        for seed in UInt64(0)..<300 {
+            var (world, _, size, faults) = Self.world(seed: seed, lossy: true)
+            world.run(until: 600_000)
+            #expect(world.outcomes.count == size, "seed \(seed): \(world.outcomes.count) of \(size) finished (\(faults))")
+        }
+    }
+}
