@@ -443,3 +443,43 @@ struct TreeDigestTests {
         #expect(loaded.digest == tree.digest)
     }
 }
+
+struct EpochFilesTests {
+    func directory() throws -> String {
+        let path = NSTemporaryDirectory() + "epochs-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test func missingFilesAreCreatedFromTheLastZxid() throws {
+        let root = try directory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let files = EpochFiles(directory: root)
+        let loaded = try files.load(lastProcessedZxid: 0x3_0000_0007)
+        #expect(loaded.currentEpoch == 3 && loaded.acceptedEpoch == 3 && loaded.notes.count == 2)
+        // ZooKeeper's format: a decimal long, no newline.
+        #expect(try String(contentsOfFile: root + "/currentEpoch", encoding: .utf8) == "3")
+        #expect(!FileManager.default.fileExists(atPath: root + "/currentEpoch.tmp"))
+        #expect(try files.load(lastProcessedZxid: 0x3_0000_0009).notes.isEmpty)
+    }
+
+    @Test func zooKeepersStartupRules() throws {
+        let root = try directory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let files = EpochFiles(directory: root)
+        try files.write(EpochFiles.current, 2)
+        try files.write(EpochFiles.accepted, 2)
+        #expect(throws: RecoveryError.self, "a current epoch older than the last zxid's") {
+            try files.load(lastProcessedZxid: 0x4_0000_0001)
+        }
+        try "4".write(toFile: root + "/currentEpoch.tmp", atomically: false, encoding: .utf8)
+        try files.write(EpochFiles.accepted, 4)
+        #expect(try files.load(lastProcessedZxid: 0x4_0000_0001).currentEpoch == 4, "a crash left currentEpoch.tmp")
+        try files.write(EpochFiles.accepted, 3)
+        #expect(throws: RecoveryError.self, "accepted below current") { try files.load(lastProcessedZxid: 0x4_0000_0001) }
+        try "4\n".write(toFile: root + "/acceptedEpoch", atomically: false, encoding: .utf8)
+        #expect(try files.read(EpochFiles.accepted) == 4, "a trailing newline is read as Java's readLine reads it")
+        try "four".write(toFile: root + "/acceptedEpoch", atomically: false, encoding: .utf8)
+        #expect(throws: RecoveryError.self) { try files.read(EpochFiles.accepted) }
+    }
+}
