@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "ServerCore", "Configuration", "ZooKeeperProtocol", "Storage", "Operations",
+                "ServerCore", "Configuration", "ZooKeeperProtocol", "Storage", "Operations", "Consensus",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -74,10 +74,11 @@ let package = Package(
         .executableTarget(
             name: "aviary",
             dependencies: [
-                "CAviaryMalloc", "Server", "Configuration", "Storage", "DataTree", "ZooKeeperProtocol", "Operations", "Bench",
+                "CAviaryMalloc", "Server", "Configuration", "Storage", "DataTree", "ZooKeeperProtocol", "Operations", "Bench", "Consensus",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "JuteTests", dependencies: ["Jute"]),
