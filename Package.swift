@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "CAviaryCRC32"),
         .target(name: "DataTree", dependencies: ["ZooKeeperProtocol", "CAviaryCRC32"]),
         .target(name: "Configuration"),
-        .target(name: "Consensus", dependencies: ["ZooKeeperProtocol"]),
+        .target(name: "Consensus", dependencies: ["ZooKeeperProtocol", "Jute", .product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "Storage",
             dependencies: [
@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "DataTreeTests", dependencies: ["DataTree"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "DataTree", "ZooKeeperProtocol"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
-        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "ZooKeeperProtocol"]),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "ZooKeeperProtocol", "Jute", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "StorageTests", dependencies: [
             "Storage", "DataTree", "ZooKeeperProtocol", "Jute", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
