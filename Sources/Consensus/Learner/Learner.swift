@@ -36,6 +36,9 @@ public struct Learner: Sendable {
         public var header: TxnHeader
         public var txn: Txn
         public var digest: TxnDigest?
+        public init(header: TxnHeader, txn: Txn, digest: TxnDigest? = nil) {
+            self.header = header; self.txn = txn; self.digest = digest
+        }
     }
 
     public enum Event: Sendable {
@@ -208,11 +211,18 @@ public struct Learner: Sendable {
             guard let proposal = Self.proposal(from: packet.data) else { return actions.append(.fail("undecodable PROPOSAL \(packet.zxid)")) }
             notCommitted.append(proposal)
         case .commit:
+            if afterNewLeader {
+                // The proposals are logged already; the commit is applied after UPTODATE, in
+                // order. (3.8.0's learner peeks at the queue it emptied at NEWLEADER and throws a
+                // NullPointerException; a leader does forward commits between NEWLEADER and
+                // UPTODATE, as the ZAB simulation showed.)
+                committedWhileSyncing.append(packet.zxid)
+                break
+            }
             guard let head = notCommitted.first else {
-                // ZooKeeper's learner throws here (a NullPointerException) and drops the leader.
                 return actions.append(.fail("COMMIT 0x\(String(packet.zxid, radix: 16)) with no proposal pending"))
             }
-            if applyBeforeNewLeader && !afterNewLeader {
+            if applyBeforeNewLeader {
                 if head.header.zxid == packet.zxid {
                     notCommitted.removeFirst()
                     actions.append(.applyUnlogged(head))

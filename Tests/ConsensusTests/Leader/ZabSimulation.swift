@@ -1,0 +1,227 @@
+import Consensus
+import ZooKeeperProtocol
+
+/// One leader and its learners in a seeded world: FIFO links with random delays (ZAB runs over
+/// TCP), disks whose writes become durable after a random delay, learners that crash (losing
+/// what was not durable) and come back. The tree is modelled by the zxids applied to it.
+struct ZabSimulation {
+    typealias Random = ElectionSimulation.Random
+
+    struct Disk {
+        var acceptedEpoch: Int64 = 0
+        var currentEpoch: Int64 = 0
+        /// The zxids in the newest snapshot, and the durable log after it.
+        var snapshot: [Int64] = []
+        var log: [Int64] = []
+        var lastLogged: Int64 { log.last ?? snapshot.last ?? 0 }
+    }
+
+    struct Follower {
+        var learner: Learner
+        var disk = Disk()
+        /// The tree: zxids applied, in order.
+        var applied: [Int64] = []
+        /// Logged but not yet durable.
+        var pending: [Int64] = []
+        var connected = true
+        var serving = false
+        var generation = 0
+    }
+
+    enum Payload {
+        case toLeader(from: Int64, QuorumPacket)
+        case toFollower(Int64, QuorumPacket, generation: Int)
+        case leaderDurable(Int64)
+        case followerDurable(Int64, Int64, generation: Int)
+        case write(Int)
+        case crash(Int64)
+        case restart(Int64)
+    }
+
+    struct Scheduled {
+        var at: Int64
+        var sequence: Int
+        var payload: Payload
+    }
+
+    var random: Random
+    var now: Int64 = 0
+    var sequence = 0
+    var queue: [Scheduled] = []
+    /// The time the last message on each link (or write on each disk) arrives, so that links
+    /// and disks stay FIFO.
+    var linkTail: [String: Int64] = [:]
+    var leader: LeaderRole
+    var leaderApplied: [Int64] = []
+    var leaderServing = false
+    var followers: [Int64: Follower] = [:]
+    var failures: [String] = []
+    let leaderId: Int64 = 3
+
+    init(seed: UInt64, followerIds: [Int64] = [1, 2]) {
+        random = Random(state: seed)
+        let verifier = QuorumVerifier(voters: Set(followerIds + [3]))
+        leader = LeaderRole(verifier: verifier, leader: .init(myid: 3, acceptedEpoch: 0, currentEpoch: 0, lastProcessedZxid: 0),
+                            committedLog: [])
+        for id in followerIds {
+            followers[id] = Follower(learner: Learner(configuration: .init(myid: id), disk: .init(acceptedEpoch: 0, currentEpoch: 0, lastLoggedZxid: 0)))
+        }
+    }
+
+    mutating func schedule(_ payload: Payload, after delay: Int64, link: String? = nil) {
+        var at = now + delay
+        if let link {
+            at = max(at, linkTail[link] ?? 0)
+            linkTail[link] = at
+        }
+        sequence += 1
+        queue.append(Scheduled(at: at, sequence: sequence, payload: payload))
+    }
+
+    mutating func start(writes: Int) {
+        leaderActions(leader.receive(.start))
+        for id in followers.keys.sorted() { followerActions(id, followers[id]?.learner.receive(.connected) ?? []) }
+        for n in 0..<writes { schedule(.write(n), after: 50 + random.below(2_000)) }
+    }
+
+    // MARK: The leader
+
+    mutating func leaderActions(_ actions: [LeaderRole.Action]) {
+        for action in actions {
+            switch action {
+            case .send(let sid, let packet):
+                guard let follower = followers[sid], follower.connected else { continue }
+                schedule(.toFollower(sid, packet, generation: follower.generation), after: random.below(20), link: "3>\(sid)")
+            case .sendSnapshot(let sid, let zxid):
+                guard let follower = followers[sid], follower.connected else { continue }
+                schedule(.toFollower(sid, QuorumPacket(.snap, zxid: zxid), generation: follower.generation), after: random.below(20), link: "3>\(sid)")
+            case .log(let proposal):
+                schedule(.leaderDurable(proposal.header.zxid), after: 1 + random.below(10), link: "disk3")
+            case .commit(let zxid):
+                leaderApplied.append(zxid)
+            case .serving:
+                leaderServing = true
+            case .writeAcceptedEpoch, .writeCurrentEpoch:
+                break
+            case .fail(let reason):
+                failures.append("leader: \(reason)")
+            }
+        }
+    }
+
+    // MARK: Followers
+
+    mutating func followerActions(_ id: Int64, _ actions: [Learner.Action]) {
+        for action in actions {
+            guard var follower = followers[id] else { return }
+            switch action {
+            case .send(let packet):
+                schedule(.toLeader(from: id, packet), after: random.below(20), link: "\(id)>3")
+            case .answerPing(let zxid):
+                schedule(.toLeader(from: id, QuorumPacket(.ping, zxid: zxid, data: [])), after: random.below(20), link: "\(id)>3")
+            case .writeAcceptedEpoch(let epoch):
+                follower.disk.acceptedEpoch = epoch
+            case .writeCurrentEpoch(let epoch):
+                follower.disk.currentEpoch = epoch
+            case .loadSnapshot(let zxid):
+                // The leader's tree as of zxid (the SNAP stream).
+                follower.applied = leaderApplied.filter { $0 <= zxid }
+                follower.pending = []
+                followers[id] = follower
+                followerActions(id, followers[id]?.learner.receive(.snapshotLoaded) ?? [])
+                continue
+            case .truncate(let zxid):
+                follower.disk.log.removeAll { $0 > zxid }
+                follower.applied = (follower.disk.snapshot + follower.disk.log).filter { $0 <= zxid }
+            case .applyUnlogged(let proposal):
+                follower.applied.append(proposal.header.zxid)
+            case .log(let proposal):
+                follower.pending.append(proposal.header.zxid)
+                schedule(.followerDurable(id, proposal.header.zxid, generation: follower.generation), after: 1 + random.below(10),
+                         link: "disk\(id)")
+            case .commit(let zxid):
+                follower.applied.append(zxid)
+            case .takeSnapshot:
+                follower.disk.snapshot = follower.applied
+                follower.disk.log = []
+            case .serving:
+                follower.serving = true
+            case .fail(let reason):
+                failures.append("server.\(id): \(reason)")
+            }
+            followers[id] = follower
+        }
+    }
+
+    mutating func crash(_ id: Int64) {
+        guard var follower = followers[id] else { return }
+        follower.connected = false
+        follower.serving = false
+        follower.generation += 1
+        follower.pending = []
+        followers[id] = follower
+        linkTail["3>\(id)"] = nil
+        linkTail["\(id)>3"] = nil
+        linkTail["disk\(id)"] = nil
+        leaderActions(leader.receive(.learnerLost(id)))
+    }
+
+    mutating func restart(_ id: Int64) {
+        guard var follower = followers[id] else { return }
+        // Recovery: the snapshot, then the durable log replayed (committed or not).
+        follower.applied = follower.disk.snapshot + follower.disk.log
+        follower.learner = Learner(configuration: .init(myid: id),
+                                   disk: .init(acceptedEpoch: follower.disk.acceptedEpoch, currentEpoch: follower.disk.currentEpoch,
+                                               lastLoggedZxid: follower.disk.lastLogged))
+        follower.connected = true
+        followers[id] = follower
+        followerActions(id, followers[id]?.learner.receive(.connected) ?? [])
+    }
+
+    mutating func run(until limit: Int64) {
+        while let next = queue.min(by: { ($0.at, $0.sequence) < ($1.at, $1.sequence) }), next.at <= limit {
+            queue.removeAll { $0.sequence == next.sequence }
+            now = max(now, next.at)
+            switch next.payload {
+            case .toLeader(let sid, let packet):
+                guard followers[sid]?.connected == true else { continue }
+                leaderActions(leader.receive(.packet(from: sid, packet)))
+            case .toFollower(let sid, let packet, let generation):
+                guard let follower = followers[sid], follower.connected, follower.generation == generation else { continue }
+                followerActions(sid, followers[sid]?.learner.receive(.packet(packet)) ?? [])
+            case .leaderDurable(let zxid):
+                leaderActions(leader.receive(.durable(upTo: zxid)))
+            case .followerDurable(let sid, let zxid, let generation):
+                guard var follower = followers[sid], follower.generation == generation, follower.pending.first == zxid else { continue }
+                follower.pending.removeFirst()
+                follower.disk.log.append(zxid)
+                followers[sid] = follower
+                followerActions(sid, followers[sid]?.learner.receive(.durable(upTo: zxid)) ?? [])
+            case .write(let n):
+                if !leaderServing {
+                    schedule(.write(n), after: 100)
+                    continue
+                }
+                leaderActions(leader.receive(.write(.setData(path: "/k\(n % 7)", data: [UInt8(n % 256)], version: Int32(n)),
+                                                    type: .setData, session: 1, cxid: Int32(n), time: now)))
+            case .crash(let sid):
+                crash(sid)
+            case .restart(let sid):
+                restart(sid)
+            }
+            checkPrefixes()
+        }
+    }
+
+    /// Every follower's tree holds a prefix of what the leader committed: nothing it applied was
+    /// not committed, and nothing is out of order.
+    mutating func checkPrefixes() {
+        for (id, follower) in followers where follower.serving {
+            let count = follower.applied.count
+            if count > leaderApplied.count || Array(leaderApplied.prefix(count)) != follower.applied {
+                failures.append("t=\(now) server.\(id) applied \(follower.applied.suffix(4)) beyond or beside the leader's \(leaderApplied.suffix(4))")
+                return
+            }
+        }
+    }
+}
