@@ -97,12 +97,12 @@ struct FastLeaderElectionTests {
     /// finalizeWait: every server ends its election, all agree on one leader, and it is the
     /// best candidate (highest epoch, then zxid, then id).
     @Test func seededElectionsWithoutLossAgreeOnTheBestCandidate() {
-        for seed in UInt64(0)..<300 {
+        for seed in SimulationSeeds.seeds(default: 300) {
             var (world, best, size, faults) = Self.world(seed: seed, lossy: false)
             world.run(until: 600_000)
             let leaders = Set(world.outcomes.values.map(\.vote.leader))
-            #expect(world.outcomes.count == size, "seed \(seed): \(world.outcomes.count) of \(size) finished (\(faults))")
-            #expect(leaders == [best], "seed \(seed): leaders \(leaders), best \(best) (\(faults))")
+            #expect(world.outcomes.count == size, "\(SimulationSeeds.replay("FastLeaderElectionTests", seed)): \(world.outcomes.count) of \(size) finished (\(faults))")
+            #expect(leaders == [best], "\(SimulationSeeds.replay("FastLeaderElectionTests", seed)): leaders \(leaders), best \(best) (\(faults))")
         }
     }
 
@@ -111,10 +111,10 @@ struct FastLeaderElectionTests {
     /// followers. What the election itself must do under loss is end: the timer resends the
     /// votes, with a doubling interval, until every server has decided.
     @Test func seededLossyElectionsEnd() {
-        for seed in UInt64(0)..<300 {
+        for seed in SimulationSeeds.seeds(default: 300) {
             var (world, _, size, faults) = Self.world(seed: seed, lossy: true)
             world.run(until: 600_000)
-            #expect(world.outcomes.count == size, "seed \(seed): \(world.outcomes.count) of \(size) finished (\(faults))")
+            #expect(world.outcomes.count == size, "\(SimulationSeeds.replay("FastLeaderElectionTests", seed)): \(world.outcomes.count) of \(size) finished (\(faults))")
         }
     }
 }

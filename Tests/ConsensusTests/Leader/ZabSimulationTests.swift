@@ -5,14 +5,14 @@ import Testing
 /// two followers, over FIFO links with random delays and disks with random fsync times.
 struct ZabSimulationTests {
     @Test func writesCommitEverywhereInOneOrder() {
-        for seed in UInt64(0)..<100 {
+        for seed in SimulationSeeds.seeds(default: 100) {
             var world = ZabSimulation(seed: seed)
             world.start(writes: 40)
             world.run(until: 60_000)
-            #expect(world.failures.isEmpty, "seed \(seed): \(world.failures.prefix(3))")
-            #expect(world.leaderApplied.count == 40, "seed \(seed): \(world.leaderApplied.count) of 40 committed")
+            #expect(world.failures.isEmpty, "\(SimulationSeeds.replay("ZabSimulationTests", seed)): \(world.failures.prefix(3))")
+            #expect(world.leaderApplied.count == 40, "\(SimulationSeeds.replay("ZabSimulationTests", seed)): \(world.leaderApplied.count) of 40 committed")
             for (id, follower) in world.followers {
-                #expect(follower.serving && follower.applied == world.leaderApplied, "seed \(seed): server.\(id) differs")
+                #expect(follower.serving && follower.applied == world.leaderApplied, "\(SimulationSeeds.replay("ZabSimulationTests", seed)): server.\(id) differs")
             }
         }
     }
@@ -21,18 +21,18 @@ struct ZabSimulationTests {
     /// it is synchronized (DIFF, TRUNC or SNAP, as the leader decides) and ends with exactly
     /// the leader's committed sequence; the other follower keeps the quorum meanwhile.
     @Test func aCrashedFollowerCatchesUp() {
-        for seed in UInt64(0)..<150 {
+        for seed in SimulationSeeds.seeds(default: 150) {
             var world = ZabSimulation(seed: seed)
             world.start(writes: 40)
             let crashAt = 100 + world.random.below(2_000)
             world.schedule(.crash(1), after: crashAt)
             world.schedule(.restart(1), after: crashAt + 50 + world.random.below(1_500))
             world.run(until: 60_000)
-            #expect(world.failures.isEmpty, "seed \(seed): \(world.failures.prefix(3))")
-            #expect(world.leaderApplied.count == 40, "seed \(seed): \(world.leaderApplied.count) of 40 committed")
+            #expect(world.failures.isEmpty, "\(SimulationSeeds.replay("ZabSimulationTests", seed)): \(world.failures.prefix(3))")
+            #expect(world.leaderApplied.count == 40, "\(SimulationSeeds.replay("ZabSimulationTests", seed)): \(world.leaderApplied.count) of 40 committed")
             for (id, follower) in world.followers {
                 #expect(follower.serving && follower.applied == world.leaderApplied,
-                        "seed \(seed): server.\(id) has \(follower.applied.count), the leader \(world.leaderApplied.count)")
+                        "\(SimulationSeeds.replay("ZabSimulationTests", seed)): server.\(id) has \(follower.applied.count), the leader \(world.leaderApplied.count)")
             }
         }
     }
