@@ -29,13 +29,14 @@ struct ZabSimulation {
     }
 
     enum Payload {
-        case toLeader(from: Int64, QuorumPacket)
+        case toLeader(from: Int64, QuorumPacket, term: Int)
         case toFollower(Int64, QuorumPacket, generation: Int)
-        case leaderDurable(Int64)
+        case leaderDurable(Int64, term: Int)
         case followerDurable(Int64, Int64, generation: Int)
         case write(Int)
         case crash(Int64)
         case restart(Int64)
+        case failOver
     }
 
     struct Scheduled {
@@ -56,11 +57,21 @@ struct ZabSimulation {
     var leaderServing = false
     var followers: [Int64: Follower] = [:]
     var failures: [String] = []
-    let leaderId: Int64 = 3
+    var leaderId: Int64 = 3
+    /// Bumped when a leader is replaced, so that its messages in flight are dropped.
+    var term = 0
+    /// Every proposal ever made, by zxid, so that a new leader can rebuild its log.
+    var proposals: [Int64: Learner.Proposal] = [:]
+    /// The leader's own durable log (its tree is `leaderApplied`).
+    var leaderLog: [Int64] = []
+    let voters: Set<Int64>
+    /// Writes handed to a serving leader, by term.
+    var writesIssued: [Int: Int] = [:]
 
     init(seed: UInt64, followerIds: [Int64] = [1, 2]) {
         random = Random(state: seed)
-        let verifier = QuorumVerifier(voters: Set(followerIds + [3]))
+        voters = Set(followerIds + [3])
+        let verifier = QuorumVerifier(voters: voters)
         leader = LeaderRole(verifier: verifier, leader: .init(myid: 3, acceptedEpoch: 0, currentEpoch: 0, lastProcessedZxid: 0),
                             committedLog: [])
         for id in followerIds {
@@ -91,12 +102,14 @@ struct ZabSimulation {
             switch action {
             case .send(let sid, let packet):
                 guard let follower = followers[sid], follower.connected else { continue }
-                schedule(.toFollower(sid, packet, generation: follower.generation), after: random.below(20), link: "3>\(sid)")
+                schedule(.toFollower(sid, packet, generation: follower.generation), after: random.below(20), link: "\(leaderId)>\(sid)")
             case .sendSnapshot(let sid, let zxid):
                 guard let follower = followers[sid], follower.connected else { continue }
-                schedule(.toFollower(sid, QuorumPacket(.snap, zxid: zxid), generation: follower.generation), after: random.below(20), link: "3>\(sid)")
+                schedule(.toFollower(sid, QuorumPacket(.snap, zxid: zxid), generation: follower.generation), after: random.below(20),
+                         link: "\(leaderId)>\(sid)")
             case .log(let proposal):
-                schedule(.leaderDurable(proposal.header.zxid), after: 1 + random.below(10), link: "disk3")
+                proposals[proposal.header.zxid] = proposal
+                schedule(.leaderDurable(proposal.header.zxid, term: term), after: 1 + random.below(10), link: "disk\(leaderId)")
             case .commit(let zxid):
                 leaderApplied.append(zxid)
             case .serving:
@@ -116,9 +129,10 @@ struct ZabSimulation {
             guard var follower = followers[id] else { return }
             switch action {
             case .send(let packet):
-                schedule(.toLeader(from: id, packet), after: random.below(20), link: "\(id)>3")
+                schedule(.toLeader(from: id, packet, term: term), after: random.below(20), link: "\(id)>\(leaderId)")
             case .answerPing(let zxid):
-                schedule(.toLeader(from: id, QuorumPacket(.ping, zxid: zxid, data: [])), after: random.below(20), link: "\(id)>3")
+                schedule(.toLeader(from: id, QuorumPacket(.ping, zxid: zxid, data: []), term: term), after: random.below(20),
+                         link: "\(id)>\(leaderId)")
             case .writeAcceptedEpoch(let epoch):
                 follower.disk.acceptedEpoch = epoch
             case .writeCurrentEpoch(let epoch):
@@ -160,8 +174,8 @@ struct ZabSimulation {
         follower.generation += 1
         follower.pending = []
         followers[id] = follower
-        linkTail["3>\(id)"] = nil
-        linkTail["\(id)>3"] = nil
+        linkTail["\(leaderId)>\(id)"] = nil
+        linkTail["\(id)>\(leaderId)"] = nil
         linkTail["disk\(id)"] = nil
         leaderActions(leader.receive(.learnerLost(id)))
     }
@@ -178,18 +192,61 @@ struct ZabSimulation {
         followerActions(id, followers[id]?.learner.receive(.connected) ?? [])
     }
 
+    /// The leader dies (what its disk had not written is lost with it). The followers' disks
+    /// finish what they were writing; both go LOOKING, and the election (tested on its own)
+    /// picks the one with the newest epoch, then zxid, then id. It leads the other.
+    mutating func failOver() {
+        let survivors = followers.keys.sorted()
+        term += 1
+        leaderServing = false
+        var candidates: [(id: Int64, epoch: Int64, zxid: Int64)] = []
+        for id in survivors {
+            guard var follower = followers[id] else { continue }
+            follower.disk.log += follower.pending
+            follower.pending = []
+            follower.generation += 1
+            follower.serving = false
+            // Leaving a role reloads the tree from disk: the snapshot and the whole log.
+            follower.applied = follower.disk.snapshot + follower.disk.log
+            followers[id] = follower
+            candidates.append((id, follower.disk.currentEpoch, follower.disk.lastLogged))
+        }
+        linkTail = [:]
+        guard let winner = candidates.max(by: { ($0.epoch, $0.zxid, $0.id) < ($1.epoch, $1.zxid, $1.id) }),
+              let elected = followers.removeValue(forKey: winner.id) else { return }
+        leaderId = winner.id
+        leaderApplied = elected.applied
+        leaderLog = elected.applied
+        leader = LeaderRole(verifier: QuorumVerifier(voters: voters),
+                            leader: .init(myid: winner.id, acceptedEpoch: elected.disk.acceptedEpoch, currentEpoch: elected.disk.currentEpoch,
+                                          lastProcessedZxid: elected.disk.lastLogged),
+                            committedLog: elected.applied.compactMap { proposals[$0] })
+        leaderActions(leader.receive(.start))
+        for id in followers.keys.sorted() {
+            guard var follower = followers[id] else { continue }
+            follower.learner = Learner(configuration: .init(myid: id),
+                                       disk: .init(acceptedEpoch: follower.disk.acceptedEpoch, currentEpoch: follower.disk.currentEpoch,
+                                                   lastLoggedZxid: follower.disk.lastLogged))
+            follower.connected = true
+            followers[id] = follower
+            followerActions(id, followers[id]?.learner.receive(.connected) ?? [])
+        }
+    }
+
     mutating func run(until limit: Int64) {
         while let next = queue.min(by: { ($0.at, $0.sequence) < ($1.at, $1.sequence) }), next.at <= limit {
             queue.removeAll { $0.sequence == next.sequence }
             now = max(now, next.at)
             switch next.payload {
-            case .toLeader(let sid, let packet):
-                guard followers[sid]?.connected == true else { continue }
+            case .toLeader(let sid, let packet, let sentTerm):
+                guard followers[sid]?.connected == true, sentTerm == term else { continue }
                 leaderActions(leader.receive(.packet(from: sid, packet)))
             case .toFollower(let sid, let packet, let generation):
                 guard let follower = followers[sid], follower.connected, follower.generation == generation else { continue }
                 followerActions(sid, followers[sid]?.learner.receive(.packet(packet)) ?? [])
-            case .leaderDurable(let zxid):
+            case .leaderDurable(let zxid, let sentTerm):
+                guard sentTerm == term else { continue }
+                leaderLog.append(zxid)
                 leaderActions(leader.receive(.durable(upTo: zxid)))
             case .followerDurable(let sid, let zxid, let generation):
                 guard var follower = followers[sid], follower.generation == generation, follower.pending.first == zxid else { continue }
@@ -202,12 +259,15 @@ struct ZabSimulation {
                     schedule(.write(n), after: 100)
                     continue
                 }
+                writesIssued[term, default: 0] += 1
                 leaderActions(leader.receive(.write(.setData(path: "/k\(n % 7)", data: [UInt8(n % 256)], version: Int32(n)),
                                                     type: .setData, session: 1, cxid: Int32(n), time: now)))
             case .crash(let sid):
                 crash(sid)
             case .restart(let sid):
                 restart(sid)
+            case .failOver:
+                failOver()
             }
             checkPrefixes()
         }

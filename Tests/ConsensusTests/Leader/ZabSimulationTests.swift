@@ -36,4 +36,31 @@ struct ZabSimulationTests {
             }
         }
     }
+
+    /// The leader dies mid-stream; the follower with the newest history leads the other in a
+    /// new epoch. Nothing the old leader committed (acknowledged to a client) is lost: it is a
+    /// prefix of the new leader's history, the follower ends equal to the new leader, and
+    /// writes in the new epoch commit.
+    @Test func noCommittedWriteIsLostWhenTheLeaderDies() {
+        for seed in SimulationSeeds.seeds(default: 150) {
+            var world = ZabSimulation(seed: seed)
+            world.start(writes: 30)
+            let dies = 300 + world.random.below(1_500)
+            world.run(until: dies)
+            let committed = world.leaderApplied
+            world.schedule(.failOver, after: 0)
+            for n in 30..<45 { world.schedule(.write(n), after: 100 + world.random.below(2_000)) }
+            world.run(until: 120_000)
+            let replay = SimulationSeeds.replay("ZabSimulationTests", seed)
+            #expect(world.failures.isEmpty, "\(replay): \(world.failures.prefix(3))")
+            #expect(Array(world.leaderApplied.prefix(committed.count)) == committed,
+                    "\(replay): the old leader committed \(committed.count), the new leader holds \(world.leaderApplied.prefix(committed.count).count) of them")
+            #expect(world.leaderApplied.filter { $0 >> 32 == world.leader.epoch }.count == world.writesIssued[1, default: 0],
+                    "\(replay): every write of the new epoch commits")
+            #expect(world.writesIssued[1, default: 0] >= 15)
+            for (id, follower) in world.followers {
+                #expect(follower.serving && follower.applied == world.leaderApplied, "\(replay): server.\(id) differs from the new leader")
+            }
+        }
+    }
 }
