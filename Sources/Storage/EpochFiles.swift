@@ -59,6 +59,15 @@ public struct EpochFiles: Sendable {
         if let error = SnapshotFileWriter.syncDirectory(directory) { throw RecoveryError(description: error) }
     }
 
+    /// The value in `name`; a missing file is created holding `value` ("should only happen when
+    /// you are upgrading your installation", as ZooKeeper logs it).
+    private func readOrCreate(_ name: String, default value: Int64, notes: inout [String]) throws(RecoveryError) -> Int64 {
+        if let existing = try read(name) { return existing }
+        try write(name, value)
+        notes.append("\(name) not found: created with the last zxid's epoch, \(value)")
+        return value
+    }
+
     /// Reads both epochs as ZooKeeper does at start (`QuorumPeer.loadDataBase`): a missing file
     /// is created from the epoch of the last zxid; a current epoch older than the last zxid's
     /// is taken from `currentEpoch.tmp` if a crash left one, else the start fails; an accepted
@@ -66,14 +75,7 @@ public struct EpochFiles: Sendable {
     public func load(lastProcessedZxid: Int64) throws(RecoveryError) -> Loaded {
         let epochOfZxid = lastProcessedZxid >> 32
         var notes: [String] = []
-        var current: Int64
-        if let value = try read(Self.current) {
-            current = value
-        } else {
-            current = epochOfZxid
-            try write(Self.current, current)
-            notes.append("\(Self.current) not found: created with the last zxid's epoch, \(current)")
-        }
+        var current = try readOrCreate(Self.current, default: epochOfZxid, notes: &notes)
         if epochOfZxid > current {
             guard let pending = try read(Self.current + ".tmp") else {
                 throw RecoveryError(description: "The current epoch, \(current), is older than the last zxid, 0x\(String(UInt64(bitPattern: lastProcessedZxid), radix: 16))")
@@ -82,14 +84,7 @@ public struct EpochFiles: Sendable {
             notes.append("\(Self.current).tmp found: current epoch set to \(pending)")
             current = pending
         }
-        var accepted: Int64
-        if let value = try read(Self.accepted) {
-            accepted = value
-        } else {
-            accepted = epochOfZxid
-            try write(Self.accepted, accepted)
-            notes.append("\(Self.accepted) not found: created with the last zxid's epoch, \(accepted)")
-        }
+        let accepted = try readOrCreate(Self.accepted, default: epochOfZxid, notes: &notes)
         if accepted < current {
             throw RecoveryError(description: "The accepted epoch, \(accepted), is less than the current epoch, \(current)")
         }

@@ -184,6 +184,13 @@ struct ZabSimulation {
         guard var follower = followers[id] else { return }
         // Recovery: the snapshot, then the durable log replayed (committed or not).
         follower.applied = follower.disk.snapshot + follower.disk.log
+        followers[id] = follower
+        reconnect(id)
+    }
+
+    /// A fresh learner from what the follower's disk holds, connected to the leader.
+    mutating func reconnect(_ id: Int64) {
+        guard var follower = followers[id] else { return }
         follower.learner = Learner(configuration: .init(myid: id),
                                    disk: .init(acceptedEpoch: follower.disk.acceptedEpoch, currentEpoch: follower.disk.currentEpoch,
                                                lastLoggedZxid: follower.disk.lastLogged))
@@ -222,15 +229,7 @@ struct ZabSimulation {
                                           lastProcessedZxid: elected.disk.lastLogged),
                             committedLog: elected.applied.compactMap { proposals[$0] })
         leaderActions(leader.receive(.start))
-        for id in followers.keys.sorted() {
-            guard var follower = followers[id] else { continue }
-            follower.learner = Learner(configuration: .init(myid: id),
-                                       disk: .init(acceptedEpoch: follower.disk.acceptedEpoch, currentEpoch: follower.disk.currentEpoch,
-                                                   lastLoggedZxid: follower.disk.lastLogged))
-            follower.connected = true
-            followers[id] = follower
-            followerActions(id, followers[id]?.learner.receive(.connected) ?? [])
-        }
+        for id in followers.keys.sorted() { reconnect(id) }
     }
 
     mutating func run(until limit: Int64) {
