@@ -77,9 +77,10 @@ public final class SnapshotSerializer {
     }
 
     /// The bytes that precede the znodes: header, sessions and the ACL cache. Ends the ACL hold.
-    public func finish() -> ByteBuffer {
+    /// A SNAP stream to a learner has no file header (`includeHeader: false`).
+    public func finish(includeHeader: Bool = true) -> ByteBuffer {
         var writer = JuteWriter(ByteBuffer())
-        writer.write(FileHeader.snapshot)
+        if includeHeader { writer.write(FileHeader.snapshot) }
         writer.writeInt(Int32(sessions.count))
         for (id, timeout) in sessions.sorted(by: { $0.key < $1.key }) {
             writer.writeLong(id)

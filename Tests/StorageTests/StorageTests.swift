@@ -483,3 +483,46 @@ struct EpochFilesTests {
         #expect(throws: RecoveryError.self) { try files.read(EpochFiles.accepted) }
     }
 }
+
+struct SnapStreamTests {
+    /// The tree a real ZooKeeper 3.8 leader streamed to a learner after SNAP
+    /// (Tests/interop/golden/capture_quorum.py).
+    static let captured: (zxid: Int64, bytes: [UInt8])? = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("ZooKeeperProtocolTests/Fixtures/zookeeper-3.8-quorum.txt")
+        guard let text = try? String(contentsOf: url, encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("SNAPSTREAM ") }) else { return nil }
+        let parts = line.split(separator: " ")
+        guard parts.count == 3, let zxid = Int64(parts[1]) else { return nil }
+        var bytes: [UInt8] = []
+        var index = parts[2].startIndex
+        while index < parts[2].endIndex {
+            let next = parts[2].index(index, offsetBy: 2)
+            bytes.append(UInt8(parts[2][index..<next], radix: 16) ?? 0)
+            index = next
+        }
+        return (zxid, bytes)
+    }()
+
+    @Test func aZooKeeperLeadersStreamLoads() throws {
+        let captured = try #require(Self.captured)
+        let tree = try SnapStream.decode(ByteBuffer(bytes: captured.bytes), zxid: captured.zxid)
+        #expect(tree.lastProcessedZxid == 1 << 32)
+        #expect(tree.node("/zookeeper") != nil && tree.node("/zookeeper/quota") != nil && tree.node("/zookeeper/config") != nil)
+        // Our own stream of the same tree loads back to the same znodes and digest.
+        let again = try SnapStream.decode(SnapStream.encode(tree), zxid: captured.zxid)
+        #expect(again.paths().sorted() == tree.paths().sorted() && again.digest == tree.digest)
+    }
+
+    @Test func aStreamWithoutItsSignatureIsRefused() throws {
+        var events: [WatchNotification] = []
+        let tree = DataTree()
+        _ = tree.apply(TxnHeader(clientId: 1, cxid: 1, zxid: 1, time: 1, type: OpCode.create.rawValue),
+                       txn: .create(path: "/a", data: [1], acl: ACL.openUnsafe, ephemeral: false, parentCVersion: -1), notifications: &events)
+        var stream = SnapStream.encode(tree)
+        #expect(try SnapStream.decode(stream, zxid: 1).node("/a") != nil)
+        stream.moveWriterIndex(to: stream.writerIndex - 3)
+        #expect(throws: SnapshotError.self) { try SnapStream.decode(stream, zxid: 1) }
+        #expect(throws: SnapshotError.self) { try SnapStream.decode(ByteBuffer(bytes: [0, 0, 0, 9]), zxid: 1) }
+    }
+}

@@ -8,6 +8,7 @@ leader, joins that leader as a follower: FOLLOWERINFO, ACKEPOCH, the sync, NEWLE
 UPTODATE ACKs, PING replies, and the PROPOSAL and COMMIT of a create. One line per message:
 
     INITIAL <hex> | NOTIFICATION <hex> | QP <type> <hex> (sent by ZooKeeper) | QPOUT <type> <hex> (sent by us)
+    | SNAPSTREAM <zxid> <hex> (the raw tree after SNAP)
 
 Run it again (python3 capture_quorum.py OUTPUT) to refresh
 Tests/ZooKeeperProtocolTests/Fixtures/zookeeper-3.8-quorum.txt.
@@ -34,6 +35,7 @@ class Stream:
 
     def __init__(self, sock):
         self.sock, self.buffer = sock, b""
+        self.recording = None
 
     def take(self, n):
         while len(self.buffer) < n:
@@ -42,6 +44,8 @@ class Stream:
                 raise EOFError("closed after %d of %d bytes" % (len(self.buffer), n))
             self.buffer += chunk
         out, self.buffer = self.buffer[:n], self.buffer[n:]
+        if self.recording is not None:
+            self.recording.append(out)
         return out
 
     def int(self): return struct.unpack(">i", self.take(4))[0]
@@ -178,6 +182,7 @@ def main(output):
                 new_epoch_zxid = zxid
                 send(18, 0, struct.pack(">i", 0))  # ACKEPOCH: lastLoggedZxid 0, currentEpoch 0
             elif kind == 15:  # SNAP: a raw snapshot follows
+                s.recording = []
                 for _ in range(s.int()):
                     s.long(); s.int()
                 for _ in range(s.int()):
@@ -190,6 +195,8 @@ def main(output):
                         break
                     s.buffer_field(); s.long(); s.take(8 * 4 + 4 * 3 + 8 + 8)
                 assert s.buffer_field() == b"BenWasHere"
+                record("SNAPSTREAM %d %s" % (zxid, b"".join(s.recording).hex()))
+                s.recording = None
             elif kind == 10:  # NEWLEADER
                 send(3, new_epoch_zxid)
             elif kind == 12:  # UPTODATE
