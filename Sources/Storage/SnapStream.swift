@@ -61,4 +61,48 @@ public enum SnapStream {
             throw SnapshotError(description: "the stream cannot be decoded: \(error)")
         }
     }
+
+    /// How many bytes the stream at the start of `buffer` takes, or nil when it has not all
+    /// arrived (the stream has no length prefix: a reader must walk it).
+    public static func length(of buffer: ByteBuffer) throws(SnapshotError) -> Int? {
+        var reader = JuteReader(buffer)
+        do {
+            let sessions = try reader.readInt()
+            guard sessions >= 0 else { throw SnapshotError(description: "the stream claims \(sessions) sessions") }
+            try skip(Int(sessions) * 12, &reader)
+            let lists = try reader.readInt()
+            guard lists >= 0 else { throw SnapshotError(description: "the stream claims \(lists) ACL lists") }
+            for _ in 0..<lists {
+                _ = try reader.readLong()
+                // Read element by element: a count above the bytes that have arrived so far
+                // means "wait", not "malformed".
+                let count = try reader.readInt()
+                guard count >= -1 else { throw SnapshotError(description: "an ACL list claims \(count) entries") }
+                for _ in 0..<max(0, count) {
+                    _ = try reader.readInt()
+                    _ = try reader.readString()
+                    _ = try reader.readString()
+                }
+            }
+            while true {
+                let path = try reader.readString()
+                if path == "/" { break }
+                _ = try reader.readBuffer()
+                try skip(8 + 8 * 4 + 4 * 3 + 8 + 8, &reader)
+            }
+            guard try reader.readString() == signature else { throw SnapshotError(description: "the stream lacks \(signature)") }
+            return buffer.readableBytes - reader.remaining
+        } catch let error as SnapshotError {
+            throw error
+        } catch JuteError.truncated {
+            return nil
+        } catch {
+            throw SnapshotError(description: "the stream cannot be read: \(error)")
+        }
+    }
+
+    private static func skip(_ count: Int, _ reader: inout JuteReader) throws {
+        guard reader.remaining >= count else { throw JuteError.truncated(needed: count, available: reader.remaining) }
+        reader.buffer.moveReaderIndex(forwardBy: count)
+    }
 }

@@ -30,6 +30,25 @@ struct ElectionCommand: AsyncParsableCommand {
         guard config.isDistributed, let myid = config.myid, let me = config.servers[myid] else {
             throw StartupError("\(configFile) describes no ensemble with this server in it")
         }
+        let (vote, state) = try await ElectionRun.elect(config, myid: myid, me: me, timeout: timeout)
+        let name: String
+        switch state {
+        case .leading: name = "leading"
+        case .following: name = "following"
+        case .observing: name = "observing"
+        case .looking: name = "looking"
+        }
+        if json {
+            print("{\"myid\":\(myid),\"state\":\"\(name)\",\"leader\":\(vote.leader),\"zxid\":\(vote.zxid),\"electionEpoch\":\(vote.electionEpoch),\"peerEpoch\":\(vote.peerEpoch)}")
+        } else {
+            print("server.\(myid) \(name) leader server.\(vote.leader) (zxid 0x\(String(UInt64(bitPattern: vote.zxid), radix: 16)), round \(vote.electionEpoch), peerEpoch \(vote.peerEpoch))")
+        }
+    }
+}
+
+/// One leader election as a member, shared by `aviary election` and `aviary observe`.
+enum ElectionRun {
+    static func elect(_ config: ServerConfiguration, myid: Int64, me: ServerSpec, timeout: Double) async throws -> (Vote, PeerState) {
         let directory = DataDirectory(dataDir: config.dataDir, dataLogDir: config.dataLogDir)
         var lastZxid: Int64 = 0
         if (try? directory.snapshots().isEmpty == false) == true {
@@ -54,20 +73,9 @@ struct ElectionCommand: AsyncParsableCommand {
         while outcome.withLockedValue({ $0 }) == nil && Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
         await node.close()
         try await group.shutdownGracefully()
-        guard let (vote, state) = outcome.withLockedValue({ $0 }) else {
+        guard let result = outcome.withLockedValue({ $0 }) else {
             throw StartupError("no leader elected within \(timeout) s (is a quorum of members running?)")
         }
-        let name: String
-        switch state {
-        case .leading: name = "leading"
-        case .following: name = "following"
-        case .observing: name = "observing"
-        case .looking: name = "looking"
-        }
-        if json {
-            print("{\"myid\":\(myid),\"state\":\"\(name)\",\"leader\":\(vote.leader),\"zxid\":\(vote.zxid),\"electionEpoch\":\(vote.electionEpoch),\"peerEpoch\":\(vote.peerEpoch)}")
-        } else {
-            print("server.\(myid) \(name) leader server.\(vote.leader) (zxid 0x\(String(UInt64(bitPattern: vote.zxid), radix: 16)), round \(vote.electionEpoch), peerEpoch \(vote.peerEpoch))")
-        }
+        return result
     }
 }

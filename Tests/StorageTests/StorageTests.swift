@@ -526,3 +526,15 @@ struct SnapStreamTests {
         #expect(throws: SnapshotError.self) { try SnapStream.decode(ByteBuffer(bytes: [0, 0, 0, 9]), zxid: 1) }
     }
 }
+
+struct SnapStreamLengthTests {
+    @Test func theLengthIsKnownOnlyOnceTheWholeStreamIsThere() throws {
+        let captured = try #require(SnapStreamTests.captured)
+        let whole = captured.bytes + [9, 9, 9]  // whatever follows the stream on the connection
+        #expect(try SnapStream.length(of: ByteBuffer(bytes: whole)) == captured.bytes.count)
+        for cut in [0, 3, 4, 20, captured.bytes.count / 2, captured.bytes.count - 1] {
+            #expect(try SnapStream.length(of: ByteBuffer(bytes: Array(captured.bytes.prefix(cut)))) == nil, "cut at \(cut)")
+        }
+        #expect(throws: SnapshotError.self) { try SnapStream.length(of: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0xF0])) }
+    }
+}

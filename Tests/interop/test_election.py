@@ -108,3 +108,64 @@ def test_aviary_follows_the_leader_a_zookeeper_ensemble_elected(aviary_sid):
             p.kill()
             p.wait()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.timeout(180)
+def test_aviary_observes_a_zookeeper_ensemble():
+    """Aviary as server.3, an observer of two ZooKeeper voters: it finds their leader, takes
+    its tree (SNAP or DIFF), and applies the commits that follow (INFORM), in order."""
+    import threading
+    from kazoo.client import KazooClient
+    root = tempfile.mkdtemp(prefix="observe-")
+    quorum = {sid: free_port() for sid in HOSTS}
+    election = {sid: free_port() for sid in HOSTS}
+    client = {sid: free_port() for sid in HOSTS}
+    members = "".join("server.%d=%s:%d:%d%s;%s:%d\n" % (sid, HOSTS[sid], quorum[sid], election[sid],
+                                                        ":observer" if sid == 3 else "", HOSTS[sid], client[sid])
+                      for sid in HOSTS)
+    configs = {sid: write_member(root, sid, members, client[sid]) for sid in HOSTS}
+    with open(configs[3], "a") as f:
+        f.write("peerType=observer\n")
+    processes = [start_zookeeper(root, sid, configs[sid]) for sid in (1, 2)]
+    zk = None
+    stop = threading.Event()
+    try:
+        zk = KazooClient(hosts="%s:%d,%s:%d" % (HOSTS[1], client[1], HOSTS[2], client[2]), timeout=10)
+        zk.start(timeout=60)
+        zk.create("/before")
+        for n in range(50):
+            zk.create("/before/n%02d" % n, b"x" * n)
+
+        live = []
+
+        def write_live():
+            n = 0
+            while not stop.is_set() and n < 200:
+                zk.create("/live%03d" % n)
+                live.append(n)
+                n += 1
+                time.sleep(0.05)
+
+        writer = threading.Thread(target=write_live)
+        writer.start()
+        result = subprocess.run([aviary_binary(), "observe", configs[3], "--json", "--seconds", "2", "--timeout", "60"],
+                                capture_output=True, text=True, timeout=120)
+        stop.set()
+        writer.join()
+        assert result.returncode == 0, result.stdout + result.stderr
+        outcome = json.loads(result.stdout.strip().splitlines()[-1])
+        paths = set(outcome["paths"])
+        assert {"/before/n%02d" % n for n in range(50)} <= paths and "/zookeeper/config" in paths
+        seen = sorted(int(p[5:]) for p in paths if p.startswith("/live"))
+        assert seen, "no commit followed the sync"
+        assert seen == list(range(len(seen))), "commits applied in order, none missing"
+        assert len(seen) <= len(live)
+    finally:
+        stop.set()
+        if zk is not None:
+            zk.stop()
+            zk.close()
+        for p in processes:
+            p.kill()
+            p.wait()
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,41 @@
+import DataTree
+import Jute
+import NIOCore
+import NIOEmbedded
+@testable import Server
+import Storage
+import Testing
+import ZooKeeperProtocol
+
+struct QuorumPacketDecoderTests {
+    static func bytes(_ packet: QuorumPacket) -> ByteBuffer {
+        var writer = JuteWriter()
+        writer.write(packet)
+        return writer.buffer
+    }
+
+    @Test func packetsAndTheSnapshotAfterSnapAreSplitWhereverTheBytesBreak() throws {
+        var stream = Self.bytes(QuorumPacket(.leaderInfo, zxid: 1 << 32, data: [0, 1, 0, 0]))
+        stream.writeImmutableBuffer(Self.bytes(QuorumPacket(.snap, zxid: 1 << 32)))
+        stream.writeImmutableBuffer(SnapStream.encode(DataTree()))
+        stream.writeImmutableBuffer(Self.bytes(QuorumPacket(.newLeader, zxid: 1 << 32, data: Array("version=0".utf8))))
+        let all = Array(stream.readableBytesView)
+        for step in [1, 7, 64, all.count] {
+            let channel = EmbeddedChannel()
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumPacketDecoder()))
+            var offset = 0
+            while offset < all.count {
+                try channel.writeInbound(ByteBuffer(bytes: all[offset..<min(all.count, offset + step)]))
+                offset += step
+            }
+            var kinds: [String] = []
+            while let inbound = try channel.readInbound(as: LeaderInbound.self) {
+                switch inbound {
+                case .packet(let packet): kinds.append("\(packet.kind.map(String.init(describing:)) ?? "?")")
+                case .snapshot(let tree): kinds.append("tree \(try SnapStream.decode(tree, zxid: 1 << 32).nodeCount)")
+                }
+            }
+            #expect(kinds == ["leaderInfo", "snap", "tree 4", "newLeader"], "in pieces of \(step)")
+        }
+    }
+}
