@@ -200,8 +200,9 @@ struct ZabSimulation {
     }
 
     /// The leader dies (what its disk had not written is lost with it). The followers' disks
-    /// finish what they were writing; both go LOOKING, and the election (tested on its own)
-    /// picks the one with the newest epoch, then zxid, then id. It leads the other.
+    /// finish what they were writing; both go LOOKING and run ``FastLeaderElection`` with what
+    /// their disks hold (last logged zxid, currentEpoch) over a lossy network of their own, the
+    /// dead leader silent. The winner leads the other in a new epoch.
     mutating func failOver() {
         let survivors = followers.keys.sorted()
         term += 1
@@ -219,8 +220,18 @@ struct ZabSimulation {
             candidates.append((id, follower.disk.currentEpoch, follower.disk.lastLogged))
         }
         linkTail = [:]
-        guard let winner = candidates.max(by: { ($0.epoch, $0.zxid, $0.id) < ($1.epoch, $1.zxid, $1.id) }),
-              let elected = followers.removeValue(forKey: winner.id) else { return }
+        var election = ElectionSimulation(voters: voters.sorted(), seed: random.next(),
+                                          faults: .init(lossPercent: 10, duplicatePercent: 5, maximumDelay: 40))
+        election.down = [leaderId]
+        for candidate in candidates { election.start(candidate.id, zxid: candidate.zxid, epoch: candidate.epoch) }
+        election.run(until: now + 600_000)
+        let leaders = Set(election.outcomes.values.map(\.vote.leader))
+        guard election.outcomes.count == candidates.count, leaders.count == 1, let chosen = leaders.first,
+              let winner = candidates.first(where: { $0.id == chosen }) else {
+            failures.append("the survivors' election ended with \(election.outcomes.count) outcomes for leaders \(leaders)")
+            return
+        }
+        guard let elected = followers.removeValue(forKey: winner.id) else { return }
         leaderId = winner.id
         leaderApplied = elected.applied
         leaderLog = elected.applied
