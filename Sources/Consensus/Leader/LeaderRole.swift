@@ -17,6 +17,9 @@ public struct LeaderRole: Sendable {
         /// A new transaction to replicate (the leader's server core prepared it).
         case write(Txn, type: OpCode, session: Int64, cxid: Int32, time: Int64)
         case deadlinePassed
+        /// Half a tick passed (`Leader.lead`'s loop): ping every learner, and every second
+        /// call advance the tick and check that a quorum is still heard.
+        case halfTick
     }
 
     public enum Action: Sendable, Hashable {
@@ -31,7 +34,17 @@ public struct LeaderRole: Sendable {
         case commit(Int64)
         /// The epoch is established: serve clients.
         case serving(epoch: Int64)
+        /// A learner's PING reply carried these sessions' touches (id, timeout).
+        case touchSessions([Int64: Int32])
+        /// Stop leading (back to LOOKING), with the reason.
         case fail(String)
+    }
+
+    /// initLimit and syncLimit, in ticks.
+    public struct Limits: Sendable {
+        public var initLimit: Int64
+        public var syncLimit: Int64
+        public init(initLimit: Int64 = 10, syncLimit: Int64 = 5) { self.initLimit = initLimit; self.syncLimit = syncLimit }
     }
 
     private enum LearnerState: Sendable, Equatable {
@@ -48,11 +61,17 @@ public struct LeaderRole: Sendable {
     private var learners: [Int64: LearnerState] = [:]
     private var lastZxid: Int64
     private var established = false
+    public let limits: Limits
+    /// The leader's tick, and each learner's deadline in ticks (`LearnerHandler.tickOfNextAckDeadline`).
+    private var tick: Int64 = 0
+    private var halfTicks = 0
+    private var deadlines: [Int64: Int64] = [:]
 
     /// - Parameter committedLog: what the leader's tree holds, as proposals (its whole log, in
     ///   this model: a real leader keeps the last 500 and reads older ones from disk).
-    public init(verifier: QuorumVerifier, leader: Discovery.Leader, committedLog: [Learner.Proposal]) {
+    public init(verifier: QuorumVerifier, leader: Discovery.Leader, committedLog: [Learner.Proposal], limits: Limits = Limits()) {
         self.verifier = verifier
+        self.limits = limits
         self.discovery = Discovery(verifier: verifier, leader: leader)
         self.committedLog = committedLog
         self.lastZxid = leader.lastProcessedZxid
@@ -70,6 +89,7 @@ public struct LeaderRole: Sendable {
             handle(packet, from: sid, into: &actions)
         case .learnerLost(let sid):
             learners[sid] = nil
+            deadlines[sid] = nil
         case .durable(let zxid):
             for proposal in inFlight where proposal.header.zxid <= zxid {
                 acknowledge(proposal.header.zxid, from: discovery.leader.myid, into: &actions)
@@ -94,8 +114,27 @@ public struct LeaderRole: Sendable {
             }
         case .deadlinePassed:
             discoveryActions(discovery.receive(.deadlinePassed), into: &actions)
+        case .halfTick:
+            halfTick(into: &actions)
         }
         return actions
+    }
+
+    /// Pings, and once established, steps down when it and the learners it hears from within
+    /// syncLimit are no longer a quorum of voters (`Leader.lead`'s `tickSkip` loop).
+    private mutating func halfTick(into actions: inout [Action]) {
+        for (sid, state) in learners.sorted(by: { $0.key < $1.key }) where state != .handshaking {
+            actions.append(.send(to: sid, QuorumPacket(.ping, zxid: lastZxid)))
+        }
+        halfTicks += 1
+        guard halfTicks % 2 == 0 else { return }
+        tick += 1
+        guard established else { return }
+        var heard: Set<Int64> = [discovery.leader.myid]
+        for (sid, state) in learners where state == .synced && tick <= (deadlines[sid] ?? 0) { heard.insert(sid) }
+        if !verifier.isQuorum(heard) {
+            actions.append(.fail("not hearing a quorum: synced voters \(heard.sorted()) of \(verifier.voters.sorted()) within syncLimit"))
+        }
     }
 
     static func bytes(_ proposal: Learner.Proposal) -> [UInt8] {
@@ -107,6 +146,8 @@ public struct LeaderRole: Sendable {
     }
 
     private mutating func handle(_ packet: QuorumPacket, from sid: Int64, into actions: inout [Action]) {
+        // Any packet renews the learner's deadline: syncLimit ticks, or initLimit more at first.
+        deadlines[sid] = tick + (learners[sid] == nil || learners[sid] == .handshaking ? limits.initLimit : 0) + limits.syncLimit
         switch packet.kind {
         case .followerInfo?, .observerInfo?:
             learners[sid] = .handshaking
@@ -126,7 +167,19 @@ public struct LeaderRole: Sendable {
                 acknowledge(packet.zxid, from: sid, into: &actions)
             }
         case .ping?:
-            break
+            // The reply carries the learner's session touches: (long id, int timeout) pairs.
+            var touches: [Int64: Int32] = [:]
+            let data = packet.data ?? []
+            var offset = 0
+            while offset + 12 <= data.count {
+                var id: Int64 = 0
+                for byte in data[offset..<offset + 8] { id = id << 8 | Int64(byte) }
+                var timeout: Int32 = 0
+                for byte in data[offset + 8..<offset + 12] { timeout = timeout << 8 | Int32(byte) }
+                touches[id] = timeout
+                offset += 12
+            }
+            if !touches.isEmpty { actions.append(.touchSessions(touches)) }
         default:
             break
         }

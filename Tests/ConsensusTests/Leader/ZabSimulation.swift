@@ -37,6 +37,8 @@ struct ZabSimulation {
         case crash(Int64)
         case restart(Int64)
         case failOver
+        /// The leader's half tick (tickTime 500 ms, so every 250 ms).
+        case leaderTick(term: Int)
     }
 
     struct Scheduled {
@@ -67,6 +69,11 @@ struct ZabSimulation {
     let voters: Set<Int64>
     /// Writes handed to a serving leader, by term.
     var writesIssued: [Int: Int] = [:]
+    /// Followers cut off from the leader: their packets, both ways, are lost (the connection
+    /// stays up, as with a partition or a paused process).
+    var cut: Set<Int64> = []
+    /// When the leader stepped down for not hearing a quorum, and why.
+    var steppedDown: (at: Int64, reason: String)?
 
     init(seed: UInt64, followerIds: [Int64] = [1, 2]) {
         random = Random(state: seed)
@@ -90,6 +97,7 @@ struct ZabSimulation {
     }
 
     mutating func start(writes: Int) {
+        schedule(.leaderTick(term: term), after: 250)
         leaderActions(leader.receive(.start))
         for id in followers.keys.sorted() { followerActions(id, followers[id]?.learner.receive(.connected) ?? []) }
         for n in 0..<writes { schedule(.write(n), after: 50 + random.below(2_000)) }
@@ -114,8 +122,11 @@ struct ZabSimulation {
                 leaderApplied.append(zxid)
             case .serving:
                 leaderServing = true
-            case .writeAcceptedEpoch, .writeCurrentEpoch:
+            case .writeAcceptedEpoch, .writeCurrentEpoch, .touchSessions:
                 break
+            case .fail(let reason) where reason.hasPrefix("not hearing a quorum"):
+                if steppedDown == nil { steppedDown = (now, reason) }
+                leaderServing = false
             case .fail(let reason):
                 failures.append("leader: \(reason)")
             }
@@ -240,6 +251,7 @@ struct ZabSimulation {
                                           lastProcessedZxid: elected.disk.lastLogged),
                             committedLog: elected.applied.compactMap { proposals[$0] })
         leaderActions(leader.receive(.start))
+        schedule(.leaderTick(term: term), after: 250)
         for id in followers.keys.sorted() { reconnect(id) }
     }
 
@@ -249,10 +261,10 @@ struct ZabSimulation {
             now = max(now, next.at)
             switch next.payload {
             case .toLeader(let sid, let packet, let sentTerm):
-                guard followers[sid]?.connected == true, sentTerm == term else { continue }
+                guard followers[sid]?.connected == true, sentTerm == term, !cut.contains(sid), steppedDown == nil else { continue }
                 leaderActions(leader.receive(.packet(from: sid, packet)))
             case .toFollower(let sid, let packet, let generation):
-                guard let follower = followers[sid], follower.connected, follower.generation == generation else { continue }
+                guard let follower = followers[sid], follower.connected, follower.generation == generation, !cut.contains(sid) else { continue }
                 followerActions(sid, followers[sid]?.learner.receive(.packet(packet)) ?? [])
             case .leaderDurable(let zxid, let sentTerm):
                 guard sentTerm == term else { continue }
@@ -278,6 +290,10 @@ struct ZabSimulation {
                 restart(sid)
             case .failOver:
                 failOver()
+            case .leaderTick(let sentTerm):
+                guard sentTerm == term, steppedDown == nil else { continue }
+                leaderActions(leader.receive(.halfTick))
+                schedule(.leaderTick(term: term), after: 250)
             }
             checkPrefixes()
         }

@@ -63,4 +63,38 @@ struct ZabSimulationTests {
             }
         }
     }
+
+    /// syncLimit liveness with tickTime 500 ms and syncLimit 5: cut off from one follower the
+    /// leader keeps its quorum and its writes commit; cut off from both it steps down within
+    /// about syncLimit ticks; never cut, it never does.
+    @Test func theLeaderStepsDownOnlyWhenItNoLongerHearsAQuorum() {
+        for seed in SimulationSeeds.seeds(default: 50) {
+            let replay = SimulationSeeds.replay("ZabSimulationTests", seed)
+            var healthy = ZabSimulation(seed: seed)
+            healthy.start(writes: 20)
+            healthy.run(until: 30_000)
+            #expect(healthy.steppedDown == nil && healthy.failures.isEmpty, "\(replay): stepped down without a fault")
+
+            var one = ZabSimulation(seed: seed)
+            one.start(writes: 30)
+            one.run(until: 1_000)
+            one.cut = [1]
+            one.run(until: 30_000)
+            #expect(one.steppedDown == nil, "\(replay): stepped down with a quorum left")
+            #expect(one.leaderApplied.count == 30, "\(replay): \(one.leaderApplied.count) of 30 committed with one follower cut off")
+
+            var both = ZabSimulation(seed: seed)
+            both.start(writes: 10)
+            both.run(until: 3_000)
+            let cutAt = both.now
+            both.cut = [1, 2]
+            both.run(until: 30_000)
+            guard let steppedDown = both.steppedDown else {
+                Issue.record("\(replay): still leading without a quorum")
+                continue
+            }
+            // syncLimit × tickTime, plus the tick it takes to notice and the ping in flight.
+            #expect(steppedDown.at - cutAt <= 5 * 500 + 1_000, "\(replay): stepped down after \(steppedDown.at - cutAt) ms")
+        }
+    }
 }
