@@ -6,7 +6,7 @@ import ZooKeeperProtocol
 /// Znodes under `/zookeeper/` count for nothing, and the root's path is "".
 public enum ZnodeDigest {
     /// The digest version ZooKeeper 3.8 writes beside each digest.
-    public static let version: Int32 = 2
+    public static let version = TxnDigest.currentVersion
 
     private static let excludedPrefix = Array("/zookeeper/".utf8)
 

@@ -38,13 +38,8 @@ public enum TxnLogRecord {
 
     /// Decodes a payload: the header, the transaction, and the digest if one follows.
     public static func decode(payload: ByteBuffer) throws -> (TxnHeader, Txn) {
-        var reader = JuteReader(payload)
-        let header = try TxnHeader(from: &reader)
-        var txnType = header.type
-        // A reconfig is logged as a SetDataTxn on /zookeeper/config.
-        if txnType == OpCode.reconfig.rawValue { txnType = OpCode.setData.rawValue }
-        let txn = try Txn.decode(type: txnType, from: &reader)
-        return (header, txn)
+        let record = try TxnRecord(decoding: payload)
+        return (record.header, record.txn)
     }
 }
 

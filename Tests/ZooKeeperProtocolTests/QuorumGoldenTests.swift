@@ -87,20 +87,13 @@ struct QuorumGoldenTests {
         // Proposals carry a TxnHeader, the txn and ZooKeeper's TxnDigest{int version = 2; long digest}.
         let proposals = Self.packets(.proposal)
         let types = try proposals.map { packet -> OpCode? in
-            var reader = JuteReader(ByteBuffer(bytes: packet.data ?? []))
-            let header = try TxnHeader(from: &reader)
-            #expect(header.zxid == packet.zxid)
-            _ = try Txn.decode(type: header.type, from: &reader)
-            #expect(reader.remaining == 12, "a TxnDigest follows")
-            #expect(try reader.readInt() == ZnodeDigestVersion.current)
-            return OpCode(rawValue: header.type)
+            let record = try TxnRecord(decoding: ByteBuffer(bytes: packet.data ?? []))
+            #expect(record.header.zxid == packet.zxid)
+            #expect(record.digest?.version == TxnDigest.currentVersion, "a TxnDigest follows")
+            #expect(record.bytes == packet.data ?? [], "and the record re-encodes byte for byte")
+            return OpCode(rawValue: record.header.type)
         }
         #expect(types.contains(.createSession) && types.contains(.create))
         #expect(Self.packets(.commit).map(\.zxid) == proposals.map(\.zxid), "each proposal committed, in order")
     }
-}
-
-/// The digest version of ZooKeeper 3.8's `DigestCalculator` (also in DataTree's `ZnodeDigest`).
-enum ZnodeDigestVersion {
-    static let current: Int32 = 2
 }

@@ -1,5 +1,3 @@
-import Jute
-import NIOCore
 import ZooKeeperProtocol
 
 /// The leader's whole part in ZAB for one epoch (`Leader.lead` with its `LearnerHandler`s):
@@ -108,7 +106,7 @@ public struct LeaderRole: Sendable {
                                             txn: txn, digest: nil)
             inFlight.append(proposal)
             actions.append(.log(proposal))
-            let packet = QuorumPacket(.proposal, zxid: zxid, data: Self.bytes(proposal))
+            let packet = QuorumPacket(.proposal, zxid: zxid, data: proposal.bytes)
             for (sid, state) in learners.sorted(by: { $0.key < $1.key }) where state != .handshaking {
                 actions.append(.send(to: sid, packet))
             }
@@ -135,14 +133,6 @@ public struct LeaderRole: Sendable {
         if !verifier.isQuorum(heard) {
             actions.append(.fail("not hearing a quorum: synced voters \(heard.sorted()) of \(verifier.voters.sorted()) within syncLimit"))
         }
-    }
-
-    static func bytes(_ proposal: Learner.Proposal) -> [UInt8] {
-        var writer = JuteWriter()
-        writer.write(proposal.header)
-        proposal.txn.write(to: &writer)
-        if let digest = proposal.digest { writer.write(digest) }
-        return Array(writer.buffer.readableBytesView)
     }
 
     private mutating func handle(_ packet: QuorumPacket, from sid: Int64, into actions: inout [Action]) {
@@ -227,12 +217,12 @@ public struct LeaderRole: Sendable {
         }
         for zxid in plan.proposals {
             guard let proposal = committedLog.first(where: { $0.header.zxid == zxid }) else { continue }
-            actions.append(.send(to: sid, QuorumPacket(.proposal, zxid: zxid, data: Self.bytes(proposal))))
+            actions.append(.send(to: sid, QuorumPacket(.proposal, zxid: zxid, data: proposal.bytes)))
             actions.append(.send(to: sid, QuorumPacket(.commit, zxid: zxid)))
         }
         // startForwarding: what is proposed and not yet committed follows, then NEWLEADER.
         for proposal in inFlight where proposal.header.zxid > plan.lastQueued {
-            actions.append(.send(to: sid, QuorumPacket(.proposal, zxid: proposal.header.zxid, data: Self.bytes(proposal))))
+            actions.append(.send(to: sid, QuorumPacket(.proposal, zxid: proposal.header.zxid, data: proposal.bytes)))
         }
         learners[sid] = .synchronizing
         actions.append(.send(to: sid, QuorumPacket(.newLeader, zxid: discovery.newLeaderZxid, data: Array("version=0".utf8))))

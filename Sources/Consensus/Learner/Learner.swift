@@ -1,4 +1,3 @@
-import Jute
 import NIOCore
 import ZooKeeperProtocol
 
@@ -32,14 +31,7 @@ public struct Learner: Sendable {
     }
 
     /// A transaction from a PROPOSAL (or INFORM), with the digest the leader sent, if any.
-    public struct Proposal: Sendable, Hashable {
-        public var header: TxnHeader
-        public var txn: Txn
-        public var digest: TxnDigest?
-        public init(header: TxnHeader, txn: Txn, digest: TxnDigest? = nil) {
-            self.header = header; self.txn = txn; self.digest = digest
-        }
-    }
+    public typealias Proposal = TxnRecord
 
     public enum Event: Sendable {
         /// The connection to the leader is up.
@@ -198,10 +190,7 @@ public struct Learner: Sendable {
     }
 
     private static func proposal(from data: [UInt8]?) -> Proposal? {
-        var reader = JuteReader(ByteBuffer(bytes: data ?? []))
-        guard let header = try? TxnHeader(from: &reader), let txn = try? Txn.decode(type: header.type, from: &reader) else { return nil }
-        let digest = reader.remaining >= 12 ? try? TxnDigest(from: &reader) : nil
-        return Proposal(header: header, txn: txn, digest: digest)
+        try? TxnRecord(decoding: ByteBuffer(bytes: data ?? []))
     }
 
     private mutating func synchronizing(_ kind: QuorumPacket.Kind, _ packet: QuorumPacket, into actions: inout [Action]) {
@@ -323,13 +312,4 @@ public struct Learner: Sendable {
             actions.append(.fail("unexpected \(kind) from the leader"))
         }
     }
-}
-
-/// `TxnDigest{int version; long treeDigest}`, after a PROPOSAL's txn.
-public struct TxnDigest: JuteRecord, Hashable {
-    public var version: Int32
-    public var treeDigest: Int64
-    public init(version: Int32, treeDigest: Int64) { self.version = version; self.treeDigest = treeDigest }
-    public init(from r: inout JuteReader) throws { version = try r.readInt(); treeDigest = try r.readLong() }
-    public func write(to w: inout JuteWriter) { w.writeInt(version); w.writeLong(treeDigest) }
 }
