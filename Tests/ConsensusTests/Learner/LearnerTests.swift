@@ -126,4 +126,22 @@ struct LearnerTests {
         let wrong = learner.receive(.packet(QuorumPacket(.commit, zxid: 0x1_0000_0002)))
         #expect(wrong.contains { if case .fail = $0 { return true } else { return false } }, "a COMMIT must match the oldest pending proposal")
     }
+
+    /// Found by the ZAB simulation (a follower rejoining while writes were in flight): a leader
+    /// forwards a COMMIT between NEWLEADER and UPTODATE for a proposal it sent before NEWLEADER.
+    /// It is recorded and applied after UPTODATE, in order; it used to fail the sync.
+    @Test func aCommitBetweenNewLeaderAndUpToDateIsAppliedAfterUpToDate() {
+        var learner = Learner(configuration: .init(myid: 1), disk: .init(acceptedEpoch: 0, currentEpoch: 0, lastLoggedZxid: 0))
+        _ = learner.receive(.connected)
+        _ = learner.receive(.packet(QuorumPacket(.leaderInfo, zxid: 0x1_0000_0000, data: [0, 1, 0, 0])))
+        _ = learner.receive(.packet(QuorumPacket(.diff, zxid: 0)))
+        _ = learner.receive(.packet(Self.proposal(0x1_0000_0001)))
+        let newLeader = learner.receive(.packet(QuorumPacket(.newLeader, zxid: 0x1_0000_0000)))
+        #expect(newLeader.contains { if case .log = $0 { return true } else { return false } })
+        _ = learner.receive(.durable(upTo: 0x1_0000_0001))
+        let early = learner.receive(.packet(QuorumPacket(.commit, zxid: 0x1_0000_0001)))
+        #expect(early.isEmpty, "recorded, not refused: \(early)")
+        let upToDate = learner.receive(.packet(QuorumPacket(.upToDate, zxid: -1)))
+        #expect(upToDate.contains(.commit(0x1_0000_0001)) && learner.phase == .broadcast)
+    }
 }
