@@ -65,39 +65,74 @@ public enum SnapStream {
     /// How many bytes the stream at the start of `buffer` takes, or nil when it has not all
     /// arrived (the stream has no length prefix: a reader must walk it).
     public static func length(of buffer: ByteBuffer) throws(SnapshotError) -> Int? {
-        var reader = JuteReader(buffer)
-        do {
-            let sessions = try reader.readInt()
-            guard sessions >= 0 else { throw SnapshotError(description: "the stream claims \(sessions) sessions") }
-            try skip(Int(sessions) * 12, &reader)
-            let lists = try reader.readInt()
-            guard lists >= 0 else { throw SnapshotError(description: "the stream claims \(lists) ACL lists") }
-            for _ in 0..<lists {
-                _ = try reader.readLong()
-                // Read element by element: a count above the bytes that have arrived so far
-                // means "wait", not "malformed".
-                let count = try reader.readInt()
-                guard count >= -1 else { throw SnapshotError(description: "an ACL list claims \(count) entries") }
-                for _ in 0..<max(0, count) {
-                    _ = try reader.readInt()
-                    _ = try reader.readString()
-                    _ = try reader.readString()
+        var scanner = Scanner()
+        return try scanner.scan(buffer)
+    }
+
+    /// Walks a stream as its bytes arrive, resuming after the last whole part it saw, so that a
+    /// tree read in many pieces is walked once, not once per piece.
+    public struct Scanner: Sendable {
+        private enum Part: Sendable { case sessions, acls, znodes, signature }
+        private var part = Part.sessions
+        /// Where the next part (or znode) starts, from the start of the stream.
+        private var offset = 0
+
+        public init() {}
+
+        /// The stream's length once `buffer` (the stream from its first byte) holds all of it.
+        public mutating func scan(_ buffer: ByteBuffer) throws(SnapshotError) -> Int? {
+            var reader = JuteReader(buffer.getSlice(at: buffer.readerIndex + offset, length: buffer.readableBytes - offset) ?? ByteBuffer())
+            func consumed() -> Int { buffer.readableBytes - offset - reader.remaining }
+            do {
+                while true {
+                    switch part {
+                    case .sessions:
+                        let sessions = try reader.readInt()
+                        guard sessions >= 0 else { throw SnapshotError(description: "the stream claims \(sessions) sessions") }
+                        try skip(Int(sessions) * 12, &reader)
+                        offset += consumed(); reader = rest(of: buffer)
+                        part = .acls
+                    case .acls:
+                        let lists = try reader.readInt()
+                        guard lists >= 0 else { throw SnapshotError(description: "the stream claims \(lists) ACL lists") }
+                        for _ in 0..<lists {
+                            _ = try reader.readLong()
+                            // Element by element: a count above the bytes that have arrived so
+                            // far means "wait", not "malformed".
+                            let count = try reader.readInt()
+                            guard count >= -1 else { throw SnapshotError(description: "an ACL list claims \(count) entries") }
+                            for _ in 0..<max(0, count) {
+                                _ = try reader.readInt()
+                                _ = try reader.readString()
+                                _ = try reader.readString()
+                            }
+                        }
+                        offset += consumed(); reader = rest(of: buffer)
+                        part = .znodes
+                    case .znodes:
+                        let path = try reader.readString()
+                        if path != "/" {
+                            _ = try reader.readBuffer()
+                            try skip(8 + 8 * 4 + 4 * 3 + 8 + 8, &reader)
+                        }
+                        offset += consumed(); reader = rest(of: buffer)
+                        if path == "/" { part = .signature }
+                    case .signature:
+                        guard try reader.readString() == signature else { throw SnapshotError(description: "the stream lacks \(signature)") }
+                        return offset + consumed()
+                    }
                 }
+            } catch let error as SnapshotError {
+                throw error
+            } catch JuteError.truncated {
+                return nil
+            } catch {
+                throw SnapshotError(description: "the stream cannot be read: \(error)")
             }
-            while true {
-                let path = try reader.readString()
-                if path == "/" { break }
-                _ = try reader.readBuffer()
-                try skip(8 + 8 * 4 + 4 * 3 + 8 + 8, &reader)
-            }
-            guard try reader.readString() == signature else { throw SnapshotError(description: "the stream lacks \(signature)") }
-            return buffer.readableBytes - reader.remaining
-        } catch let error as SnapshotError {
-            throw error
-        } catch JuteError.truncated {
-            return nil
-        } catch {
-            throw SnapshotError(description: "the stream cannot be read: \(error)")
+        }
+
+        private func rest(of buffer: ByteBuffer) -> JuteReader {
+            JuteReader(buffer.getSlice(at: buffer.readerIndex + offset, length: buffer.readableBytes - offset) ?? ByteBuffer())
         }
     }
 

@@ -38,4 +38,17 @@ struct QuorumPacketDecoderTests {
             #expect(kinds == ["leaderInfo", "snap", "tree 4", "newLeader"], "in pieces of \(step)")
         }
     }
+
+    @Test func aPacketWithAuthInfoArrivingByteByByteIsNotTakenForALie() throws {
+        let packet = QuorumPacket(.request, zxid: -1, data: [1, 2, 3], authInfo: [Id(scheme: "ip", id: "127.0.0.1"), Id(scheme: "digest", id: "u:x")])
+        let bytes = Array(Self.bytes(packet).readableBytesView)
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumPacketDecoder()))
+        for byte in bytes { try channel.writeInbound(ByteBuffer(bytes: [byte])) }
+        guard case .packet(let decoded)? = try channel.readInbound(as: LeaderInbound.self) else {
+            Issue.record("no packet"); return
+        }
+        #expect(decoded == packet)
+        #expect(throws: (any Error).self) { try channel.writeInbound(ByteBuffer(bytes: [0, 0, 0, 1] + Array(repeating: 0, count: 8) + [0x7F, 0, 0, 0])) }
+    }
 }

@@ -17,24 +17,23 @@ struct QuorumPacketDecoder: ByteToMessageDecoder {
 
     /// The largest data one packet may carry (ZooKeeper refuses a buffer over about 2 MiB).
     static let maximumData = 2 << 20
-    private var expectingSnapshot = false
+    /// Set after SNAP: the snapshot stream that follows, walked as it arrives.
+    private var snapshot: SnapStream.Scanner?
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        if expectingSnapshot {
-            guard let length = try SnapStream.length(of: buffer), let stream = buffer.readSlice(length: length) else { return .needMoreData }
-            expectingSnapshot = false
+        if var scanner = snapshot {
+            let length = try scanner.scan(buffer)
+            snapshot = scanner
+            guard let length, let stream = buffer.readSlice(length: length) else { return .needMoreData }
+            snapshot = nil
             context.fireChannelRead(wrapInboundOut(.snapshot(stream)))
             return .continue
         }
-        var reader = JuteReader(buffer, maximumLength: Self.maximumData)
-        let packet: QuorumPacket
-        do {
-            packet = try QuorumPacket(from: &reader)
-        } catch JuteError.truncated {
-            return .needMoreData
-        }
-        buffer.moveReaderIndex(forwardBy: buffer.readableBytes - reader.remaining)
-        if packet.kind == .snap { expectingSnapshot = true }
+        guard let length = try QuorumPacket.length(of: buffer, maximumLength: Self.maximumData),
+              let bytes = buffer.readSlice(length: length) else { return .needMoreData }
+        var reader = JuteReader(bytes, maximumLength: Self.maximumData)
+        let packet = try QuorumPacket(from: &reader)
+        if packet.kind == .snap { snapshot = SnapStream.Scanner() }
         context.fireChannelRead(wrapInboundOut(.packet(packet)))
         return .continue
     }

@@ -23,6 +23,35 @@ public struct QuorumPacket: JuteRecord, Hashable {
 
     public var kind: Kind? { Kind(rawValue: type) }
 
+    /// How many bytes the packet at the start of `buffer` takes, or nil when it has not all
+    /// arrived. The quorum port has no framing, so a reader must walk a packet to know it is
+    /// whole (decoding a part would take an authinfo count above the bytes so far for a lie).
+    ///
+    /// - Throws: ``JuteError/invalidLength(_:)`` for a length below -1 or above `maximumLength`.
+    public static func length(of buffer: ByteBuffer, maximumLength: Int) throws -> Int? {
+        var offset = buffer.readerIndex
+        func int() -> Int32? {
+            guard let value = buffer.getInteger(at: offset, as: Int32.self) else { return nil }
+            offset += 4
+            return value
+        }
+        /// Skips a length-prefixed field; false when it has not all arrived.
+        func skipField() throws -> Bool {
+            guard let length = int() else { return false }
+            if length == -1 { return true }
+            guard length >= 0, Int(length) <= maximumLength else { throw JuteError.invalidLength(length) }
+            offset += Int(length)
+            return offset <= buffer.writerIndex
+        }
+        offset += 12  // type, zxid
+        guard offset <= buffer.writerIndex, try skipField(), let count = int() else { return nil }
+        guard count >= -1, Int(count) <= maximumLength else { throw JuteError.invalidLength(count) }
+        for _ in 0..<max(0, count) {
+            guard try skipField(), try skipField() else { return nil }
+        }
+        return offset - buffer.readerIndex
+    }
+
     public init(from r: inout JuteReader) throws {
         type = try r.readInt()
         zxid = try r.readLong()
