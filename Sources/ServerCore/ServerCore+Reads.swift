@@ -4,14 +4,17 @@ import ZooKeeperProtocol
 /// Requests answered from the local tree (`FinalRequestProcessor`'s read cases), watch
 /// registration, and the re-registration of watches after a reconnect.
 extension ServerCore {
-    mutating func serveRead(_ id: ConnectionID, _ header: RequestHeader, _ request: Request, failure: KeeperError? = nil,
-                            arrivedAt: Int64, now: Now, into actions: inout [Action]) {
+    mutating func serveRead(_ id: ConnectionID, _ held: HeldRequest, arrivedAt: Int64, now: Now, into actions: inout [Action]) {
         guard let connection = connections[id] else { return }
-        let xid = header.xid
-        if let failure {
+        let xid = held.header.xid
+        let request: Request
+        switch held {
+        case .undecodable(let header, let failure):
             answered(id, xid: xid, opCode: OpCode(rawValue: header.type) ?? .error, arrivedAt: arrivedAt, now: now)
             actions.append(.send(id, .reply(ReplyHeader(xid: xid, zxid: tree.lastProcessedZxid, err: failure.rawValue), .empty)))
             return
+        case .request(_, let decoded):
+            request = decoded
         }
         answered(id, xid: xid, opCode: request.opCode, arrivedAt: arrivedAt, now: now)
         let body: Response

@@ -83,10 +83,17 @@ public struct ServerCore {
         var closingSession = false
     }
 
-    /// A request that arrived before its connection's session was created.
+    /// A request as it arrived: decoded, or with the error its body gave. Held while its
+    /// connection's session is being created, and queued while a read waits its turn.
     enum HeldRequest {
         case request(RequestHeader, Request)
         case undecodable(RequestHeader, KeeperError)
+
+        var header: RequestHeader {
+            switch self {
+            case .request(let header, _), .undecodable(let header, _): return header
+            }
+        }
     }
 
     /// A connection as the operator surface shows it.
@@ -115,10 +122,7 @@ public struct ServerCore {
         var arrivedAt: Int64
         var session: Int64
         var connection: ConnectionID
-        var header: RequestHeader
-        var request: Request
-        /// Set when the request could not be decoded: the reply is this error.
-        var failure: KeeperError?
+        var request: HeldRequest
     }
 
     public let configuration: ServerCoreConfiguration
@@ -324,11 +328,7 @@ public struct ServerCore {
             connections[id]?.held.append(request)
             return nil
         }
-        let header: RequestHeader
-        switch request {
-        case .request(let h, _), .undecodable(let h, _): header = h
-        }
-        guard touch(session, id, header, now: now, into: &actions) else { return nil }
+        guard touch(session, id, request.header, now: now, into: &actions) else { return nil }
         return (connection, session)
     }
 
@@ -373,7 +373,7 @@ public struct ServerCore {
                         now: now, into: &actions)
                 lastWriteBySession[session] = lastPreparedZxid
             } else {
-                submitRead(id, header, request, session: session, now: now, into: &actions)
+                submitRead(id, .request(header, request), session: session, now: now, into: &actions)
             }
         }
     }
@@ -388,17 +388,18 @@ public struct ServerCore {
     }
 
     /// Serves a read now, or queues it behind the session's outstanding writes and reads.
-    /// A `failure` is answered in the same order, as ZooKeeper answers a read it cannot decode.
-    private mutating func submitRead(_ id: ConnectionID, _ header: RequestHeader, _ request: Request, failure: KeeperError? = nil,
-                                     session: Int64, now: Now, into actions: inout [Action]) {
+    /// An undecodable one is answered in the same order, as ZooKeeper answers a read it
+    /// cannot decode.
+    private mutating func submitRead(_ id: ConnectionID, _ request: HeldRequest, session: Int64, now: Now,
+                                     into actions: inout [Action]) {
         var waitFor = lastWriteBySession[session] ?? 0
-        if case .sync = request { waitFor = lastPreparedZxid }
+        if case .request(_, .sync) = request { waitFor = lastPreparedZxid }
         if waitFor > tree.lastProcessedZxid || waitingReadsBySession[session, default: 0] > 0 {
             waitingReads.append(WaitingRead(waitFor: waitFor, arrivedAt: now.monotonicMillis, session: session,
-                                            connection: id, header: header, request: request, failure: failure))
+                                            connection: id, request: request))
             waitingReadsBySession[session, default: 0] += 1
         } else {
-            serveRead(id, header, request, failure: failure, arrivedAt: now.monotonicMillis, now: now, into: &actions)
+            serveRead(id, request, arrivedAt: now.monotonicMillis, now: now, into: &actions)
         }
     }
 
@@ -433,7 +434,7 @@ public struct ServerCore {
             if Request.writeOpCodes.contains(opCode) {
                 prepareFailedWrite(id, header, session: session, error: error, now: now, into: &actions)
             } else {
-                submitRead(id, header, .ping, failure: error, session: session, now: now, into: &actions)
+                submitRead(id, .undecodable(header, error), session: session, now: now, into: &actions)
             }
         }
     }
@@ -594,8 +595,7 @@ public struct ServerCore {
             waitingReadsBySession[read.session, default: 1] -= 1
             if waitingReadsBySession[read.session] == 0 { waitingReadsBySession[read.session] = nil }
             if connections[read.connection]?.sessionId == read.session {
-                serveRead(read.connection, read.header, read.request, failure: read.failure, arrivedAt: read.arrivedAt,
-                          now: now, into: &actions)
+                serveRead(read.connection, read.request, arrivedAt: read.arrivedAt, now: now, into: &actions)
             }
         }
     }
