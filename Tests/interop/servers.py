@@ -148,3 +148,55 @@ class Server:
                 self.process.wait()
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Ensemble:
+    """Configuration files for a three-member ensemble on loopback aliases (server.N on
+    127.0.0.N+1), with free quorum, election and client ports; `observers` are listed as such.
+    Members are started one by one: Apache ZooKeeper with `start_zookeeper`, Aviary's tools
+    on `configs[sid]`."""
+
+    HOSTS = {1: "127.0.0.2", 2: "127.0.0.3", 3: "127.0.0.4"}
+
+    def __init__(self, root, observers=()):
+        self.root = root
+        self.quorum = {sid: free_port() for sid in self.HOSTS}
+        self.election = {sid: free_port() for sid in self.HOSTS}
+        self.client = {sid: free_port() for sid in self.HOSTS}
+        members = "".join("server.%d=%s:%d:%d%s;%s:%d\n" % (
+            sid, host, self.quorum[sid], self.election[sid], ":observer" if sid in observers else "", host, self.client[sid])
+            for sid, host in self.HOSTS.items())
+        self.configs = {}
+        for sid, host in self.HOSTS.items():
+            data = os.path.join(root, "s%d" % sid)
+            os.makedirs(data)
+            with open(os.path.join(data, "myid"), "w") as f:
+                f.write("%d\n" % sid)
+            path = os.path.join(root, "zoo%d.cfg" % sid)
+            with open(path, "w") as f:
+                f.write("tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=%s\n"
+                        "admin.enableServer=false\n4lw.commands.whitelist=*\nmetricsProvider.httpPort=0\n"
+                        % (data, self.client[sid], host) + ("peerType=observer\n" if sid in observers else "") + members)
+            self.configs[sid] = path
+
+    def client_address(self, sid):
+        return "%s:%d" % (self.HOSTS[sid], self.client[sid])
+
+    def start_zookeeper(self, sid):
+        log = open(os.path.join(self.root, "zk%d.log" % sid), "w")
+        return subprocess.Popen(["java", "-Xmx256m", "-cp", zookeeper_classpath(), "-Dzookeeper.admin.enableServer=false",
+                                 "org.apache.zookeeper.server.quorum.QuorumPeerMain", self.configs[sid]],
+                                stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_for_leader(self, among, timeout=90):
+        """The sid among `among` whose `srvr` says leader, or None after `timeout` seconds."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            time.sleep(0.5)
+            for sid in among:
+                try:
+                    if "Mode: leader" in four_letter(self.client_address(sid), "srvr"):
+                        return sid
+                except OSError:
+                    pass
+        return None

@@ -3,56 +3,24 @@ election of a running ZooKeeper ensemble as its third member and follows the lea
 elected, dialling and being dialled as ZooKeeper's connection rules say (larger sid's
 connection survives), whichever side has the larger sid."""
 import json
-import os
 import shutil
 import subprocess
 import tempfile
 import time
 
 import pytest
-from servers import aviary_binary, four_letter, free_port, zookeeper_classpath
-
-HOSTS = {1: "127.0.0.2", 2: "127.0.0.3", 3: "127.0.0.4"}
-
-
-def write_member(root, sid, members, client_port):
-    data = os.path.join(root, "s%d" % sid)
-    os.makedirs(data)
-    with open(os.path.join(data, "myid"), "w") as f:
-        f.write("%d\n" % sid)
-    path = os.path.join(root, "zoo%d.cfg" % sid)
-    with open(path, "w") as f:
-        f.write("tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=%s\n"
-                "admin.enableServer=false\n4lw.commands.whitelist=*\nmetricsProvider.httpPort=0\n"
-                % (data, client_port, HOSTS[sid]) + members)
-    return path
-
-
-def start_zookeeper(root, sid, config):
-    log = open(os.path.join(root, "zk%d.log" % sid), "w")
-    return subprocess.Popen(["java", "-Xmx256m", "-cp", zookeeper_classpath(), "-Dzookeeper.admin.enableServer=false",
-                             "org.apache.zookeeper.server.quorum.QuorumPeerMain", config], stdout=log, stderr=subprocess.STDOUT)
-
-
-def ensemble(root):
-    quorum = {sid: free_port() for sid in HOSTS}
-    election = {sid: free_port() for sid in HOSTS}
-    client = {sid: free_port() for sid in HOSTS}
-    members = "".join("server.%d=%s:%d:%d;%s:%d\n" % (sid, HOSTS[sid], quorum[sid], election[sid], HOSTS[sid], client[sid])
-                      for sid in HOSTS)
-    return {sid: write_member(root, sid, members, client[sid]) for sid in HOSTS}, client
-
+from servers import Ensemble, aviary_binary
 
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize("aviary_sid,zookeeper_sid,expected", [(3, 1, "leading"), (1, 3, "following")])
 def test_aviary_and_one_zookeeper_elect_the_larger_sid(aviary_sid, zookeeper_sid, expected):
     """Two LOOKING servers: votes go both ways until both back the larger sid."""
     root = tempfile.mkdtemp(prefix="election-")
-    configs, _ = ensemble(root)
-    process = start_zookeeper(root, zookeeper_sid, configs[zookeeper_sid])
+    ensemble = Ensemble(root)
+    process = ensemble.start_zookeeper(zookeeper_sid)
     try:
         time.sleep(1)
-        result = subprocess.run([aviary_binary(), "election", configs[aviary_sid], "--json", "--timeout", "60"],
+        result = subprocess.run([aviary_binary(), "election", ensemble.configs[aviary_sid], "--json", "--timeout", "60"],
                                 capture_output=True, text=True, timeout=90)
         assert result.returncode == 0, result.stdout + result.stderr
         outcome = json.loads(result.stdout.strip().splitlines()[-1])
@@ -67,35 +35,14 @@ def test_aviary_and_one_zookeeper_elect_the_larger_sid(aviary_sid, zookeeper_sid
 @pytest.mark.parametrize("aviary_sid", [3, 1])
 def test_aviary_follows_the_leader_a_zookeeper_ensemble_elected(aviary_sid):
     root = tempfile.mkdtemp(prefix="election-")
-    quorum = {sid: free_port() for sid in HOSTS}
-    election = {sid: free_port() for sid in HOSTS}
-    client = {sid: free_port() for sid in HOSTS}
-    members = "".join("server.%d=%s:%d:%d;%s:%d\n" % (sid, HOSTS[sid], quorum[sid], election[sid], HOSTS[sid], client[sid])
-                      for sid in HOSTS)
-    configs = {sid: write_member(root, sid, members, client[sid]) for sid in HOSTS}
+    ensemble = Ensemble(root)
     processes = []
     try:
-        for sid in HOSTS:
-            if sid == aviary_sid:
-                continue
-            log = open(os.path.join(root, "zk%d.log" % sid), "w")
-            processes.append(subprocess.Popen(
-                ["java", "-Xmx256m", "-cp", zookeeper_classpath(), "-Dzookeeper.admin.enableServer=false",
-                 "org.apache.zookeeper.server.quorum.QuorumPeerMain", configs[sid]], stdout=log, stderr=subprocess.STDOUT))
-        leader = None
-        deadline = time.time() + 90
-        while leader is None and time.time() < deadline:
-            time.sleep(0.5)
-            for sid in HOSTS:
-                if sid == aviary_sid:
-                    continue
-                try:
-                    if "Mode: leader" in four_letter("%s:%d" % (HOSTS[sid], client[sid]), "srvr"):
-                        leader = sid
-                except OSError:
-                    pass
+        zookeepers = [sid for sid in Ensemble.HOSTS if sid != aviary_sid]
+        processes = [ensemble.start_zookeeper(sid) for sid in zookeepers]
+        leader = ensemble.wait_for_leader(zookeepers)
         assert leader is not None, "the two ZooKeeper servers elected no leader"
-        result = subprocess.run([aviary_binary(), "election", configs[aviary_sid], "--json", "--timeout", "60"],
+        result = subprocess.run([aviary_binary(), "election", ensemble.configs[aviary_sid], "--json", "--timeout", "60"],
                                 capture_output=True, text=True, timeout=90)
         assert result.returncode == 0, result.stdout + result.stderr
         outcome = json.loads(result.stdout.strip().splitlines()[-1])
@@ -117,20 +64,12 @@ def test_aviary_observes_a_zookeeper_ensemble():
     import threading
     from kazoo.client import KazooClient
     root = tempfile.mkdtemp(prefix="observe-")
-    quorum = {sid: free_port() for sid in HOSTS}
-    election = {sid: free_port() for sid in HOSTS}
-    client = {sid: free_port() for sid in HOSTS}
-    members = "".join("server.%d=%s:%d:%d%s;%s:%d\n" % (sid, HOSTS[sid], quorum[sid], election[sid],
-                                                        ":observer" if sid == 3 else "", HOSTS[sid], client[sid])
-                      for sid in HOSTS)
-    configs = {sid: write_member(root, sid, members, client[sid]) for sid in HOSTS}
-    with open(configs[3], "a") as f:
-        f.write("peerType=observer\n")
-    processes = [start_zookeeper(root, sid, configs[sid]) for sid in (1, 2)]
+    ensemble = Ensemble(root, observers=(3,))
+    processes = [ensemble.start_zookeeper(sid) for sid in (1, 2)]
     zk = None
     stop = threading.Event()
     try:
-        zk = KazooClient(hosts="%s:%d,%s:%d" % (HOSTS[1], client[1], HOSTS[2], client[2]), timeout=10)
+        zk = KazooClient(hosts="%s,%s" % (ensemble.client_address(1), ensemble.client_address(2)), timeout=10)
         zk.start(timeout=60)
         zk.create("/before")
         for n in range(50):
@@ -148,7 +87,7 @@ def test_aviary_observes_a_zookeeper_ensemble():
 
         writer = threading.Thread(target=write_live)
         writer.start()
-        result = subprocess.run([aviary_binary(), "observe", configs[3], "--json", "--seconds", "2", "--timeout", "60"],
+        result = subprocess.run([aviary_binary(), "observe", ensemble.configs[3], "--json", "--seconds", "2", "--timeout", "60"],
                                 capture_output=True, text=True, timeout=120)
         stop.set()
         writer.join()

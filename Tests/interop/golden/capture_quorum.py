@@ -24,9 +24,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from servers import free_port, four_letter, zookeeper_classpath  # noqa: E402
+from servers import Ensemble  # noqa: E402
 
-HOSTS = {1: "127.0.0.2", 2: "127.0.0.3", 3: "127.0.0.4"}
+HOSTS = Ensemble.HOSTS
 ME = 3
 
 
@@ -90,12 +90,11 @@ def main(output):
             if line not in lines:
                 lines.append(line)
 
-    quorum = {sid: free_port() for sid in HOSTS}
-    election = {sid: free_port() for sid in HOSTS}
-    client = {sid: free_port() for sid in HOSTS}
-    members = "".join("server.%d=%s:%d:%d;%s:%d\n" % (sid, HOSTS[sid], quorum[sid], election[sid], HOSTS[sid], client[sid])
-                      for sid in HOSTS)
     root = tempfile.mkdtemp(prefix="capture-quorum-")
+    ensemble = Ensemble(root)
+    quorum, election = ensemble.quorum, ensemble.election
+    with open(ensemble.configs[ME]) as f:
+        members = "".join(line for line in f if line.startswith("server."))
     processes = []
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -120,29 +119,8 @@ def main(output):
 
     threading.Thread(target=accept_loop, daemon=True).start()
     try:
-        for sid in (1, 2):
-            data = os.path.join(root, "s%d" % sid)
-            os.makedirs(data)
-            with open(os.path.join(data, "myid"), "w") as f:
-                f.write("%d\n" % sid)
-            config = os.path.join(root, "zoo%d.cfg" % sid)
-            with open(config, "w") as f:
-                f.write("tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=%s\n"
-                        "admin.enableServer=false\n4lw.commands.whitelist=*\n" % (data, client[sid], HOSTS[sid]) + members)
-            log = open(os.path.join(root, "s%d.log" % sid), "w")
-            processes.append(subprocess.Popen(
-                ["java", "-Xmx256m", "-cp", zookeeper_classpath(), "-Dzookeeper.admin.enableServer=false",
-                 "org.apache.zookeeper.server.quorum.QuorumPeerMain", config], stdout=log, stderr=subprocess.STDOUT))
-        leader = None
-        deadline = time.time() + 60
-        while leader is None and time.time() < deadline:
-            time.sleep(0.5)
-            for sid in (1, 2):
-                try:
-                    if "Mode: leader" in four_letter("%s:%d" % (HOSTS[sid], client[sid]), "srvr"):
-                        leader = sid
-                except OSError:
-                    pass
+        processes = [ensemble.start_zookeeper(sid) for sid in (1, 2)]
+        leader = ensemble.wait_for_leader((1, 2), timeout=60)
         if leader is None:
             raise RuntimeError("no leader elected; logs in %s" % root)
         # Election: dial each server as sid 3 (larger, so the connection stays) and look.
@@ -207,7 +185,7 @@ def main(output):
                 if synced and not create_started:
                     create_started = True
                     threading.Thread(target=lambda: subprocess.run(
-                        ["/usr/share/zookeeper/bin/zkCli.sh", "-server", "%s:%d" % (HOSTS[leader], client[leader]),
+                        ["/usr/share/zookeeper/bin/zkCli.sh", "-server", ensemble.client_address(leader),
                          "create", "/golden", "quorum"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                         timeout=60), daemon=True).start()
             elif kind == 2:  # PROPOSAL: ACK it
