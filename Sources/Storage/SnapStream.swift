@@ -50,11 +50,7 @@ public enum SnapStream {
                 throw SnapshotError(description: "\(error)")
             }
             guard try reader.readString() == signature else { throw SnapshotError(description: "the stream lacks \(signature)") }
-            do {
-                return try builder.finish(acls: acls, sessions: sessions, zxid: zxid)
-            } catch {
-                throw SnapshotError(description: "\(error)")
-            }
+            return try SnapshotLoader.finish(&builder, acls: acls, sessions: sessions, zxid: zxid)
         } catch let error as SnapshotError {
             throw error
         } catch {

@@ -98,15 +98,22 @@ public enum SnapshotLoader {
                 throw SnapshotError(description: "its checksum does not match (stored \(stored), computed \(adler.value))")
             }
             guard try reader.readString() == "/" else { throw SnapshotError(description: "its seal is malformed") }
-            do {
-                return try builder.finish(acls: acls, sessions: sessions, zxid: zxid)
-            } catch {
-                throw SnapshotError(description: "\(error)")
-            }
+            return try finish(&builder, acls: acls, sessions: sessions, zxid: zxid)
         } catch let error as SnapshotError {
             throw error
         } catch {
             throw SnapshotError(description: "it cannot be decoded: \(error)")
+        }
+    }
+
+    /// The tree the builder holds, its parent checks' failures as snapshot errors (a snapshot
+    /// file or the stream after SNAP).
+    static func finish(_ builder: inout DataTreeBuilder, acls: [Int64: [ACL]], sessions: [Int64: Int32],
+                       zxid: Int64) throws(SnapshotError) -> DataTree {
+        do {
+            return try builder.finish(acls: acls, sessions: sessions, zxid: zxid)
+        } catch {
+            throw SnapshotError(description: "\(error)")
         }
     }
 
