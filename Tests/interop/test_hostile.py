@@ -162,7 +162,7 @@ def test_create_session_from_a_client(server, address, bystander):
         r = Reader(frame)
         assert (r.int(), r.long(), r.int()) == (5, -1, -6)
         assert closed_after(c)
-    assert c.exists is not None
+    # Both servers survive it: the bystander fixture checks its session is still served.
 
 
 def test_a_second_connect_request_is_unimplemented_then_closed(address, bystander):
