@@ -12,14 +12,21 @@ public enum FourLetterWords {
         "wchc", "wchp", "wchs", "mntr", "isro", "hash",
     ]
 
+    /// What a member outside a serving quorum answers the words that need one.
+    public static let notServing = "This ZooKeeper instance is not currently serving requests\n"
+    static let servingOnly: Set<String> = [
+        "srvr", "stat", "cons", "crst", "srst", "wchs", "wchc", "wchp", "dump", "mntr", "hash", "conf", "dirs",
+    ]
+
     /// Words that change nothing: Aviary's default allow-list (ZooKeeper's is `srvr` alone).
     public static let readOnly: Set<String> = Set(all).subtracting(["crst", "srst", "stmk"])
 
     /// The answer to `word`. `crst` and `srst` reset the core's counters.
     public static func answer(_ word: String, core: inout ServerCore, context: ServerContext) -> String {
+        if context.mode == .looking && servingOnly.contains(word) { return notServing }
         switch word {
         case "ruok": return "imok"
-        case "isro": return "rw"
+        case "isro": return context.mode == .looking ? "null" : "rw"
         case "gtmk", "stmk": return "\(context.traceMask)"
         case "srvr": return serverStats(core, context, clients: false)
         case "stat": return serverStats(core, context, clients: true)

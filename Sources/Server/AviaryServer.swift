@@ -34,6 +34,11 @@ public final class AviaryServer: @unchecked Sendable {
     var logBatch = ByteBuffer()
     var firstLogged: Int64 = -1
     var lastLogged: Int64 = -1
+    var loggedInBatch = 0
+    /// The ensemble member this server is, when the configuration lists servers.
+    var peer: QuorumPeer?
+    /// The settings the core was made with (its role aside).
+    let coreConfiguration: ServerCoreConfiguration
     /// Whether ``endOfTurn()`` is queued on the loop.
     var endOfTurnScheduled = false
     var transactionsSinceSnapshot = 0
@@ -104,7 +109,10 @@ public final class AviaryServer: @unchecked Sendable {
         coreConfiguration.reconfigEnabled = configuration.reconfigEnabled
         coreConfiguration.auditEnabled = configuration.auditEnabled
         tree.digestEnabled = configuration.digestEnabled
+        self.coreConfiguration = coreConfiguration
         self.core = ServerCore(configuration: coreConfiguration, tree: tree, now: Self.now())
+        // A member serves clients only once it is part of a serving quorum.
+        if configuration.isDistributed { core.serving = false }
         self.snapshotThreshold = nextSnapshotThreshold()
         fileFigures.refreshNow()
     }
@@ -128,7 +136,7 @@ public final class AviaryServer: @unchecked Sendable {
                     self.events.publish("slow_fsync", ["millis": String(millis), "threshold": String(self.configuration.fsyncWarningThresholdMs)])
                 }
             },
-            onDurable: { [self] zxid in loop.execute { self.process(.logged(upTo: zxid)) } },
+            onDurable: { [self] zxid in loop.execute { self.durable(upTo: zxid) } },
             onFailure: { [self] reason in
                 loop.execute {
                     self.logger.critical("Severe unrecoverable error writing the transaction log, exiting: \(reason)")
@@ -148,6 +156,11 @@ public final class AviaryServer: @unchecked Sendable {
     public func start() async throws -> SocketAddress {
         let host = configuration.clientPortAddress ?? "0.0.0.0"
         try await coreLoop.submit { self.openLog() }.get()
+        if configuration.isDistributed, let myid = configuration.myid, let me = configuration.servers[myid] {
+            let peer = try await coreLoop.submit { try QuorumPeer(server: self, myid: myid, me: me) }.get()
+            try await coreLoop.submit { self.peer = peer }.get()
+            try await peer.start()
+        }
         let maximumLength = configuration.juteMaxBuffer
         let logger = self.logger
         // Clients share the core's loop: requests reach the core and replies reach the socket
@@ -194,7 +207,7 @@ public final class AviaryServer: @unchecked Sendable {
         try await coreLoop.submit { [self] in
             events.publish("server_started", ["version": Self.version, "clientPort": String(configuration.clientPort),
                                               "znodes": String(core.tree.nodeCount), "zxid": "0x" + String(UInt64(bitPattern: core.tree.lastProcessedZxid), radix: 16)])
-            events.publish("state_changed", ["state": "standalone", "serving": "true"])
+            if peer == nil { events.publish("state_changed", ["state": "standalone", "serving": "true"]) }
         }.get()
         let interval = TimeAmount.milliseconds(Int64(max(10, min(configuration.tickTime / 2, 1000))))
         tickTask = coreLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
@@ -233,6 +246,11 @@ public final class AviaryServer: @unchecked Sendable {
         }.get()
         tickTask?.cancel()
         purgeTask?.cancel()
+        let peer = try? await coreLoop.submit { [self] in
+            self.peer?.stop()
+            return self.peer
+        }.get()
+        if let peer { await peer.election.close() }
         try? await serverChannel?.close()
         try? await metricsChannel?.close()
         try? await adminChannel?.close()
@@ -288,10 +306,11 @@ public final class AviaryServer: @unchecked Sendable {
             case .resumeReading(let id):
                 channels[id]?.pipeline.fireUserInboundEventTriggered(ReadThrottle(reason: .sessionPending, paused: false))
             case .log(let header, let txn):
-                TxnLogRecord.append(header, txn, to: &logBatch)
-                if firstLogged < 0 { firstLogged = header.zxid }
-                lastLogged = header.zxid
-                scheduleEndOfTurn()
+                appendToLog(header, txn)
+            case .forward(let request):
+                peer?.learner?.send(request.packet)
+            case .revalidate(let session, let timeout):
+                peer?.learner?.send(Revalidation.request(sessionId: session, timeout: timeout))
             case .warn(let message):
                 logger.warning("\(message)")
             case .info(let message):
@@ -303,6 +322,64 @@ public final class AviaryServer: @unchecked Sendable {
             }
         }
         throttleIfNeeded()
+    }
+
+    /// Queues a transaction for this turn's log batch.
+    func appendToLog(_ header: TxnHeader, _ txn: Txn) {
+        TxnLogRecord.append(header, txn, to: &logBatch)
+        if firstLogged < 0 { firstLogged = header.zxid }
+        lastLogged = header.zxid
+        loggedInBatch += 1
+        scheduleEndOfTurn()
+    }
+
+    /// The log is durable up to `zxid`: a learner acknowledges its proposals; otherwise the
+    /// core commits its writes.
+    func durable(upTo zxid: Int64) {
+        if let learner = peer?.learner {
+            learner.durable(upTo: zxid)
+        } else if peer == nil {
+            process(.logged(upTo: zxid))
+        }
+    }
+
+    // MARK: Ensemble
+
+    /// The member left its quorum: every client connection closes, and new ones are refused
+    /// until it serves again (ZooKeeper closes them as its ZooKeeperServer shuts down).
+    func stopServing() {
+        coreLoop.preconditionInEventLoop()
+        guard core.serving else { return }
+        core.serving = false
+        for channel in channels.values { channel.close(promise: nil) }
+        events.publish("state_changed", ["state": "looking", "serving": "false"])
+    }
+
+    /// The member is synchronized: clients are served from `tree` in `role`.
+    func startServing(role: ServerCore.Role, tree: DataTree) {
+        coreLoop.preconditionInEventLoop()
+        for channel in channels.values { channel.close(promise: nil) }
+        var settings = coreConfiguration
+        settings.role = role
+        core = ServerCore(configuration: settings, tree: tree, now: Self.now())
+        core.serving = true
+        events.publish("state_changed", ["state": role == .learner ? (peer?.isObserver == true ? "observing" : "following") : "leading",
+                                          "serving": "true"])
+    }
+
+    /// TRUNC from the leader: the log loses what follows `zxid`, and the tree is rebuilt from
+    /// disk at that zxid.
+    func truncateLog(to zxid: Int64) throws -> DataTree {
+        coreLoop.preconditionInEventLoop()
+        endOfTurn()
+        log?.close()
+        log = nil
+        defer { openLog() }
+        for change in try LogTruncation.truncate(dataDirectory, to: zxid) { logger.warning("TRUNC to 0x\(String(UInt64(bitPattern: zxid), radix: 16)): \(change)") }
+        let (tree, _) = try Recovery.recover(dataDirectory, repair: true)
+        tree.digestEnabled = configuration.digestEnabled
+        fileFigures.invalidate()
+        return tree
     }
 
     /// Runs ``endOfTurn()`` once the loop has handled every connection that was readable in
@@ -319,16 +396,14 @@ public final class AviaryServer: @unchecked Sendable {
     /// The log thread writes and syncs; the loop never waits for the disk, so pings, reads
     /// and four-letter words are answered while a fsync takes its time. (Syncing a lone small
     /// batch on the loop saved a few microseconds, and froze every client while a disk hung.)
-    private func endOfTurn() {
+    func endOfTurn() {
         if lastLogged >= 0, let log {
-            let first = firstLogged
-            let last = lastLogged
-            let count = Int(last - first + 1)
-            log.append(logBatch, first: first, last: last)
+            log.append(logBatch, first: firstLogged, last: lastLogged)
             logBatch.clear()
             firstLogged = -1
             lastLogged = -1
-            transactionsSinceSnapshot += count
+            transactionsSinceSnapshot += loggedInBatch
+            loggedInBatch = 0
             if transactionsSinceSnapshot >= snapshotThreshold { startSnapshot() }
         }
         let pending = unflushed

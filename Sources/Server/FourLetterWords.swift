@@ -53,7 +53,7 @@ extension AviaryServer {
             ("os.memory.max", "\(process.physicalMemory / 1_048_576)MB"),
         ]
         var context = ServerContext(
-            version: Self.version, mode: .standalone, configuration: configuration,
+            version: Self.version, mode: mode, configuration: configuration,
             snapshotDirectory: snapshotDirectory, logDirectory: logDirectory,
             snapshotDirectorySize: files.snapshotDirectorySize, logDirectorySize: files.logDirectorySize,
             startedAt: startedAt, now: Self.now(), traceMask: traceMask, environment: environment,
@@ -66,6 +66,17 @@ extension AviaryServer {
         context.lastSnapshotZxid = files.lastSnapshotZxid
         context.lastSnapshotTimestamp = files.lastSnapshotTimestamp
         return context
+    }
+
+    /// The part this server plays now.
+    var mode: ServerMode {
+        guard let peer else { return .standalone }
+        switch peer.state {
+        case .looking: return .looking
+        case .leading: return core.serving ? .leader : .looking
+        case .following: return core.serving ? .follower : .looking
+        case .observing: return core.serving ? .observer : .looking
+        }
     }
 
     private func absolute(_ path: String) -> String {

@@ -19,6 +19,18 @@ public struct Now: Sendable, Hashable {
 /// The shell feeds it ``Event``s and performs the ``Action``s it returns, in order.
 /// A write is replied to only after the shell reports it durable with ``Event/logged(upTo:)``.
 public struct ServerCore {
+    /// Where writes are decided.
+    public enum Role: Sendable, Hashable {
+        /// Writes are prepared here and committed once durable (or, under a leader's shell,
+        /// once a quorum has them).
+        case standalone
+        /// A follower or observer: writes, `sync`, session creation and re-attachment go to
+        /// the leader (``Action/forward(_:)``, ``Action/revalidate(session:timeout:)``), and
+        /// the leader's committed transactions arrive as ``Event/committed(_:_:)``. Sessions
+        /// are touched here and expired by the leader.
+        case learner
+    }
+
     /// Something that happened, as the shell reports it.
     public enum Event: Sendable {
         /// A client connected from `address` (its IP, without port) and `port`.
@@ -40,6 +52,12 @@ public struct ServerCore {
         case logged(upTo: Int64)
         /// Time passed: expire sessions, reap containers and TTL znodes.
         case tick
+        /// A learner: the leader committed this transaction (in zxid order).
+        case committed(TxnHeader, Txn)
+        /// A learner: the leader's SYNC answer to the oldest `sync` forwarded.
+        case syncAnswered
+        /// A learner: the leader's answer to ``Action/revalidate(session:timeout:)``.
+        case revalidated(session: Int64, valid: Bool)
     }
 
     /// Something the shell must do.
@@ -62,6 +80,10 @@ public struct ServerCore {
         case event(String, [String: String])
         /// A line for the audit log, in ZooKeeper's `key=value` form (only with `audit.enable`).
         case audit(String)
+        /// A learner: send this request to the leader (a REQUEST packet).
+        case forward(LearnerRequest)
+        /// A learner: ask the leader whether a session a client re-attaches with is live.
+        case revalidate(session: Int64, timeout: Int32)
     }
 
     struct Connection {
@@ -81,6 +103,8 @@ public struct ServerCore {
         /// Whether it sent closeSession: what it sends after that is not answered, as ZooKeeper
         /// closes the connection once it has replied to the closeSession.
         var closingSession = false
+        /// A learner: the timeout this connection asked for while its session is revalidated.
+        var revalidatingTimeout: Int32?
     }
 
     /// A request as it arrived: decoded, or with the error its body gave. Held while its
@@ -129,7 +153,7 @@ public struct ServerCore {
     /// The tree every read is served from.
     public let tree: DataTree
     /// Live sessions.
-    public private(set) var sessions: SessionTracker
+    public internal(set) var sessions: SessionTracker
     var connections: [ConnectionID: Connection] = [:]
     var pending = PendingChanges()
     var uncommitted = Deque<PreparedWrite>()
@@ -137,10 +161,19 @@ public struct ServerCore {
     var lastWriteBySession: [Int64: Int64] = [:]
     var waitingReadsBySession: [Int64: Int] = [:]
     /// The zxid of the last transaction prepared.
-    public private(set) var lastPreparedZxid: Int64
+    public internal(set) var lastPreparedZxid: Int64
     var nextContainerCheck: Int64 = 0
     /// Server-wide counters.
     public private(set) var statistics = ServerStatistics()
+    /// Whether clients are served; while false (an ensemble member with no quorum) a
+    /// handshake closes the connection, as ZooKeeper's "ZooKeeperServer not running".
+    public var serving = true
+    /// A learner: each session's requests in arrival order, waiting for the leader.
+    var learnerQueues: [Int64: Deque<LearnerPending>] = [:]
+    /// A learner: sessions whose `sync` went to the leader, oldest first.
+    var forwardedSyncs = Deque<Int64>()
+    /// A learner: sessions heard from since the last PING reply, with their timeouts.
+    var touchedSessions: [Int64: Int32] = [:]
 
     /// Creates a core over `tree` (fresh, or recovered from disk).
     public init(configuration: ServerCoreConfiguration, tree: DataTree = DataTree(), now: Now) {
@@ -248,8 +281,17 @@ public struct ServerCore {
             applyCommitted(upTo: zxid, now: now, into: &actions)
         case .tick:
             closeSessionlessConnections(now: now, into: &actions)
-            expireSessions(now: now, into: &actions)
-            reapContainers(now: now, into: &actions)
+            if configuration.role == .standalone {
+                // In an ensemble only the leader expires sessions and reaps containers.
+                expireSessions(now: now, into: &actions)
+                reapContainers(now: now, into: &actions)
+            }
+        case .committed(let header, let txn):
+            applyLeaderCommit(header, txn, now: now, into: &actions)
+        case .syncAnswered:
+            answerForwardedSync(now: now, into: &actions)
+        case .revalidated(let session, let valid):
+            finishRevalidation(session, valid: valid, now: now, into: &actions)
         }
         countSent(actions)
         return actions
@@ -272,6 +314,10 @@ public struct ServerCore {
         guard var connection = connections[id], connection.sessionId == nil, !connection.handshaken else {
             actions.append(.close(id)); return
         }
+        guard serving else {
+            actions.append(.info("Closing connection from /\(connection.statistics.remote): ZooKeeperServer not running"))
+            actions.append(.close(id)); return
+        }
         connection.handshaken = true
         connections[id]?.handshaken = true
         let readOnly: Bool? = request.readOnly == nil ? nil : false
@@ -289,11 +335,25 @@ public struct ServerCore {
             connection.awaitingSession = true
             connections[id] = connection
             actions.append(.pauseReading(id))
-            prepare(TypedTxn(type: .createSession, txn: .createSession(timeOut: timeout)), session: session, xid: 0,
-                    origin: .createSession(id, readOnly: readOnly), now: now, into: &actions)
+            if configuration.role == .learner {
+                forwardCreateSession(session, timeout: timeout, connection: id, readOnly: readOnly, into: &actions)
+            } else {
+                prepare(TypedTxn(type: .createSession, txn: .createSession(timeOut: timeout)), session: session, xid: 0,
+                        origin: .createSession(id, readOnly: readOnly), now: now, into: &actions)
+            }
             return
         }
         let session = request.sessionId
+        if configuration.role == .learner && request.passwd == SessionTracker.password(for: session) {
+            // Only the leader knows whether the session is live: ask it, holding what follows.
+            connection.sessionId = session
+            connection.awaitingSession = true
+            connection.revalidatingTimeout = timeout
+            connections[id] = connection
+            actions.append(.pauseReading(id))
+            actions.append(.revalidate(session: session, timeout: timeout))
+            return
+        }
         guard let existing = sessions.sessions[session], !existing.isClosing,
               request.passwd == SessionTracker.password(for: session) else {
             let reason = sessions.sessions[session] == nil || sessions.sessions[session]?.isClosing == true
@@ -332,7 +392,7 @@ public struct ServerCore {
         return (connection, session)
     }
 
-    private mutating func handleRequest(_ id: ConnectionID, _ header: RequestHeader, _ request: Request, now: Now, into actions: inout [Action]) {
+    mutating func handleRequest(_ id: ConnectionID, _ header: RequestHeader, _ request: Request, now: Now, into actions: inout [Action]) {
         guard let (connection, session) = admit(id, .request(header, request), now: now, into: &actions) else { return }
         switch request {
         case .ping:
@@ -358,7 +418,13 @@ public struct ServerCore {
         case .closeSession:
             connections[id]?.closingSession = true
             guard sessions.markClosing(session) else { return }
+            if configuration.role == .learner {
+                forward(id, header, request, session: session, authInfo: connection.authInfo, now: now, into: &actions)
+                return
+            }
             prepareCloseSession(session, origin: .closeSession(id, xid: header.xid), now: now, into: &actions)
+        case _ where configuration.role == .learner && (request.isWrite || request.opCode == .sync):
+            forward(id, header, request, session: session, authInfo: connection.authInfo, now: now, into: &actions)
         case .deleteContainer:
             // Only the server reaps containers. ZooKeeper reads a client's deleteContainer body
             // as a raw path, so a well-formed one fails path validation: answer BadArguments
@@ -381,7 +447,10 @@ public struct ServerCore {
     /// Touches the session; when it is gone, answers SessionExpired and closes.
     private mutating func touch(_ session: Int64, _ id: ConnectionID, _ header: RequestHeader, now: Now,
                                 into actions: inout [Action]) -> Bool {
-        if sessions.touch(session, now: now.monotonicMillis) { return true }
+        if sessions.touch(session, now: now.monotonicMillis) {
+            if configuration.role == .learner { touchedSessions[session] = sessions.sessions[session]?.timeout }
+            return true
+        }
         actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: tree.lastProcessedZxid, err: KeeperError.sessionExpired.rawValue), .empty)))
         actions.append(.close(id))
         return false
@@ -392,6 +461,9 @@ public struct ServerCore {
     /// cannot decode.
     private mutating func submitRead(_ id: ConnectionID, _ request: HeldRequest, session: Int64, now: Now,
                                      into actions: inout [Action]) {
+        if configuration.role == .learner {
+            return queueLearnerRead(id, request, session: session, now: now, into: &actions)
+        }
         var waitFor = lastWriteBySession[session] ?? 0
         if case .request(_, .sync) = request { waitFor = lastPreparedZxid }
         if waitFor > tree.lastProcessedZxid || waitingReadsBySession[session, default: 0] > 0 {
@@ -414,7 +486,7 @@ public struct ServerCore {
         lastWriteBySession[session] = lastPreparedZxid
     }
 
-    private mutating func handleUndecodable(_ id: ConnectionID, _ header: RequestHeader, _ error: KeeperError, now: Now,
+    mutating func handleUndecodable(_ id: ConnectionID, _ header: RequestHeader, _ error: KeeperError, now: Now,
                                             into actions: inout [Action]) {
         guard let (connection, session) = admit(id, .undecodable(header, error), now: now, into: &actions) else { return }
         guard error != .unimplemented, let opCode = OpCode(rawValue: header.type) else {
@@ -431,7 +503,9 @@ public struct ServerCore {
             actions.append(.close(id))
         default:
             actions.append(.warn("Failed to process request type \(opCode.name) from session 0x\(hex(session)): \(error)"))
-            if Request.writeOpCodes.contains(opCode) {
+            if Request.writeOpCodes.contains(opCode) && configuration.role == .learner {
+                queueLearnerFailure(id, header, session: session, error: error, now: now, into: &actions)
+            } else if Request.writeOpCodes.contains(opCode) {
                 prepareFailedWrite(id, header, session: session, error: error, now: now, into: &actions)
             } else {
                 submitRead(id, .undecodable(header, error), session: session, now: now, into: &actions)
@@ -465,22 +539,43 @@ public struct ServerCore {
         var notifications: [WatchNotification] = []
         while let write = uncommitted.first, write.header.zxid <= zxid {
             uncommitted.removeFirst()
-            notifications.removeAll(keepingCapacity: true)
-            let result = tree.apply(write.header, txn: write.txn, notifications: &notifications)
+            let result = apply(write.header, write.txn, notifications: &notifications, into: &actions)
             pending.applied(write.header.zxid)
-            if write.header.type == OpCode.closeSession.rawValue { sessions.remove(write.header.clientId) }
             if lastWriteBySession[write.header.clientId] == write.header.zxid {
                 lastWriteBySession[write.header.clientId] = nil
-            }
-            for notification in notifications where connections[notification.watcher] != nil {
-                actions.append(.send(notification.watcher, .notification(notification.event)))
             }
             reply(to: write, result: result, now: now, into: &actions)
             serveWaitingReads(upTo: write.header.zxid, now: now, into: &actions)
         }
     }
 
-    private mutating func reply(to write: PreparedWrite, result: TxnResult, now: Now, into actions: inout [Action]) {
+    /// What the client sent behind its handshake is answered now, after the ConnectResponse.
+    mutating func releaseHeld(_ id: ConnectionID, now: Now, into actions: inout [Action]) {
+        let held = connections[id]?.held ?? []
+        connections[id]?.awaitingSession = false
+        connections[id]?.held = []
+        actions.append(.resumeReading(id))
+        for request in held {
+            switch request {
+            case .request(let header, let request): handleRequest(id, header, request, now: now, into: &actions)
+            case .undecodable(let header, let error): handleUndecodable(id, header, error, now: now, into: &actions)
+            }
+        }
+    }
+
+    /// Applies a committed transaction to the tree and sends the watch events it fires.
+    mutating func apply(_ header: TxnHeader, _ txn: Txn, notifications: inout [WatchNotification],
+                        into actions: inout [Action]) -> TxnResult {
+        notifications.removeAll(keepingCapacity: true)
+        let result = tree.apply(header, txn: txn, notifications: &notifications)
+        if header.type == OpCode.closeSession.rawValue { sessions.remove(header.clientId) }
+        for notification in notifications where connections[notification.watcher] != nil {
+            actions.append(.send(notification.watcher, .notification(notification.event)))
+        }
+        return result
+    }
+
+    mutating func reply(to write: PreparedWrite, result: TxnResult, now: Now, into actions: inout [Action]) {
         let zxid = tree.lastProcessedZxid
         switch write.origin {
         case .createSession(let id, let readOnly):
@@ -492,17 +587,7 @@ public struct ServerCore {
             actions.append(.event("session_created", ["session": "0x" + hex(session),
                                                       "timeout": String(sessions.sessions[session]?.timeout ?? 0),
                                                       "address": connections[id]?.address ?? ""]))
-            // What the client sent behind its handshake is answered now, after the ConnectResponse.
-            let held = connections[id]?.held ?? []
-            connections[id]?.awaitingSession = false
-            connections[id]?.held = []
-            actions.append(.resumeReading(id))
-            for request in held {
-                switch request {
-                case .request(let header, let request): handleRequest(id, header, request, now: now, into: &actions)
-                case .undecodable(let header, let error): handleUndecodable(id, header, error, now: now, into: &actions)
-                }
-            }
+            releaseHeld(id, now: now, into: &actions)
         case .closeSession(let id, let xid):
             actions.append(.info("Closed session 0x\(hex(write.header.clientId))"))
             if let id, connections[id] != nil {

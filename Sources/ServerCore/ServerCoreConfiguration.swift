@@ -25,6 +25,8 @@ public struct ServerCoreConfiguration: Sendable {
     public var reconfigEnabled: Bool = false
     /// The dynamic configuration shown at /zookeeper/config.
     public var dynamicConfig: String = ""
+    /// Whether this core prepares writes itself or forwards them to a leader.
+    public var role: ServerCore.Role = .standalone
 
     public init() {}
 

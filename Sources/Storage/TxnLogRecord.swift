@@ -55,6 +55,8 @@ public enum TxnLogEnd: Equatable, Sendable {
 public struct TxnLogScan: Sendable {
     public var header: FileHeader?
     public var records: [(header: TxnHeader, txn: Txn)] = []
+    /// The offset just past each record, in the order of `records`.
+    public var recordEnds: [Int] = []
     /// The offset just past the last whole record (the header's end when there is none).
     public var validLength: Int
     public var end: TxnLogEnd
@@ -114,6 +116,7 @@ public struct TxnLogScan: Sendable {
             records.append(record)
             buffer.moveReaderIndex(forwardBy: 12 + Int(length) + 1)
             validLength = buffer.readerIndex - start
+            recordEnds.append(validLength)
         }
         if case .torn = end {
             var rest = bytes

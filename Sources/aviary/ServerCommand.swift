@@ -17,7 +17,7 @@ struct StartupError: Error, CustomStringConvertible {
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
-        abstract: "Run a standalone server.",
+        abstract: "Run a server: standalone, or a member of the ensemble its zoo.cfg lists.",
         discussion: "With no argument: 127.0.0.1:2181 and ./aviary-data. With a path: a ZooKeeper zoo.cfg."
     )
 
@@ -35,10 +35,6 @@ struct ServerCommand: AsyncParsableCommand {
                 (configuration, warnings) = try ZooConfigParser.parse(text, file: configFile)
             } catch {
                 throw StartupError("\(error)")
-            }
-            if configuration.isDistributed {
-                let members = configuration.servers.keys.sorted().map { "server.\($0)" }.joined(separator: ", ")
-                throw StartupError("\(configFile): this configuration describes an ensemble (\(members); myid \(configuration.myid ?? -1)), which Aviary cannot form or join yet; refusing to run it as a standalone server, whose data would diverge from the rest of the ensemble")
             }
         }
         var settings = LogSettings()

@@ -182,11 +182,39 @@ class Ensemble:
     def client_address(self, sid):
         return "%s:%d" % (self.HOSTS[sid], self.client[sid])
 
-    def start_zookeeper(self, sid):
-        log = open(os.path.join(self.root, "zk%d.log" % sid), "w")
-        return subprocess.Popen(["java", "-Xmx256m", "-cp", zookeeper_classpath(), "-Dzookeeper.admin.enableServer=false",
-                                 "org.apache.zookeeper.server.quorum.QuorumPeerMain", self.configs[sid]],
+    def start_zookeeper(self, sid, properties=()):
+        """Starts ZooKeeper member `sid`; `properties` are extra `-D` system properties."""
+        log = open(os.path.join(self.root, "zk%d.log" % sid), "a")
+        return subprocess.Popen(["java", "-Xmx256m", "-cp", zookeeper_classpath(), "-Dzookeeper.admin.enableServer=false"]
+                                + ["-D" + p for p in properties]
+                                + ["org.apache.zookeeper.server.quorum.QuorumPeerMain", self.configs[sid]],
                                 stdout=log, stderr=subprocess.STDOUT)
+
+    def start_aviary(self, sid):
+        log = open(os.path.join(self.root, "aviary%d.log" % sid), "a")
+        return subprocess.Popen([aviary_binary(), "server", self.configs[sid]], stdout=log, stderr=subprocess.STDOUT)
+
+    def mode(self, sid):
+        """What `srvr` says of server `sid`: leader, follower, observer, "not serving", or None."""
+        try:
+            text = four_letter(self.client_address(sid), "srvr")
+        except OSError:
+            return None
+        if "not currently serving" in text:
+            return "not serving"
+        for line in text.splitlines():
+            if line.startswith("Mode: "):
+                return line[len("Mode: "):].strip()
+        return None
+
+    def wait_for_mode(self, sid, modes, timeout=90):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            mode = self.mode(sid)
+            if mode in modes:
+                return mode
+            time.sleep(0.5)
+        return self.mode(sid)
 
     def wait_for_leader(self, among, timeout=90):
         """The sid among `among` whose `srvr` says leader, or None after `timeout` seconds."""

@@ -67,6 +67,12 @@ public final class ElectionNode: @unchecked Sendable {
         }
     }
 
+    /// Records the epoch this server now follows or leads in the vote it answers LOOKING
+    /// servers with (`QuorumPeer.updateElectionVote`).
+    public func updatePeerEpoch(_ epoch: Int64) {
+        loop.execute { [self] in core.updatePeerEpoch(epoch) }
+    }
+
     /// Closes the election port and every connection.
     public func close() async {
         let open: [Channel] = (try? await loop.submit { [self] in

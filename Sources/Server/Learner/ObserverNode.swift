@@ -10,7 +10,7 @@ import ZooKeeperProtocol
 /// An observer's connection to its leader: the ``Learner`` core over the quorum port, with the
 /// tree it syncs kept in memory (nothing is written to disk: it is for `aviary observe`, which
 /// shows what a member would get from the leader). Runs on one event loop.
-public final class ObserverNode: @unchecked Sendable {
+public final class ObserverNode: LeaderConnectionOwner, @unchecked Sendable {
     /// What the observer holds once it is serving, and as proposals commit.
     public struct State: Sendable {
         public var serving: Bool
@@ -44,7 +44,7 @@ public final class ObserverNode: @unchecked Sendable {
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumPacketDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(ObserverConnectionHandler(node: self))
+                    try channel.pipeline.syncOperations.addHandler(LeaderConnectionHandler(self))
                 }
             }
             .connect(host: host, port: port)
@@ -79,7 +79,7 @@ public final class ObserverNode: @unchecked Sendable {
         }
     }
 
-    func closed() {
+    func connectionClosed() {
         if !state.serving && state.failure == nil { state.failure = "the leader closed the connection" }
     }
 
@@ -129,25 +129,5 @@ public final class ObserverNode: @unchecked Sendable {
         state.znodes = tree.nodeCount
         state.digest = tree.digest
         if state.serving { state.paths = tree.paths() }
-    }
-}
-
-final class ObserverConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = LeaderInbound
-    private let node: ObserverNode
-    init(node: ObserverNode) { self.node = node }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        node.received(unwrapInboundIn(data))
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        node.closed()
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        node.logger.warning("observer connection: \(error)")
-        context.close(promise: nil)
     }
 }

@@ -1,0 +1,229 @@
+import Consensus
+import DataTree
+import Foundation
+import Jute
+import Logging
+import NIOCore
+import NIOPosix
+import ServerCore
+import Storage
+import ZooKeeperProtocol
+
+/// A follower's or observer's connection to its leader (`Learner.connectToLeader`,
+/// `Follower.followLeader`): the ``Learner`` core over the quorum port, with the server's tree,
+/// log and epoch files behind it. Proposals are logged through the server's transaction log
+/// and acknowledged once durable; commits go to the server core, which answers the clients
+/// whose requests they were. Runs on the server's core loop.
+final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
+    unowned let peer: QuorumPeer
+    let leaderId: Int64
+    let host: String
+    let port: Int
+    private var server: AviaryServer { peer.server }
+    var logger: Logger { peer.logger }
+    private var core: Learner
+    private var channel: Channel?
+    /// The tree being synchronized; the server core's once serving.
+    private var tree: DataTree
+    /// Logged proposals not yet committed, by zxid.
+    private var logged: [Int64: Learner.Proposal] = [:]
+    private var snapshotZxid: Int64 = 0
+    private var closed = false
+    private var serving = false
+    /// When the leader was last heard from (monotonic milliseconds), for the read timeout.
+    private var lastHeard = AviaryServer.now().monotonicMillis
+    private var watchdog: RepeatedTask?
+    private let connectedAt = DispatchTime.now().uptimeNanoseconds
+    /// How the leader synchronized this learner, for the operator: DIFF, TRUNC or SNAP.
+    private(set) var syncKind = ""
+    private var syncBytes = 0
+
+    init(peer: QuorumPeer, leaderId: Int64, host: String, port: Int) {
+        self.peer = peer
+        self.leaderId = leaderId
+        self.host = host
+        self.port = port
+        self.tree = peer.server.core.tree
+        let config = peer.server.configuration
+        self.core = Learner(configuration: .init(myid: peer.myid, isObserver: peer.isObserver, configVersion: config.configVersion),
+                            disk: .init(acceptedEpoch: peer.acceptedEpoch, currentEpoch: peer.currentEpoch,
+                                        lastLoggedZxid: peer.server.core.tree.lastProcessedZxid))
+    }
+
+    var isServing: Bool { serving }
+
+    // MARK: Connection
+
+    /// Dials the leader's quorum port: five tries a second apart, as ZooKeeper's learner does.
+    func connect(attempt: Int = 1) {
+        guard !closed else { return }
+        let config = server.configuration
+        let timeout = TimeAmount.milliseconds(Int64(max(1000, config.tickTime * config.initLimit)))
+        ClientBootstrap(group: server.coreLoop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumPacketDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(LeaderConnectionHandler(self))
+                }
+            }
+            .connect(host: host, port: port)
+            .whenComplete { [self] result in
+                switch result {
+                case .success(let channel):
+                    guard !closed else { channel.close(promise: nil); return }
+                    self.channel = channel
+                    lastHeard = AviaryServer.now().monotonicMillis
+                    startWatchdog()
+                    perform(core.receive(.connected))
+                case .failure(let error):
+                    guard !closed else { return }
+                    if attempt >= 5 { return end("cannot connect to the leader at \(host):\(port): \(error)") }
+                    logger.info("connecting to the leader at \(host):\(port) failed (\(error)); trying again")
+                    server.coreLoop.scheduleTask(in: .seconds(1)) { [self] in connect(attempt: attempt + 1) }
+                }
+            }
+    }
+
+    /// The leader must be heard within initLimit ticks while synchronizing and syncLimit ticks
+    /// after (the learner socket's read timeout in ZooKeeper).
+    private func startWatchdog() {
+        let config = server.configuration
+        let interval = TimeAmount.milliseconds(Int64(max(10, config.tickTime / 2)))
+        watchdog = server.coreLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
+            let limit = Int64(config.tickTime * (serving ? config.syncLimit : config.initLimit))
+            let silent = AviaryServer.now().monotonicMillis - lastHeard
+            if silent > limit { end("nothing from the leader for \(silent) ms (limit \(limit) ms)") }
+        }
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        watchdog?.cancel()
+        channel?.close(promise: nil)
+    }
+
+    /// Ends the link and hands back to the election. What was logged and not committed
+    /// becomes part of the tree, as ZooKeeper's `fastForwardDataBase` does when a follower
+    /// stops: the next leader truncates it if it is not part of its history.
+    private func end(_ reason: String) {
+        guard !closed else { return }
+        close()
+        var notifications: [WatchNotification] = []
+        for zxid in logged.keys.sorted() where zxid > tree.lastProcessedZxid {
+            if let proposal = logged[zxid] { _ = tree.apply(proposal.header, txn: proposal.txn, notifications: &notifications) }
+        }
+        logged.removeAll()
+        peer.learnerEnded(self, reason: reason)
+    }
+
+    func send(_ packet: QuorumPacket) {
+        guard let channel, !closed else { return }
+        var writer = JuteWriter(channel.allocator.buffer(capacity: 64 + (packet.data?.count ?? 0)))
+        writer.write(packet)
+        channel.writeAndFlush(writer.buffer, promise: nil)
+    }
+
+    // MARK: Inbound
+
+    func received(_ inbound: LeaderInbound) {
+        guard !closed else { return }
+        lastHeard = AviaryServer.now().monotonicMillis
+        switch inbound {
+        case .packet(let packet):
+            switch packet.kind {
+            case .revalidate?:
+                guard let answer = try? Revalidation.decodeAnswer(packet) else { return end("undecodable REVALIDATE from the leader") }
+                server.process(.revalidated(session: answer.sessionId, valid: answer.valid))
+            case .sync?:
+                server.process(.syncAnswered)
+            default:
+                perform(core.receive(.packet(packet)))
+            }
+        case .snapshot(let stream):
+            syncBytes = stream.readableBytes
+            do {
+                let loaded = try SnapStream.decode(stream, zxid: snapshotZxid)
+                loaded.digestEnabled = server.configuration.digestEnabled
+                tree = loaded
+                perform(core.receive(.snapshotLoaded))
+            } catch {
+                end("the leader's snapshot cannot be loaded: \(error)")
+            }
+        }
+    }
+
+    func connectionClosed() {
+        end("the leader closed the connection")
+    }
+
+    /// The server's log is durable up to `zxid`.
+    func durable(upTo zxid: Int64) {
+        guard !closed else { return }
+        perform(core.receive(.durable(upTo: zxid)))
+    }
+
+    // MARK: Actions
+
+    private func perform(_ actions: [Learner.Action]) {
+        for action in actions {
+            guard !closed else { return }
+            switch action {
+            case .send(let packet):
+                send(packet)
+            case .answerPing(let zxid):
+                let touches = serving ? server.core.takeSessionTouches() : []
+                send(QuorumPacket(.ping, zxid: zxid, data: SessionTouches.encode(touches)))
+            case .writeAcceptedEpoch(let epoch):
+                if !peer.writeEpoch(EpochFiles.accepted, epoch) { return end("cannot write acceptedEpoch") }
+            case .writeCurrentEpoch(let epoch):
+                if !peer.writeEpoch(EpochFiles.current, epoch) { return end("cannot write currentEpoch") }
+            case .loadSnapshot(let zxid):
+                syncKind = "SNAP"
+                snapshotZxid = zxid
+            case .truncate(let zxid):
+                syncKind = "TRUNC"
+                do {
+                    tree = try server.truncateLog(to: zxid)
+                } catch {
+                    return end("cannot truncate the log to 0x\(hex(zxid)): \(error)")
+                }
+            case .applyUnlogged(let proposal):
+                var notifications: [WatchNotification] = []
+                _ = tree.apply(proposal.header, txn: proposal.txn, notifications: &notifications)
+            case .log(let proposal):
+                logged[proposal.header.zxid] = proposal
+                server.appendToLog(proposal.header, proposal.txn)
+            case .commit(let zxid):
+                guard let proposal = logged.removeValue(forKey: zxid) else { return end("COMMIT of 0x\(hex(zxid)), which was not logged") }
+                if serving {
+                    server.process(.committed(proposal.header, proposal.txn))
+                } else {
+                    var notifications: [WatchNotification] = []
+                    _ = tree.apply(proposal.header, txn: proposal.txn, notifications: &notifications)
+                }
+            case .takeSnapshot:
+                do {
+                    let path = try SnapshotFileWriter.writeNow(tree, directory: server.dataDirectory.snapshotDirectory)
+                    server.log?.roll()
+                    logger.info("snapshot of the synchronized tree written to \(path)")
+                } catch {
+                    return end("cannot write the synchronized snapshot: \(error)")
+                }
+            case .serving(let epoch):
+                if syncKind.isEmpty { syncKind = "DIFF" }
+                serving = true
+                server.startServing(role: .learner, tree: tree)
+                peer.serving(epoch: epoch)
+                let millis = (DispatchTime.now().uptimeNanoseconds - connectedAt) / 1_000_000
+                logger.info("synchronized with server.\(leaderId) by \(syncKind) in \(millis) ms: serving clients in epoch \(epoch) at zxid 0x\(hex(tree.lastProcessedZxid))")
+                server.events.publish("learner_synced", ["leader": String(leaderId), "kind": syncKind, "bytes": String(syncBytes),
+                                                         "millis": String(millis), "epoch": String(epoch)])
+            case .fail(let reason):
+                return end(reason)
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import Configuration
+import Consensus
+import DataTree
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServerCore
+import Storage
+import ZooKeeperProtocol
+
+/// A member of an ensemble (`QuorumPeer.run`): elects a leader with the other members, then
+/// follows or observes it, and elects again whenever that ends. The client port belongs to the
+/// ``AviaryServer``; clients are served only while this member is part of a serving quorum.
+///
+/// Everything runs on the server's core loop.
+final class QuorumPeer: @unchecked Sendable {
+    /// What the member is doing now, as `srvr` and `mntr` show it.
+    enum State: Equatable {
+        case looking
+        case following(leader: Int64)
+        case observing(leader: Int64)
+        case leading
+    }
+
+    unowned let server: AviaryServer
+    let myid: Int64
+    let me: ServerSpec
+    let verifier: QuorumVerifier
+    let election: ElectionNode
+    let epochs: EpochFiles
+    var logger: Logger { server.logger }
+    private(set) var state: State = .looking
+    /// The connection to the leader, while following or observing.
+    var learner: LearnerLink?
+    /// Whether this member is a voter (participant) or an observer.
+    var isObserver: Bool { !verifier.voters.contains(myid) }
+    private var electionStartedAt: UInt64 = 0
+    private var stopped = false
+    /// The epochs of `currentEpoch` and `acceptedEpoch`, as last written.
+    private(set) var currentEpoch: Int64 = 0
+    private(set) var acceptedEpoch: Int64 = 0
+
+    init(server: AviaryServer, myid: Int64, me: ServerSpec) throws {
+        self.server = server
+        self.myid = myid
+        self.me = me
+        let config = server.configuration
+        self.verifier = Self.verifier(config)
+        self.epochs = EpochFiles(directory: server.dataDirectory.snapshotDirectory)
+        let core = FastLeaderElection(configuration: .init(myid: myid, verifier: verifier, configText: Self.configText(config)))
+        self.election = ElectionNode(core: core, peers: config.servers.values.map { .init(id: $0.id, host: $0.host, port: $0.electionPort) },
+                                     loop: server.coreLoop, connectTimeoutMillis: Int64(config.connectTimeoutMs), logger: server.logger)
+    }
+
+    /// The configuration's voters and observers.
+    static func verifier(_ config: ServerConfiguration) -> QuorumVerifier {
+        QuorumVerifier(voters: Set(config.voters.map(\.id)), observers: Set(config.observers.map(\.id)), version: config.configVersion)
+    }
+
+    /// The configuration as election notifications carry it (`QuorumVerifier.toString`).
+    static func configText(_ config: ServerConfiguration) -> String {
+        config.servers.values.sorted { $0.id < $1.id }.map { s in
+            "server.\(s.id)=\(s.host):\(s.quorumPort):\(s.electionPort):\(s.role)" + (s.clientPort.map { ";\(s.clientAddress ?? "0.0.0.0"):\($0)" } ?? "")
+        }.joined(separator: "\n") + "\nversion=\(String(config.configVersion, radix: 16))"
+    }
+
+    /// Binds the election port and starts the first election.
+    func start() async throws {
+        let config = server.configuration
+        try await election.listen(host: config.quorumListenOnAllIPs ? "0.0.0.0" : me.host, port: me.electionPort)
+        try await server.coreLoop.submit { [self] in
+            // A data directory from a standalone server has no epoch files: they start at the
+            // epoch of its last zxid, as ZooKeeper's loadDataBase writes them.
+            let loaded = try epochs.load(lastProcessedZxid: server.core.tree.lastProcessedZxid)
+            for note in loaded.notes { logger.info("\(note)") }
+            currentEpoch = loaded.currentEpoch
+            acceptedEpoch = loaded.acceptedEpoch
+            lookForLeader()
+        }.get()
+    }
+
+    func stop() {
+        stopped = true
+        learner?.close()
+        learner = nil
+    }
+
+    /// Writes `currentEpoch` or `acceptedEpoch` durably; false (and logged) when it cannot.
+    func writeEpoch(_ name: String, _ epoch: Int64) -> Bool {
+        do {
+            try epochs.write(name, epoch)
+        } catch {
+            logger.error("cannot write \(name): \(error)")
+            return false
+        }
+        if name == EpochFiles.current { currentEpoch = epoch } else { acceptedEpoch = epoch }
+        return true
+    }
+
+    // MARK: Election
+
+    /// Back to LOOKING: clients are no longer served until a leader is followed again.
+    func lookForLeader() {
+        guard !stopped else { return }
+        state = .looking
+        server.stopServing()
+        electionStartedAt = DispatchTime.now().uptimeNanoseconds
+        server.events.publish("election_started", ["myid": String(myid), "zxid": hex(server.core.tree.lastProcessedZxid)])
+        logger.info("LOOKING: election as server.\(myid) at zxid 0x\(hex(server.core.tree.lastProcessedZxid)), epoch \(currentEpoch)")
+        election.start(lastLoggedZxid: server.core.tree.lastProcessedZxid, currentEpoch: currentEpoch) { [self] vote, state in
+            server.coreLoop.execute { self.elected(vote, state) }
+        }
+    }
+
+    private func elected(_ vote: Vote, _ outcome: PeerState) {
+        guard !stopped else { return }
+        let millis = (DispatchTime.now().uptimeNanoseconds - electionStartedAt) / 1_000_000
+        server.events.publish("election_finished", ["myid": String(myid), "leader": String(vote.leader),
+                                                    "state": "\(outcome)", "millis": String(millis)])
+        server.events.publish("leader_elected", ["leader": String(vote.leader), "zxid": hex(vote.zxid), "epoch": String(vote.peerEpoch)])
+        switch outcome {
+        case .following, .observing:
+            guard let leader = server.configuration.servers[vote.leader] else {
+                logger.error("elected server.\(vote.leader), which is not in the configuration; electing again")
+                return retryElection()
+            }
+            state = outcome == .observing ? .observing(leader: vote.leader) : .following(leader: vote.leader)
+            logger.info("\(outcome == .observing ? "OBSERVING" : "FOLLOWING") server.\(vote.leader) at \(leader.host):\(leader.quorumPort) (election took \(millis) ms)")
+            let link = LearnerLink(peer: self, leaderId: vote.leader, host: leader.host, port: leader.quorumPort)
+            learner = link
+            link.connect()
+        case .leading:
+            // Leading is the next step of the ensemble work; until then this member stands
+            // aside and elects again, so that a ZooKeeper member with the next best vote can lead.
+            state = .leading
+            logger.error("elected leader, but this Aviary version cannot lead an ensemble yet; electing again in \(server.configuration.tickTime * server.configuration.initLimit) ms")
+            retryElection(after: Int64(server.configuration.tickTime * server.configuration.initLimit))
+        case .looking:
+            retryElection()
+        }
+    }
+
+    private func retryElection(after millis: Int64 = 0) {
+        server.coreLoop.scheduleTask(in: .milliseconds(millis)) { [self] in lookForLeader() }
+    }
+
+    /// The link to the leader ended (`Follower.followLeader` returned): elect again.
+    func learnerEnded(_ link: LearnerLink, reason: String) {
+        guard learner === link else { return }
+        learner = nil
+        logger.warning("leaving the leader server.\(link.leaderId): \(reason)")
+        server.events.publish("learner_lost_leader", ["leader": String(link.leaderId), "reason": reason])
+        lookForLeader()
+    }
+
+    /// The learner is synchronized with its leader in `epoch`: vote with it from now on.
+    func serving(epoch: Int64) {
+        election.updatePeerEpoch(epoch)
+    }
+}
+
+func hex(_ value: Int64) -> String { String(UInt64(bitPattern: value), radix: 16) }

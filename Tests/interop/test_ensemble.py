@@ -1,0 +1,239 @@
+"""Aviary as a member of an Apache ZooKeeper 3.8 ensemble: it follows (or observes) the leader
+the ZooKeeper servers elected, synchronizes with it, serves kazoo clients (reads from its own
+tree, writes and sync through the leader), and rejoins after a SIGKILL with what was written
+while it was down, by DIFF or by SNAP."""
+import os
+import shutil
+import signal
+import tempfile
+import time
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.exceptions import NoNodeError
+from rawzk import RawClient
+from servers import Ensemble
+
+AVIARY = 1
+ZOOKEEPERS = (2, 3)
+
+
+def connect(ensemble, sid, **kwargs):
+    client = KazooClient(hosts=ensemble.client_address(sid), timeout=10, **kwargs)
+    client.start(timeout=30)
+    return client
+
+
+def wait_until(predicate, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
+class Members:
+    """The ensemble's processes, killed and their logs shown when a test fails."""
+
+    def __init__(self, observers=(), zookeeper_properties=()):
+        self.root = tempfile.mkdtemp(prefix="ensemble-")
+        self.ensemble = Ensemble(self.root, observers=observers)
+        self.zookeeper_properties = zookeeper_properties
+        self.processes = {}
+
+    def start_zookeepers(self):
+        for sid in ZOOKEEPERS:
+            self.processes[sid] = self.ensemble.start_zookeeper(sid, self.zookeeper_properties)
+        leader = self.ensemble.wait_for_leader(ZOOKEEPERS)
+        assert leader is not None, "the ZooKeeper servers elected no leader"
+        return leader
+
+    def start_aviary(self, modes=("follower",)):
+        self.processes[AVIARY] = self.ensemble.start_aviary(AVIARY)
+        mode = self.ensemble.wait_for_mode(AVIARY, modes, timeout=60)
+        assert mode in modes, "Aviary is %r, not %s:\n%s" % (mode, modes, self.aviary_log()[-4000:])
+
+    def kill(self, sid, sig=signal.SIGKILL):
+        process = self.processes.pop(sid)
+        process.send_signal(sig)
+        process.wait()
+
+    def aviary_log(self):
+        try:
+            with open(os.path.join(self.root, "aviary%d.log" % AVIARY), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def close(self):
+        for process in self.processes.values():
+            process.kill()
+            process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def members():
+    m = Members()
+    yield m
+    m.close()
+
+
+@pytest.mark.timeout(240)
+def test_aviary_follows_a_zookeeper_leader_and_serves_clients(members):
+    members.start_zookeepers()
+    zookeeper = connect(members.ensemble, ZOOKEEPERS[0])
+    zookeeper.create("/before", b"written before Aviary joined")
+    members.start_aviary()
+    aviary = connect(members.ensemble, AVIARY)
+    try:
+        # What the ensemble had before Aviary joined came with the synchronization.
+        assert aviary.get("/before")[0] == b"written before Aviary joined"
+        # Writes through Aviary go to the leader and are answered after commit.
+        aviary.create("/through-aviary", b"one")
+        assert zookeeper.sync("/through-aviary") and zookeeper.get("/through-aviary")[0] == b"one"
+        stat = aviary.set("/through-aviary", b"two")
+        assert stat.version == 1
+        # A write elsewhere reaches Aviary and fires the watch set there.
+        fired = []
+        aviary.get("/before", watch=lambda event: fired.append(event))
+        zookeeper.set("/before", b"changed through ZooKeeper")
+        assert wait_until(lambda: fired), "the watch on Aviary did not fire for a write through ZooKeeper"
+        aviary.sync("/before")
+        assert aviary.get("/before")[0] == b"changed through ZooKeeper"
+        # Sequential nodes, multi and errors come from the leader.
+        first = aviary.create("/seq-", b"", sequence=True)
+        second = aviary.create("/seq-", b"", sequence=True)
+        assert int(second[-10:]) == int(first[-10:]) + 1
+        transaction = aviary.transaction()
+        transaction.create("/multi-a", b"a")
+        transaction.create("/multi-b", b"b")
+        assert transaction.commit() == ["/multi-a", "/multi-b"]
+        with pytest.raises(NoNodeError):
+            aviary.set("/missing", b"")
+        # An ephemeral of a session on Aviary belongs to that session everywhere.
+        owner = connect(members.ensemble, AVIARY)
+        owner.create("/ephemeral", b"", ephemeral=True)
+        zookeeper.sync("/ephemeral")
+        assert zookeeper.exists("/ephemeral").ephemeralOwner == owner.client_id[0]
+        owner.stop()
+        owner.close()
+        assert wait_until(lambda: zookeeper.exists("/ephemeral") is None), "closing the session on Aviary kept its ephemeral"
+    finally:
+        aviary.stop()
+        zookeeper.stop()
+
+
+@pytest.mark.timeout(240)
+def test_a_session_moves_between_aviary_and_zookeeper(members):
+    members.start_zookeepers()
+    members.start_aviary()
+    first = RawClient(members.ensemble.client_address(AVIARY), timeout_ms=8000)
+    session, passwd = first.session_id, first.passwd
+    assert first.create("/mine", flags=1)[0] == 0
+    first.sock.close()
+    # The session re-attaches to a ZooKeeper server, then back to Aviary: the leader
+    # revalidates it each time, and its ephemeral stays.
+    for sid in (ZOOKEEPERS[0], AVIARY):
+        moved = RawClient(members.ensemble.client_address(sid), timeout_ms=8000, session_id=session, passwd=passwd)
+        assert moved.session_id == session, "server.%d did not take the session back" % sid
+        err, stat = moved.exists("/mine")
+        assert err == 0 and stat["ephemeralOwner"] == session, (err, stat)
+        moved.sock.close()
+    # A session nobody knows is refused by the leader's answer, on Aviary as on ZooKeeper.
+    unknown = RawClient(members.ensemble.client_address(AVIARY), timeout_ms=8000, session_id=session + 12345, passwd=passwd)
+    assert unknown.session_id == 0 and unknown.connect_response["timeout"] == 0
+    owner = RawClient(members.ensemble.client_address(AVIARY), timeout_ms=8000, session_id=session, passwd=passwd)
+    owner.close()
+    zookeeper = connect(members.ensemble, ZOOKEEPERS[0])
+    assert wait_until(lambda: zookeeper.exists("/mine") is None), "closing the moved session kept its ephemeral"
+    zookeeper.stop()
+
+
+@pytest.mark.timeout(300)
+def test_aviary_rejoins_after_sigkill_by_diff(members):
+    members.start_zookeepers()
+    members.start_aviary()
+    aviary = connect(members.ensemble, AVIARY)
+    for i in range(20):
+        aviary.create("/acked-%d" % i, b"%d" % i)
+    aviary.stop()
+    members.kill(AVIARY)
+    zookeeper = connect(members.ensemble, ZOOKEEPERS[0])
+    for i in range(20):
+        zookeeper.create("/while-down-%d" % i, b"")
+    members.start_aviary()
+    assert "synchronized with server." in members.aviary_log() and "by DIFF" in members.aviary_log(), members.aviary_log()[-3000:]
+    aviary = connect(members.ensemble, AVIARY)
+    try:
+        children = set(aviary.get_children("/"))
+        assert {"acked-%d" % i for i in range(20)} <= children
+        assert {"while-down-%d" % i for i in range(20)} <= children
+        aviary.create("/after-rejoin", b"")
+        zookeeper.sync("/after-rejoin")
+        assert zookeeper.exists("/after-rejoin") is not None
+    finally:
+        aviary.stop()
+        zookeeper.stop()
+
+
+@pytest.mark.timeout(300)
+def test_aviary_rejoins_by_snap_when_the_leader_has_no_diff():
+    # A committed log of 5 and no log-based sync: a learner further behind gets a SNAP.
+    members = Members(zookeeper_properties=("zookeeper.commitLogCount=5", "zookeeper.snapshotSizeFactor=-1"))
+    try:
+        members.start_zookeepers()
+        members.start_aviary()
+        members.kill(AVIARY)
+        zookeeper = connect(members.ensemble, ZOOKEEPERS[0])
+        for i in range(30):
+            zookeeper.create("/snap-%d" % i, b"x" * 100)
+        members.start_aviary()
+        assert "by SNAP" in members.aviary_log(), members.aviary_log()[-3000:]
+        aviary = connect(members.ensemble, AVIARY)
+        assert {"snap-%d" % i for i in range(30)} <= set(aviary.get_children("/"))
+        aviary.stop()
+        zookeeper.stop()
+        # The synchronized tree was written as a snapshot: a restart recovers it by itself.
+        members.kill(AVIARY)
+        members.start_aviary()
+        aviary = connect(members.ensemble, AVIARY)
+        assert {"snap-%d" % i for i in range(30)} <= set(aviary.get_children("/"))
+        aviary.stop()
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(240)
+def test_aviary_observes_a_zookeeper_ensemble():
+    members = Members(observers=(AVIARY,))
+    try:
+        members.start_zookeepers()
+        members.start_aviary(modes=("observer",))
+        aviary = connect(members.ensemble, AVIARY)
+        zookeeper = connect(members.ensemble, ZOOKEEPERS[0])
+        aviary.create("/from-observer", b"o")
+        zookeeper.sync("/from-observer")
+        assert zookeeper.get("/from-observer")[0] == b"o"
+        zookeeper.create("/to-observer", b"z")
+        aviary.sync("/to-observer")
+        assert aviary.get("/to-observer")[0] == b"z"
+        aviary.stop()
+        zookeeper.stop()
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(240)
+def test_aviary_stops_serving_when_the_quorum_is_gone_and_serves_again_after(members):
+    members.start_zookeepers()
+    members.start_aviary()
+    for sid in ZOOKEEPERS:
+        members.kill(sid)
+    assert members.ensemble.wait_for_mode(AVIARY, ("not serving",), timeout=30) == "not serving"
+    members.start_zookeepers()
+    assert members.ensemble.wait_for_mode(AVIARY, ("follower",), timeout=90) == "follower", members.aviary_log()[-3000:]
+    aviary = connect(members.ensemble, AVIARY)
+    aviary.create("/after-the-quorum-returned", b"")
+    aviary.stop()
