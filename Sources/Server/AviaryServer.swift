@@ -306,7 +306,11 @@ public final class AviaryServer: @unchecked Sendable {
             case .resumeReading(let id):
                 channels[id]?.pipeline.fireUserInboundEventTriggered(ReadThrottle(reason: .sessionPending, paused: false))
             case .log(let header, let txn):
-                appendToLog(header, txn)
+                if let leader = peer?.leader {
+                    leader.propose(header, txn)
+                } else {
+                    appendToLog(header, txn)
+                }
             case .forward(let request):
                 peer?.learner?.send(request.packet)
             case .revalidate(let session, let timeout):
@@ -338,6 +342,8 @@ public final class AviaryServer: @unchecked Sendable {
     func durable(upTo zxid: Int64) {
         if let learner = peer?.learner {
             learner.durable(upTo: zxid)
+        } else if let leader = peer?.leader {
+            leader.durable(upTo: zxid)
         } else if peer == nil {
             process(.logged(upTo: zxid))
         }
@@ -357,25 +363,41 @@ public final class AviaryServer: @unchecked Sendable {
 
     /// The member is synchronized: clients are served from `tree` in `role`.
     func startServing(role: ServerCore.Role, tree: DataTree) {
-        coreLoop.preconditionInEventLoop()
-        for channel in channels.values { channel.close(promise: nil) }
-        var settings = coreConfiguration
-        settings.role = role
-        core = ServerCore(configuration: settings, tree: tree, now: Self.now())
+        resetCore(role: role, tree: tree)
         core.serving = true
         events.publish("state_changed", ["state": role == .learner ? (peer?.isObserver == true ? "observing" : "following") : "leading",
                                           "serving": "true"])
     }
 
+    /// A new core over `tree`, not serving: every client connection closes.
+    func resetCore(role: ServerCore.Role, tree: DataTree) {
+        coreLoop.preconditionInEventLoop()
+        for channel in channels.values { channel.close(promise: nil) }
+        var settings = coreConfiguration
+        settings.role = role
+        core = ServerCore(configuration: settings, tree: tree, now: Self.now())
+        core.serving = false
+        throttled = false
+    }
+
     /// TRUNC from the leader: the log loses what follows `zxid`, and the tree is rebuilt from
     /// disk at that zxid.
     func truncateLog(to zxid: Int64) throws -> DataTree {
+        try reloadTree(truncatingTo: zxid)
+    }
+
+    /// Rebuilds the tree from the data directory, after cutting the log back to `zxid` if
+    /// given: a leader that steps down takes in what it logged and did not commit, as
+    /// ZooKeeper's `fastForwardDataBase` does.
+    func reloadTree(truncatingTo zxid: Int64? = nil) throws -> DataTree {
         coreLoop.preconditionInEventLoop()
         endOfTurn()
         log?.close()
         log = nil
         defer { openLog() }
-        for change in try LogTruncation.truncate(dataDirectory, to: zxid) { logger.warning("TRUNC to 0x\(String(UInt64(bitPattern: zxid), radix: 16)): \(change)") }
+        if let zxid {
+            for change in try LogTruncation.truncate(dataDirectory, to: zxid) { logger.warning("TRUNC to 0x\(String(UInt64(bitPattern: zxid), radix: 16)): \(change)") }
+        }
         let (tree, _) = try Recovery.recover(dataDirectory, repair: true)
         tree.digestEnabled = configuration.digestEnabled
         fileFigures.invalidate()

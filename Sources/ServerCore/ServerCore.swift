@@ -58,6 +58,9 @@ public struct ServerCore {
         case syncAnswered
         /// A learner: the leader's answer to ``Action/revalidate(session:timeout:)``.
         case revalidated(session: Int64, valid: Bool)
+        /// The leader: a learner forwarded a client's request (REQUEST). It is prepared as a
+        /// transaction here; the learner answers its client when the commit reaches it.
+        case learnerRequest(LearnerRequest)
     }
 
     /// Something the shell must do.
@@ -281,7 +284,7 @@ public struct ServerCore {
             applyCommitted(upTo: zxid, now: now, into: &actions)
         case .tick:
             closeSessionlessConnections(now: now, into: &actions)
-            if configuration.role == .standalone {
+            if configuration.role == .standalone && serving {
                 // In an ensemble only the leader expires sessions and reaps containers.
                 expireSessions(now: now, into: &actions)
                 reapContainers(now: now, into: &actions)
@@ -292,6 +295,8 @@ public struct ServerCore {
             answerForwardedSync(now: now, into: &actions)
         case .revalidated(let session, let valid):
             finishRevalidation(session, valid: valid, now: now, into: &actions)
+        case .learnerRequest(let request):
+            prepareLearnerRequest(request, now: now, into: &actions)
         }
         countSent(actions)
         return actions
@@ -513,14 +518,14 @@ public struct ServerCore {
         }
     }
 
-    private mutating func prepare(_ typed: TypedTxn, session: Int64, xid: Int32, origin: Origin, now: Now, into actions: inout [Action]) {
+    mutating func prepare(_ typed: TypedTxn, session: Int64, xid: Int32, origin: Origin, now: Now, into actions: inout [Action]) {
         lastPreparedZxid += 1
         let header = TxnHeader(clientId: session, cxid: xid, zxid: lastPreparedZxid, time: now.wallMillis, type: typed.type.rawValue)
         uncommitted.append(PreparedWrite(header: header, txn: typed.txn, origin: origin))
         actions.append(.log(header, typed.txn))
     }
 
-    private mutating func prepareCloseSession(_ session: Int64, origin: Origin, now: Now, into actions: inout [Action]) {
+    mutating func prepareCloseSession(_ session: Int64, xid: Int32 = 0, origin: Origin, now: Now, into actions: inout [Action]) {
         var paths = tree.ephemerals[session] ?? []
         let changes = pending.ephemeralChanges(of: session)
         paths.formUnion(changes.created)
@@ -529,7 +534,7 @@ public struct ServerCore {
         for path in paths {
             pending.add(ChangeRecord(zxid: zxid, path: path, stat: nil, childCount: 0, acl: []))
         }
-        prepare(TypedTxn(type: .closeSession, txn: .closeSession(paths: paths.sorted())), session: session, xid: 0,
+        prepare(TypedTxn(type: .closeSession, txn: .closeSession(paths: paths.sorted())), session: session, xid: xid,
                 origin: origin, now: now, into: &actions)
     }
 

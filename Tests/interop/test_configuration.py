@@ -64,8 +64,37 @@ def test_an_ensemble_is_never_run_standalone():
     member_alone(ENSEMBLE, myid=1)
 
 
-def test_one_server_with_standalone_disabled_is_an_ensemble_too():
-    member_alone("standaloneEnabled=false\nserver.1=127.0.0.2:2888:3888\n", myid=1)
+def test_one_server_with_standalone_disabled_is_an_ensemble_of_one():
+    """As ZooKeeper: it elects itself, leads a quorum of one, and serves as leader."""
+    directory = tempfile.mkdtemp(prefix="config-")
+    data = os.path.join(directory, "data")
+    os.makedirs(data)
+    with open(os.path.join(data, "myid"), "w") as f:
+        f.write("1\n")
+    port = free_port()
+    path = os.path.join(directory, "zoo.cfg")
+    with open(path, "w") as f:
+        f.write("tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"
+                "admin.enableServer=false\nmetricsProvider.httpPort=0\n4lw.commands.whitelist=*\nstandaloneEnabled=false\n"
+                "server.1=127.0.0.2:%d:%d\n" % (data, port, free_port(), free_port()))
+    process = subprocess.Popen([aviary_binary(), "server", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        text = ""
+        deadline = time.time() + 30
+        while time.time() < deadline and "Mode: leader" not in text:
+            try:
+                text = four_letter("127.0.0.1:%d" % port, "srvr")
+            except OSError:
+                pass
+            time.sleep(0.3)
+        assert "Mode: leader" in text, text
+        client = RawClient("127.0.0.1:%d" % port)
+        err, created = client.create("/alone", b"x")
+        assert err == 0 and created[1]["czxid"] >> 32 == 1, (err, created)  # epoch 1: zxids of its first epoch
+        client.close()
+    finally:
+        process.kill()
+        process.wait()
 
 
 def test_contradictory_ensembles_name_the_file_and_line():

@@ -232,8 +232,102 @@ def test_aviary_stops_serving_when_the_quorum_is_gone_and_serves_again_after(mem
     for sid in ZOOKEEPERS:
         members.kill(sid)
     assert members.ensemble.wait_for_mode(AVIARY, ("not serving",), timeout=30) == "not serving"
-    members.start_zookeepers()
-    assert members.ensemble.wait_for_mode(AVIARY, ("follower",), timeout=90) == "follower", members.aviary_log()[-3000:]
+    for sid in ZOOKEEPERS:
+        members.processes[sid] = members.ensemble.start_zookeeper(sid)
+    # Aviary may lead now: its zxid (the epoch it synchronized in) is above the restarted
+    # ZooKeepers', whose logs hold no transaction.
+    mode = members.ensemble.wait_for_mode(AVIARY, ("follower", "leader"), timeout=90)
+    assert mode in ("follower", "leader"), members.aviary_log()[-3000:]
     aviary = connect(members.ensemble, AVIARY)
     aviary.create("/after-the-quorum-returned", b"")
     aviary.stop()
+
+
+@pytest.mark.timeout(300)
+def test_aviary_leads_zookeeper_followers_and_syncs_them_by_diff_and_snap():
+    """server.3 = Aviary starts first: with equal zxids the largest sid leads."""
+    members = Members()
+    ensemble, processes, root = members.ensemble, members.processes, members.root
+    processes.update({3: ensemble.start_aviary(3)})
+    try:
+        time.sleep(1)
+        for sid in (1, 2):
+            processes[sid] = ensemble.start_zookeeper(sid)
+        assert ensemble.wait_for_mode(3, ("leader",), timeout=60) == "leader"
+        for sid in (1, 2):
+            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        aviary = connect(ensemble, 3)
+        zookeeper = connect(ensemble, 1)
+        aviary.create("/from-leader", b"a")
+        zookeeper.sync("/from-leader")
+        assert zookeeper.get("/from-leader")[0] == b"a"
+        zookeeper.create("/from-follower", b"z")
+        assert aviary.get("/from-follower")[0] == b"z", "a write through a ZooKeeper follower is answered after it is applied on the leader"
+        owner = connect(ensemble, 2)
+        owner.create("/ephemeral", b"", ephemeral=True)
+        assert aviary.exists("/ephemeral").ephemeralOwner == owner.client_id[0]
+        owner.stop()
+        owner.close()
+        assert wait_until(lambda: aviary.exists("/ephemeral") is None)
+        # A follower restarted after missing writes gets a DIFF; one whose data is gone a SNAP.
+        zookeeper.stop()
+        processes.pop(1).kill()
+        for i in range(10):
+            aviary.create("/while-1-down-%d" % i, b"")
+        processes[1] = ensemble.start_zookeeper(1)
+        assert ensemble.wait_for_mode(1, ("follower",), timeout=60) == "follower"
+        processes.pop(2).kill()
+        version = os.path.join(root, "s2", "version-2")
+        shutil.rmtree(version)
+        for i in range(10):
+            aviary.create("/while-2-down-%d" % i, b"")
+        processes[2] = ensemble.start_zookeeper(2)
+        assert ensemble.wait_for_mode(2, ("follower",), timeout=60) == "follower"
+        with open(os.path.join(root, "aviary3.log")) as f:
+            log = f.read()
+        assert "sending server.2 a SNAP" in log, log[-3000:]
+        for sid in (1, 2):
+            client = connect(ensemble, sid)
+            client.sync("/")
+            children = set(client.get_children("/"))
+            assert {"while-1-down-%d" % i for i in range(10)} <= children and {"while-2-down-%d" % i for i in range(10)} <= children
+            assert "from-leader" in children and "from-follower" in children
+            client.stop()
+        aviary.stop()
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(300)
+def test_an_ensemble_of_aviarys_survives_its_leader_being_killed():
+    members = Members()
+    ensemble, processes, root = members.ensemble, members.processes, members.root
+    processes.update({sid: ensemble.start_aviary(sid) for sid in Ensemble.HOSTS})
+    try:
+        leader = ensemble.wait_for_leader(list(Ensemble.HOSTS), timeout=60)
+        assert leader is not None, "three Aviarys elected no leader"
+        others = [sid for sid in Ensemble.HOSTS if sid != leader]
+        for sid in others:
+            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        client = connect(ensemble, others[0])
+        acked = []
+        for i in range(20):
+            client.create("/acked-%d" % i, b"")
+            acked.append("acked-%d" % i)
+        client.stop()
+        processes.pop(leader).kill()
+        new_leader = ensemble.wait_for_leader(others, timeout=60)
+        assert new_leader is not None, "the two surviving Aviarys elected no leader"
+        client = connect(ensemble, [sid for sid in others if sid != new_leader][0])
+        assert set(acked) <= set(client.get_children("/")), "an acknowledged write was lost with the leader"
+        client.create("/after-failover", b"")
+        client.stop()
+        # The old leader rejoins as a follower and catches up.
+        processes[leader] = ensemble.start_aviary(leader)
+        assert ensemble.wait_for_mode(leader, ("follower",), timeout=60) == "follower"
+        client = connect(ensemble, leader)
+        client.sync("/")
+        assert "after-failover" in client.get_children("/")
+        client.stop()
+    finally:
+        members.close()

@@ -12,8 +12,9 @@ public struct LeaderRole: Sendable {
         case learnerLost(Int64)
         /// The leader's own log is durable up to `zxid`.
         case durable(upTo: Int64)
-        /// A new transaction to replicate (the leader's server core prepared it).
-        case write(Txn, type: OpCode, session: Int64, cxid: Int32, time: Int64)
+        /// A new transaction to replicate, prepared by the leader's server core at
+        /// ``nextZxid``.
+        case propose(TxnHeader, Txn)
         case deadlinePassed
         /// Half a tick passed (`Leader.lead`'s loop): ping every learner, and every second
         /// call advance the tick and check that a quorum is still heard.
@@ -34,6 +35,12 @@ public struct LeaderRole: Sendable {
         case serving(epoch: Int64)
         /// A learner's PING reply carried these sessions' touches (id, timeout).
         case touchSessions([Int64: Int32])
+        /// A learner forwarded a client's write, createSession or closeSession: the leader's
+        /// server core prepares it (its answer goes back to the learner as the commit).
+        case request(from: Int64, LearnerRequest)
+        /// A learner asks whether a session a client re-attaches with is live; answer with
+        /// ``Revalidation/answer(sessionId:valid:)``.
+        case revalidate(from: Int64, session: Int64, timeout: Int32)
         /// Stop leading (back to LOOKING), with the reason.
         case fail(String)
     }
@@ -49,6 +56,9 @@ public struct LeaderRole: Sendable {
         case handshaking, synchronizing, synced
     }
 
+    /// How many committed proposals are kept for DIFFs (`zookeeper.commitLogCount`).
+    public static let commitLogCount = 500
+
     public let verifier: QuorumVerifier
     public private(set) var discovery: Discovery
     public private(set) var broadcast: Broadcast
@@ -57,6 +67,13 @@ public struct LeaderRole: Sendable {
     /// Proposals outstanding (proposed, not committed), oldest first.
     private var inFlight: [Learner.Proposal] = []
     private var learners: [Int64: LearnerState] = [:]
+    /// Learners that sent OBSERVERINFO: they get INFORM on commit, never PROPOSAL or COMMIT.
+    private var observers: Set<Int64> = []
+    /// Learners' SYNC requests waiting for the commit of the zxid proposed last when they came
+    /// (`Leader.pendingSyncs`).
+    private var pendingSyncs: [(zxid: Int64, sid: Int64)] = []
+    /// The configuration NEWLEADER carries (`QuorumVerifier.toString`).
+    private let configText: [UInt8]
     private var lastZxid: Int64
     private var established = false
     public let limits: Limits
@@ -67,8 +84,10 @@ public struct LeaderRole: Sendable {
 
     /// - Parameter committedLog: what the leader's tree holds, as proposals (its whole log, in
     ///   this model: a real leader keeps the last 500 and reads older ones from disk).
-    public init(verifier: QuorumVerifier, leader: Discovery.Leader, committedLog: [Learner.Proposal], limits: Limits = Limits()) {
+    public init(verifier: QuorumVerifier, leader: Discovery.Leader, committedLog: [Learner.Proposal], limits: Limits = Limits(),
+                configText: String = "version=0") {
         self.verifier = verifier
+        self.configText = Array(configText.utf8)
         self.limits = limits
         self.discovery = Discovery(verifier: verifier, leader: leader)
         self.committedLog = committedLog
@@ -77,6 +96,17 @@ public struct LeaderRole: Sendable {
     }
 
     public var epoch: Int64 { discovery.epoch }
+
+    /// The zxid the next proposal must have.
+    public var nextZxid: Int64 { lastZxid + 1 }
+
+    /// Whether the epoch is established (the leader serves clients).
+    public var isEstablished: Bool { established }
+
+    /// Learners connected, and those synchronized.
+    public var learnerCount: Int { learners.count }
+    public var syncedFollowers: Int { learners.filter { $0.value == .synced && !observers.contains($0.key) }.count }
+    public var syncedObservers: Int { learners.filter { $0.value == .synced && observers.contains($0.key) }.count }
 
     public mutating func receive(_ event: Event) -> [Action] {
         var actions: [Action] = []
@@ -88,13 +118,19 @@ public struct LeaderRole: Sendable {
         case .learnerLost(let sid):
             learners[sid] = nil
             deadlines[sid] = nil
+            observers.remove(sid)
+            pendingSyncs.removeAll { $0.sid == sid }
         case .durable(let zxid):
             for proposal in inFlight where proposal.header.zxid <= zxid {
                 acknowledge(proposal.header.zxid, from: discovery.leader.myid, into: &actions)
             }
-        case .write(let txn, let type, let session, let cxid, let time):
+        case .propose(let header, let txn):
             guard established else { actions.append(.fail("not serving yet")); break }
-            let zxid = lastZxid + 1
+            let zxid = header.zxid
+            guard zxid == lastZxid + 1 else {
+                actions.append(.fail("proposal 0x\(String(zxid, radix: 16)) does not follow 0x\(String(lastZxid, radix: 16))"))
+                break
+            }
             do throws(Broadcast.ProposalError) {
                 try broadcast.propose(zxid)
             } catch {
@@ -102,12 +138,11 @@ public struct LeaderRole: Sendable {
                 break
             }
             lastZxid = zxid
-            let proposal = Learner.Proposal(header: TxnHeader(clientId: session, cxid: cxid, zxid: zxid, time: time, type: type.rawValue),
-                                            txn: txn, digest: nil)
+            let proposal = Learner.Proposal(header: header, txn: txn, digest: nil)
             inFlight.append(proposal)
             actions.append(.log(proposal))
             let packet = QuorumPacket(.proposal, zxid: zxid, data: proposal.bytes)
-            for (sid, state) in learners.sorted(by: { $0.key < $1.key }) where state != .handshaking {
+            for (sid, state) in learners.sorted(by: { $0.key < $1.key }) where state != .handshaking && !observers.contains(sid) {
                 actions.append(.send(to: sid, packet))
             }
         case .deadlinePassed:
@@ -141,6 +176,7 @@ public struct LeaderRole: Sendable {
         switch packet.kind {
         case .followerInfo?, .observerInfo?:
             learners[sid] = .handshaking
+            if packet.kind == .observerInfo { observers.insert(sid) } else { observers.remove(sid) }
             discoveryActions(discovery.receive(.learnerInfo(sid: sid, acceptedEpoch: packet.zxid >> 32)), into: &actions)
         case .ackEpoch?:
             let data = packet.data ?? []
@@ -170,6 +206,25 @@ public struct LeaderRole: Sendable {
                 offset += 12
             }
             if !touches.isEmpty { actions.append(.touchSessions(touches)) }
+        case .request?:
+            guard learners[sid] == .synced || learners[sid] == .synchronizing else { break }
+            guard let request = try? LearnerRequest(packet: packet) else {
+                actions.append(.fail("undecodable REQUEST from server.\(sid)"))
+                break
+            }
+            if request.type == OpCode.sync.rawValue {
+                // Answered once what is proposed now has committed (`Leader.processSync`).
+                if broadcast.oldestOutstanding == nil {
+                    actions.append(.send(to: sid, QuorumPacket(.sync, zxid: 0)))
+                } else {
+                    pendingSyncs.append((lastZxid, sid))
+                }
+            } else {
+                actions.append(.request(from: sid, request))
+            }
+        case .revalidate?:
+            guard let asked = try? Revalidation.decodeRequest(packet) else { break }
+            actions.append(.revalidate(from: sid, session: asked.sessionId, timeout: asked.timeout))
         default:
             break
         }
@@ -178,10 +233,20 @@ public struct LeaderRole: Sendable {
     private mutating func acknowledge(_ zxid: Int64, from sid: Int64, into actions: inout [Action]) {
         for committed in broadcast.acknowledge(zxid, from: sid) {
             guard let index = inFlight.firstIndex(where: { $0.header.zxid == committed }) else { continue }
-            committedLog.append(inFlight.remove(at: index))
+            let proposal = inFlight.remove(at: index)
+            committedLog.append(proposal)
+            if committedLog.count > Self.commitLogCount + Self.commitLogCount / 10 {
+                committedLog.removeFirst(committedLog.count - Self.commitLogCount)
+            }
             actions.append(.commit(committed))
             for (learner, state) in learners.sorted(by: { $0.key < $1.key }) where state != .handshaking {
-                actions.append(.send(to: learner, QuorumPacket(.commit, zxid: committed)))
+                actions.append(.send(to: learner, observers.contains(learner)
+                    ? QuorumPacket(.inform, zxid: committed, data: proposal.bytes)
+                    : QuorumPacket(.commit, zxid: committed)))
+            }
+            while let first = pendingSyncs.first, first.zxid <= committed {
+                pendingSyncs.removeFirst()
+                actions.append(.send(to: first.sid, QuorumPacket(.sync, zxid: 0)))
             }
         }
     }
@@ -220,11 +285,14 @@ public struct LeaderRole: Sendable {
             actions.append(.send(to: sid, QuorumPacket(.proposal, zxid: zxid, data: proposal.bytes)))
             actions.append(.send(to: sid, QuorumPacket(.commit, zxid: zxid)))
         }
-        // startForwarding: what is proposed and not yet committed follows, then NEWLEADER.
-        for proposal in inFlight where proposal.header.zxid > plan.lastQueued {
-            actions.append(.send(to: sid, QuorumPacket(.proposal, zxid: proposal.header.zxid, data: proposal.bytes)))
+        // startForwarding: what is proposed and not yet committed follows (to participants),
+        // then NEWLEADER.
+        if !observers.contains(sid) {
+            for proposal in inFlight where proposal.header.zxid > plan.lastQueued {
+                actions.append(.send(to: sid, QuorumPacket(.proposal, zxid: proposal.header.zxid, data: proposal.bytes)))
+            }
         }
         learners[sid] = .synchronizing
-        actions.append(.send(to: sid, QuorumPacket(.newLeader, zxid: discovery.newLeaderZxid, data: Array("version=0".utf8))))
+        actions.append(.send(to: sid, QuorumPacket(.newLeader, zxid: discovery.newLeaderZxid, data: configText)))
     }
 }

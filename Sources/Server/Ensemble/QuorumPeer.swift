@@ -33,6 +33,8 @@ final class QuorumPeer: @unchecked Sendable {
     private(set) var state: State = .looking
     /// The connection to the leader, while following or observing.
     var learner: LearnerLink?
+    /// Leadership of the current epoch, while leading.
+    var leader: EnsembleLeader?
     /// Whether this member is a voter (participant) or an observer.
     var isObserver: Bool { !verifier.voters.contains(myid) }
     private var electionStartedAt: UInt64 = 0
@@ -84,6 +86,8 @@ final class QuorumPeer: @unchecked Sendable {
         stopped = true
         learner?.close()
         learner = nil
+        leader?.close()
+        leader = nil
     }
 
     /// Writes `currentEpoch` or `acceptedEpoch` durably; false (and logged) when it cannot.
@@ -131,11 +135,11 @@ final class QuorumPeer: @unchecked Sendable {
             learner = link
             link.connect()
         case .leading:
-            // Leading is the next step of the ensemble work; until then this member stands
-            // aside and elects again, so that a ZooKeeper member with the next best vote can lead.
             state = .leading
-            logger.error("elected leader, but this Aviary version cannot lead an ensemble yet; electing again in \(server.configuration.tickTime * server.configuration.initLimit) ms")
-            retryElection(after: Int64(server.configuration.tickTime * server.configuration.initLimit))
+            logger.info("LEADING (election took \(millis) ms)")
+            let leadership = EnsembleLeader(peer: self)
+            leader = leadership
+            leadership.start()
         case .looking:
             retryElection()
         }
@@ -151,6 +155,23 @@ final class QuorumPeer: @unchecked Sendable {
         learner = nil
         logger.warning("leaving the leader server.\(link.leaderId): \(reason)")
         server.events.publish("learner_lost_leader", ["leader": String(link.leaderId), "reason": reason])
+        lookForLeader()
+    }
+
+    /// Leadership ended (`Leader.lead` returned): what was logged and not committed joins the
+    /// tree, as ZooKeeper fast-forwards its database, and the member elects again.
+    func leaderEnded(_ leadership: EnsembleLeader, reason: String) {
+        guard leader === leadership else { return }
+        leader = nil
+        logger.warning("no longer leading: \(reason)")
+        server.events.publish("leader_stepped_down", ["reason": reason])
+        server.stopServing()
+        do {
+            let tree = try server.reloadTree()
+            server.resetCore(role: .standalone, tree: tree)
+        } catch {
+            logger.error("cannot reload the tree from the data directory after leading: \(error)")
+        }
         lookForLeader()
     }
 

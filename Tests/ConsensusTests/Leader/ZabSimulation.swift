@@ -122,7 +122,7 @@ struct ZabSimulation {
                 leaderApplied.append(zxid)
             case .serving:
                 leaderServing = true
-            case .writeAcceptedEpoch, .writeCurrentEpoch, .touchSessions:
+            case .writeAcceptedEpoch, .writeCurrentEpoch, .touchSessions, .request, .revalidate:
                 break
             case .fail(let reason) where reason.hasPrefix("not hearing a quorum"):
                 if steppedDown == nil { steppedDown = (now, reason) }
@@ -282,8 +282,8 @@ struct ZabSimulation {
                     continue
                 }
                 writesIssued[term, default: 0] += 1
-                leaderActions(leader.receive(.write(.setData(path: "/k\(n % 7)", data: [UInt8(n % 256)], version: Int32(n)),
-                                                    type: .setData, session: 1, cxid: Int32(n), time: now)))
+                let header = TxnHeader(clientId: 1, cxid: Int32(n), zxid: leader.nextZxid, time: now, type: OpCode.setData.rawValue)
+                leaderActions(leader.receive(.propose(header, .setData(path: "/k\(n % 7)", data: [UInt8(n % 256)], version: Int32(n)))))
             case .crash(let sid):
                 crash(sid)
             case .restart(let sid):

@@ -1,0 +1,251 @@
+import Consensus
+import DataTree
+import Foundation
+import Jute
+import Logging
+import NIOCore
+import NIOPosix
+import ServerCore
+import Storage
+import ZooKeeperProtocol
+
+/// This member leading its ensemble for one epoch (`Leader.lead` with its `LearnerHandler`s):
+/// the ``LeaderRole`` core over the quorum port, with the server's core, log and epoch files
+/// behind it. The server core prepares every write (its own clients' and those learners
+/// forward); each becomes a proposal, and the core applies it once a quorum has it on disk.
+/// Runs on the server's core loop.
+final class EnsembleLeader: @unchecked Sendable {
+    unowned let peer: QuorumPeer
+    private var server: AviaryServer { peer.server }
+    var logger: Logger { peer.logger }
+    private(set) var core: LeaderRole
+    private var listener: Channel?
+    private var learnerChannels: [Int64: Channel] = [:]
+    private var sidOfChannel: [ObjectIdentifier: Int64] = [:]
+    private var discoveryWatch: RepeatedTask?
+    private var watchedPhase: Discovery.Phase = .proposingEpoch
+    private var halfTick: RepeatedTask?
+    private var closed = false
+    private let startedAt = DispatchTime.now().uptimeNanoseconds
+
+    init(peer: QuorumPeer) {
+        self.peer = peer
+        let server = peer.server
+        let config = server.configuration
+        let last = server.core.tree.lastProcessedZxid
+        let committed = CommittedLog.recent(server.dataDirectory, count: LeaderRole.commitLogCount, upTo: last)
+            .map { Learner.Proposal(header: $0.header, txn: $0.txn, digest: nil) }
+        core = LeaderRole(verifier: peer.verifier,
+                          leader: .init(myid: peer.myid, acceptedEpoch: peer.acceptedEpoch, currentEpoch: peer.currentEpoch,
+                                        lastProcessedZxid: last),
+                          committedLog: committed,
+                          limits: .init(initLimit: Int64(config.initLimit), syncLimit: Int64(config.syncLimit)),
+                          configText: QuorumPeer.configText(config))
+    }
+
+    /// Whether the epoch is established and clients are served.
+    var isServing: Bool { core.isEstablished }
+
+    /// Binds the quorum port and starts discovery; a bind failure ends leadership.
+    func start() {
+        let config = server.configuration
+        let host = config.quorumListenOnAllIPs ? "0.0.0.0" : peer.me.host
+        ServerBootstrap(group: server.coreLoop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumPacketDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(LearnerHandler(leader: self))
+                }
+            }
+            .bind(host: host, port: peer.me.quorumPort)
+            .whenComplete { [self] result in
+                switch result {
+                case .success(let channel):
+                    guard !closed else { channel.close(promise: nil); return }
+                    listener = channel
+                    logger.info("LEADING: listening for learners on \(host):\(peer.me.quorumPort)")
+                    // Each discovery wait is bounded by initLimit ticks (`Leader.lead`): a phase
+                    // still unchanged one limit later has timed out.
+                    let limit = TimeAmount.milliseconds(Int64(config.tickTime * config.initLimit))
+                    watchedPhase = core.discovery.phase
+                    discoveryWatch = server.coreLoop.scheduleRepeatedTask(initialDelay: limit, delay: limit) { [self] task in
+                        guard !core.isEstablished else { return task.cancel() }
+                        if core.discovery.phase == watchedPhase { receive(.deadlinePassed) }
+                        watchedPhase = core.discovery.phase
+                    }
+                    let half = TimeAmount.milliseconds(Int64(max(1, config.tickTime / 2)))
+                    halfTick = server.coreLoop.scheduleRepeatedTask(initialDelay: half, delay: half) { [self] _ in receive(.halfTick) }
+                    receive(.start)
+                case .failure(let error):
+                    end("cannot listen on the quorum port \(host):\(peer.me.quorumPort): \(error)")
+                }
+            }
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        discoveryWatch?.cancel()
+        halfTick?.cancel()
+        listener?.close(promise: nil)
+        for channel in learnerChannels.values { channel.close(promise: nil) }
+        for channel in pendingChannels.values { channel.close(promise: nil) }
+        learnerChannels.removeAll()
+    }
+
+    private func end(_ reason: String) {
+        guard !closed else { return }
+        close()
+        peer.leaderEnded(self, reason: reason)
+    }
+
+    // MARK: Server side
+
+    /// A transaction the server core prepared: propose it.
+    func propose(_ header: TxnHeader, _ txn: Txn) {
+        receive(.propose(header, txn))
+    }
+
+    /// The server's log is durable up to `zxid`: the leader's own ACK.
+    func durable(upTo zxid: Int64) {
+        receive(.durable(upTo: zxid))
+    }
+
+    // MARK: Learner connections
+
+    /// Connections that have not yet said which server they are.
+    private var pendingChannels: [ObjectIdentifier: Channel] = [:]
+
+    func opened(_ channel: Channel) {
+        guard !closed else { channel.close(promise: nil); return }
+        pendingChannels[ObjectIdentifier(channel)] = channel
+    }
+
+    func received(_ packet: QuorumPacket, on channel: Channel) {
+        guard !closed else { return }
+        let key = ObjectIdentifier(channel)
+        if let sid = sidOfChannel[key] {
+            return receive(.packet(from: sid, packet))
+        }
+        // The first packet names the learner (`LearnerHandler.run`).
+        guard packet.kind == .followerInfo || packet.kind == .observerInfo,
+              let info = try? LearnerInfo(decoding: packet.data ?? []) else {
+            logger.warning("learner connection from \(channel.remoteAddress.map { "\($0)" } ?? "?"): first packet is not FOLLOWERINFO or OBSERVERINFO; closing")
+            channel.close(promise: nil)
+            return
+        }
+        pendingChannels[key] = nil
+        if let old = learnerChannels[info.serverId] {
+            // A learner that reconnects replaces its old connection.
+            sidOfChannel[ObjectIdentifier(old)] = nil
+            old.close(promise: nil)
+            receive(.learnerLost(info.serverId))
+        }
+        learnerChannels[info.serverId] = channel
+        sidOfChannel[key] = info.serverId
+        logger.info("learner server.\(info.serverId) connected (\(packet.kind == .observerInfo ? "observer" : "follower"), accepted epoch \(packet.zxid >> 32))")
+        receive(.packet(from: info.serverId, packet))
+    }
+
+    func channelClosed(_ channel: Channel) {
+        let key = ObjectIdentifier(channel)
+        pendingChannels[key] = nil
+        guard let sid = sidOfChannel.removeValue(forKey: key) else { return }
+        guard learnerChannels[sid] === channel else { return }
+        learnerChannels[sid] = nil
+        guard !closed else { return }
+        logger.warning("learner server.\(sid) disconnected")
+        server.events.publish("learner_lost", ["learner": String(sid)])
+        receive(.learnerLost(sid))
+    }
+
+    private func send(_ packet: QuorumPacket, to sid: Int64) {
+        guard let channel = learnerChannels[sid] else { return }
+        var writer = JuteWriter(channel.allocator.buffer(capacity: 64 + (packet.data?.count ?? 0)))
+        writer.write(packet)
+        channel.writeAndFlush(writer.buffer, promise: nil)
+    }
+
+    // MARK: Core
+
+    private func receive(_ event: LeaderRole.Event) {
+        guard !closed else { return }
+        perform(core.receive(event))
+    }
+
+    private func perform(_ actions: [LeaderRole.Action]) {
+        for action in actions {
+            guard !closed else { return }
+            switch action {
+            case .send(let sid, let packet):
+                send(packet, to: sid)
+            case .sendSnapshot(let sid, let zxid):
+                guard let channel = learnerChannels[sid] else { continue }
+                let tree = server.core.tree
+                var writer = JuteWriter(channel.allocator.buffer(capacity: 64))
+                writer.write(QuorumPacket(.snap, zxid: tree.lastProcessedZxid))
+                let stream = SnapStream.encode(tree)
+                channel.write(writer.buffer, promise: nil)
+                channel.writeAndFlush(stream, promise: nil)
+                logger.info("sending server.\(sid) a SNAP at 0x\(hex(tree.lastProcessedZxid)) (\(stream.readableBytes) bytes; planned at 0x\(hex(zxid)))")
+                server.events.publish("learner_sync", ["learner": String(sid), "kind": "SNAP", "bytes": String(stream.readableBytes)])
+            case .writeAcceptedEpoch(let epoch):
+                if !peer.writeEpoch(EpochFiles.accepted, epoch) { return end("cannot write acceptedEpoch") }
+            case .writeCurrentEpoch(let epoch):
+                if !peer.writeEpoch(EpochFiles.current, epoch) { return end("cannot write currentEpoch") }
+            case .log(let proposal):
+                server.appendToLog(proposal.header, proposal.txn)
+            case .commit(let zxid):
+                server.process(.logged(upTo: zxid))
+            case .serving(let epoch):
+                discoveryWatch?.cancel()
+                server.startServing(role: .standalone, tree: server.core.tree)
+                server.core.startLeading(epoch: epoch)
+                peer.serving(epoch: epoch)
+                let millis = (DispatchTime.now().uptimeNanoseconds - startedAt) / 1_000_000
+                logger.info("LEADING epoch \(epoch): a quorum is synchronized after \(millis) ms; serving clients at zxid 0x\(hex(server.core.tree.lastProcessedZxid))")
+                server.events.publish("leader_established", ["epoch": String(epoch), "millis": String(millis)])
+            case .touchSessions(let touches):
+                server.core.touchSessions(touches, now: AviaryServer.now())
+            case .request(_, let request):
+                server.process(.learnerRequest(request))
+            case .revalidate(let sid, let session, let timeout):
+                server.perform(server.core.revalidateSession(session, timeout: timeout, now: AviaryServer.now()))
+                send(Revalidation.answer(sessionId: session, valid: server.core.isLiveSession(session)), to: sid)
+            case .fail(let reason):
+                return end(reason)
+            }
+        }
+    }
+}
+
+/// A learner's connection to the leader's quorum port: packets go to the ``EnsembleLeader``.
+final class LearnerHandler: ChannelInboundHandler {
+    typealias InboundIn = LeaderInbound
+    private let leader: EnsembleLeader
+    init(leader: EnsembleLeader) { self.leader = leader }
+
+    func channelActive(context: ChannelHandlerContext) {
+        leader.opened(context.channel)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .packet(let packet): leader.received(packet, on: context.channel)
+        case .snapshot: context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        leader.channelClosed(context.channel)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        leader.logger.warning("learner connection: \(error)")
+        context.close(promise: nil)
+    }
+}
