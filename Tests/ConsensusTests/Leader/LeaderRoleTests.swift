@@ -19,3 +19,64 @@ struct LeaderRoleTests {
         #expect(leader.receive(.packet(from: 1, QuorumPacket(.ping, zxid: 1 << 32, data: []))).isEmpty)
     }
 }
+
+/// Broadcast to followers and observers, and the requests learners send the leader.
+struct LeaderRoleLearnerTests {
+    var leader = LeaderRole(verifier: QuorumVerifier(voters: [1, 2], observers: [3]),
+                            leader: .init(myid: 2, acceptedEpoch: 0, currentEpoch: 0, lastProcessedZxid: 0), committedLog: [],
+                            configText: "server.1=a:1:2:participant\nversion=0")
+
+    init() {
+        _ = leader.receive(.start)
+        for (sid, kind) in [(Int64(1), QuorumPacket.Kind.followerInfo), (3, .observerInfo)] {
+            _ = leader.receive(.packet(from: sid, QuorumPacket(kind, zxid: 0, data: LearnerInfo(serverId: sid, configVersion: 0).bytes)))
+        }
+        let sync = leader.receive(.packet(from: 1, QuorumPacket(.ackEpoch, zxid: 0, data: [0, 0, 0, 0])))
+        #expect(sync.contains(.send(to: 1, QuorumPacket(.newLeader, zxid: 1 << 32, data: Array("server.1=a:1:2:participant\nversion=0".utf8)))),
+                "NEWLEADER carries the configuration text")
+        _ = leader.receive(.packet(from: 3, QuorumPacket(.ackEpoch, zxid: 0, data: [0, 0, 0, 0])))
+        _ = leader.receive(.packet(from: 1, QuorumPacket(.ack, zxid: 1 << 32)))
+        _ = leader.receive(.packet(from: 3, QuorumPacket(.ack, zxid: 1 << 32)))
+    }
+
+    func proposal(_ zxid: Int64) -> (TxnHeader, Txn) {
+        (TxnHeader(clientId: 5, cxid: 1, zxid: zxid, time: 1, type: OpCode.delete.rawValue), .delete(path: "/x"))
+    }
+
+    @Test mutating func observersGetInformOnCommitAndNeverProposals() {
+        #expect(leader.isEstablished && leader.nextZxid == (1 << 32) + 1)
+        let (header, txn) = proposal(leader.nextZxid)
+        let proposed = leader.receive(.propose(header, txn))
+        let bytes = Learner.Proposal(header: header, txn: txn, digest: nil).bytes
+        #expect(proposed.contains(.send(to: 1, QuorumPacket(.proposal, zxid: header.zxid, data: bytes))))
+        #expect(!proposed.contains { if case .send(to: 3, _) = $0 { return true } else { return false } })
+        _ = leader.receive(.durable(upTo: header.zxid))
+        let committed = leader.receive(.packet(from: 1, QuorumPacket(.ack, zxid: header.zxid)))
+        #expect(committed.contains(.commit(header.zxid)))
+        #expect(committed.contains(.send(to: 1, QuorumPacket(.commit, zxid: header.zxid))))
+        #expect(committed.contains(.send(to: 3, QuorumPacket(.inform, zxid: header.zxid, data: bytes))))
+    }
+
+    @Test mutating func aProposalOutOfOrderStepsDown() {
+        let (header, txn) = proposal(leader.nextZxid + 1)
+        #expect(leader.receive(.propose(header, txn)).contains { if case .fail = $0 { return true } else { return false } })
+    }
+
+    @Test mutating func syncIsAnsweredOnceWhatWasProposedBeforeItCommitted() {
+        let sync = LearnerRequest(sessionId: 5, cxid: 2, type: OpCode.sync.rawValue, body: [], authInfo: []).packet
+        #expect(leader.receive(.packet(from: 1, sync)) == [.send(to: 1, QuorumPacket(.sync, zxid: 0))], "nothing outstanding: at once")
+        let (header, txn) = proposal(leader.nextZxid)
+        _ = leader.receive(.propose(header, txn))
+        #expect(leader.receive(.packet(from: 3, sync)).isEmpty, "waits for 0x100000001")
+        _ = leader.receive(.durable(upTo: header.zxid))
+        let committed = leader.receive(.packet(from: 1, QuorumPacket(.ack, zxid: header.zxid)))
+        #expect(committed.last == .send(to: 3, QuorumPacket(.sync, zxid: 0)))
+    }
+
+    @Test mutating func requestsAndRevalidationsGoToTheServer() {
+        let create = LearnerRequest(sessionId: 5, cxid: 4, type: OpCode.create.rawValue, body: [1, 2], authInfo: [])
+        #expect(leader.receive(.packet(from: 1, create.packet)) == [.request(from: 1, create)])
+        #expect(leader.receive(.packet(from: 3, Revalidation.request(sessionId: 5, timeout: 4_000)))
+                == [.revalidate(from: 3, session: 5, timeout: 4_000)])
+    }
+}
