@@ -34,6 +34,14 @@ public enum Monitor {
             ("avg_fsynctime", FourLetterWords.javaDouble(context.fsyncCount == 0 ? 0
                 : (Double(context.fsyncMillis) / Double(context.fsyncCount) * 10_000).rounded() / 10_000)),
         ]
+        if let ensemble = context.ensemble {
+            values.append(("peer_state", ensemble.peerState))
+            values.append(("quorum_size", "\(ensemble.quorumSize)"))
+            if let learners = ensemble.learners { values.append(("learners", "\(learners)")) }
+            if let synced = ensemble.syncedFollowers { values.append(("synced_followers", "\(synced)")) }
+            if let synced = ensemble.syncedObservers { values.append(("synced_observers", "\(synced)")) }
+            if let pending = ensemble.pendingSyncs { values.append(("pending_syncs", "\(pending)")) }
+        }
         values.sort { $0.0 < $1.0 }
         return values.map { (key: $0.0, value: $0.1) }
     }

@@ -9,6 +9,27 @@ public enum ServerMode: String, Sendable, CaseIterable {
     case looking
 }
 
+/// What `mntr` shows of a member of an ensemble (`QuorumZooKeeperServer` and
+/// `LeaderZooKeeperServer.dumpMonitorValues`).
+public struct EnsembleFigures: Sendable, Equatable {
+    /// `zk_peer_state`: the peer state and ZAB phase, as "following - broadcast".
+    public var peerState: String
+    /// `zk_quorum_size`: the voting members.
+    public var quorumSize: Int
+    /// The leader's: learners connected, followers and observers synchronized, learners'
+    /// syncs waiting.
+    public var learners: Int?
+    public var syncedFollowers: Int?
+    public var syncedObservers: Int?
+    public var pendingSyncs: Int?
+
+    public init(peerState: String, quorumSize: Int, learners: Int? = nil, syncedFollowers: Int? = nil,
+                syncedObservers: Int? = nil, pendingSyncs: Int? = nil) {
+        self.peerState = peerState; self.quorumSize = quorumSize; self.learners = learners
+        self.syncedFollowers = syncedFollowers; self.syncedObservers = syncedObservers; self.pendingSyncs = pendingSyncs
+    }
+}
+
 /// What the operator surface shows beyond the core's own state: configuration, files,
 /// process figures. The shell fills it in; the renderers only read it.
 public struct ServerContext: Sendable {
@@ -46,6 +67,8 @@ public struct ServerContext: Sendable {
     /// The newest snapshot: its zxid and file time in seconds.
     public var lastSnapshotZxid: Int64 = 0
     public var lastSnapshotTimestamp: Int64 = 0
+    /// An ensemble member's figures (`mntr`'s quorum keys); nil standalone.
+    public var ensemble: EnsembleFigures?
 
     public init(version: String, mode: ServerMode, configuration: ServerConfiguration, snapshotDirectory: String,
                 logDirectory: String, snapshotDirectorySize: Int64, logDirectorySize: Int64, startedAt: Int64, now: Now,

@@ -65,6 +65,7 @@ extension AviaryServer {
         context.initialConfiguration = configuration.sourceText
         context.lastSnapshotZxid = files.lastSnapshotZxid
         context.lastSnapshotTimestamp = files.lastSnapshotTimestamp
+        context.ensemble = peer?.figures
         return context
     }
 

@@ -14,8 +14,9 @@ extension AviaryServer {
             let body = PrometheusExposition.render(core, operatorContext(), process: processFigures(), fsyncSamples: fsync)
             return HTTPAnswer(.ok, "text/plain; version=0.0.4; charset=utf-8", body)
         case "/ready":
-            // Ready only while the client port is open and the log can be written.
-            let serving = serverChannel?.isActive == true && storageFailure == nil
+            // Ready only while the client port is open, the log can be written and (in an
+            // ensemble) the member is part of a serving quorum.
+            let serving = serverChannel?.isActive == true && storageFailure == nil && core.serving
             return serving ? HTTPAnswer(.ok, "text/plain", "ready\n") : HTTPAnswer(.serviceUnavailable, "text/plain", "not serving\n")
         case "/live":
             return HTTPAnswer(.ok, "text/plain", "live\n")

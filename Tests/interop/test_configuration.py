@@ -5,6 +5,8 @@ import os
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from rawzk import Closed, RawClient
@@ -36,11 +38,12 @@ def member_alone(config_text, myid):
     os.makedirs(data)
     with open(os.path.join(data, "myid"), "w") as f:
         f.write("%d\n" % myid)
-    port = free_port()
+    port, metrics = free_port(), free_port()
     path = os.path.join(directory, "zoo.cfg")
     with open(path, "w") as f:
         f.write("tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"
-                "admin.enableServer=false\nmetricsProvider.httpPort=0\n4lw.commands.whitelist=*\n" % (data, port) + config_text)
+                "admin.enableServer=false\nmetricsProvider.httpPort=%d\nmetricsProvider.httpHost=127.0.0.1\n"
+                "4lw.commands.whitelist=*\n" % (data, port, metrics) + config_text)
     process = subprocess.Popen([aviary_binary(), "server", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         text = ""
@@ -51,6 +54,10 @@ def member_alone(config_text, myid):
             except OSError:
                 time.sleep(0.3)
         assert "This ZooKeeper instance is not currently serving requests" in text, text
+        # /ready says no: the member is not part of a serving quorum.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen("http://127.0.0.1:%d/ready" % metrics, timeout=5)
+        assert refused.value.code == 503
         # A client is turned away, as ZooKeeper turns it away while LOOKING.
         with pytest.raises((Closed, OSError)):
             RawClient("127.0.0.1:%d" % port)

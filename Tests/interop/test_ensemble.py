@@ -12,7 +12,7 @@ import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import NoNodeError
 from rawzk import RawClient
-from servers import Ensemble
+from servers import Ensemble, four_letter
 
 AVIARY = 1
 ZOOKEEPERS = (2, 3)
@@ -88,6 +88,9 @@ def test_aviary_follows_a_zookeeper_leader_and_serves_clients(members):
     members.start_aviary()
     aviary = connect(members.ensemble, AVIARY)
     try:
+        monitor = dict(line.split("\t", 1) for line in four_letter(members.ensemble.client_address(AVIARY), "mntr").splitlines() if "\t" in line)
+        assert monitor["zk_server_state"] == "follower" and monitor["zk_peer_state"] == "following - broadcast", monitor
+        assert monitor["zk_quorum_size"] == "3"
         # What the ensemble had before Aviary joined came with the synchronization.
         assert aviary.get("/before")[0] == b"written before Aviary joined"
         # Writes through Aviary go to the leader and are answered after commit.
@@ -256,6 +259,9 @@ def test_aviary_leads_zookeeper_followers_and_syncs_them_by_diff_and_snap():
         assert ensemble.wait_for_mode(3, ("leader",), timeout=60) == "leader"
         for sid in (1, 2):
             assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        assert wait_until(lambda: "zk_synced_followers\t2" in four_letter(ensemble.client_address(3), "mntr"))
+        monitor = four_letter(ensemble.client_address(3), "mntr")
+        assert "zk_peer_state\tleading - broadcast" in monitor and "zk_learners\t2" in monitor, monitor
         aviary = connect(ensemble, 3)
         zookeeper = connect(ensemble, 1)
         aviary.create("/from-leader", b"a")

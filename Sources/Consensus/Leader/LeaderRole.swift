@@ -107,6 +107,8 @@ public struct LeaderRole: Sendable {
     public var learnerCount: Int { learners.count }
     public var syncedFollowers: Int { learners.filter { $0.value == .synced && !observers.contains($0.key) }.count }
     public var syncedObservers: Int { learners.filter { $0.value == .synced && observers.contains($0.key) }.count }
+    /// Learners' SYNCs waiting for a commit.
+    public var pendingSyncCount: Int { pendingSyncs.count }
 
     public mutating func receive(_ event: Event) -> [Action] {
         var actions: [Action] = []

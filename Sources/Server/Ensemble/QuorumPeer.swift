@@ -3,6 +3,7 @@ import Consensus
 import DataTree
 import Foundation
 import Logging
+import Operations
 import NIOCore
 import NIOPosix
 import ServerCore
@@ -147,6 +148,24 @@ final class QuorumPeer: @unchecked Sendable {
 
     private func retryElection(after millis: Int64 = 0) {
         server.coreLoop.scheduleTask(in: .milliseconds(millis)) { [self] in lookForLeader() }
+    }
+
+    /// What `mntr` shows of this member.
+    var figures: EnsembleFigures {
+        let quorumSize = verifier.voters.count
+        switch state {
+        case .looking:
+            return EnsembleFigures(peerState: "looking - election", quorumSize: quorumSize)
+        case .following, .observing:
+            let name = isObserver ? "observing" : "following"
+            return EnsembleFigures(peerState: "\(name) - \(learner?.isServing == true ? "broadcast" : "synchronization")", quorumSize: quorumSize)
+        case .leading:
+            guard let leader else { return EnsembleFigures(peerState: "leading - election", quorumSize: quorumSize) }
+            let role = leader.core
+            return EnsembleFigures(peerState: "leading - \(role.isEstablished ? "broadcast" : "discovery")", quorumSize: quorumSize,
+                                   learners: role.learnerCount, syncedFollowers: role.syncedFollowers,
+                                   syncedObservers: role.syncedObservers, pendingSyncs: role.pendingSyncCount)
+        }
     }
 
     /// The link to the leader ended (`Follower.followLeader` returned): elect again.
