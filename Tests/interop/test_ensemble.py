@@ -337,3 +337,41 @@ def test_an_ensemble_of_aviarys_survives_its_leader_being_killed():
         client.stop()
     finally:
         members.close()
+
+
+@pytest.mark.timeout(300)
+def test_two_aviarys_and_a_zookeeper_each_kind_leading_in_turn():
+    """server.1 and server.2 are Aviarys and start first, so Aviary 2 leads and ZooKeeper 3
+    follows; with Aviary 2 killed, ZooKeeper 3 (same zxid, larger sid) leads Aviary 1."""
+    members = Members()
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        for sid in (1, 2):
+            processes[sid] = ensemble.start_aviary(sid)
+        assert ensemble.wait_for_leader([1, 2], timeout=60) == 2
+        processes[3] = ensemble.start_zookeeper(3)
+        assert ensemble.wait_for_mode(3, ("follower",), timeout=60) == "follower"
+        client = connect(ensemble, 3)
+        acked = []
+        for i in range(10):
+            client.create("/under-aviary-%d" % i, b"")
+            acked.append("under-aviary-%d" % i)
+        client.stop()
+        members.kill(2)
+        assert ensemble.wait_for_leader([1, 3], timeout=60) == 3, members.aviary_log()[-3000:]
+        assert ensemble.wait_for_mode(1, ("follower",), timeout=60) == "follower"
+        client = connect(ensemble, 1)
+        assert set(acked) <= set(client.get_children("/")), "an acknowledged write was lost with the Aviary leader"
+        for i in range(10):
+            client.create("/under-zookeeper-%d" % i, b"")
+            acked.append("under-zookeeper-%d" % i)
+        client.stop()
+        # The old Aviary leader rejoins under ZooKeeper and catches up.
+        processes[2] = ensemble.start_aviary(2)
+        assert ensemble.wait_for_mode(2, ("follower",), timeout=60) == "follower"
+        client = connect(ensemble, 2)
+        client.sync("/")
+        assert set(acked) <= set(client.get_children("/"))
+        client.stop()
+    finally:
+        members.close()
