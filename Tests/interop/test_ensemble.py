@@ -375,3 +375,41 @@ def test_two_aviarys_and_a_zookeeper_each_kind_leading_in_turn():
         client.stop()
     finally:
         members.close()
+
+
+@pytest.mark.timeout(300)
+def test_a_paused_aviary_leader_is_replaced_and_steps_down_when_resumed():
+    """SIGSTOP: the followers hear nothing for syncLimit ticks, elect a new leader and keep
+    every acknowledged write; SIGCONT: the old leader finds no quorum behind it, steps down
+    and follows."""
+    members = Members()
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        for sid in Ensemble.HOSTS:
+            processes[sid] = ensemble.start_aviary(sid)
+        leader = ensemble.wait_for_leader(list(Ensemble.HOSTS), timeout=60)
+        assert leader is not None
+        others = [sid for sid in Ensemble.HOSTS if sid != leader]
+        for sid in others:
+            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        client = connect(ensemble, others[0])
+        for i in range(10):
+            client.create("/before-pause-%d" % i, b"")
+        client.stop()
+        processes[leader].send_signal(signal.SIGSTOP)
+        try:
+            new_leader = ensemble.wait_for_leader(others, timeout=60)
+            assert new_leader is not None, "the followers did not replace a paused leader"
+            client = connect(ensemble, [sid for sid in others if sid != new_leader][0])
+            assert {"before-pause-%d" % i for i in range(10)} <= set(client.get_children("/"))
+            client.create("/during-pause", b"")
+            client.stop()
+        finally:
+            processes[leader].send_signal(signal.SIGCONT)
+        assert ensemble.wait_for_mode(leader, ("follower",), timeout=60) == "follower"
+        client = connect(ensemble, leader)
+        client.sync("/")
+        assert "during-pause" in client.get_children("/")
+        client.stop()
+    finally:
+        members.close()
