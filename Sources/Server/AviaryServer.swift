@@ -37,6 +37,8 @@ public final class AviaryServer: @unchecked Sendable {
     var loggedInBatch = 0
     /// The ensemble member this server is, when the configuration lists servers.
     var peer: QuorumPeer?
+    /// When this member last stopped serving for want of a quorum (monotonic milliseconds).
+    var quorumLostAt: Int64?
     /// The settings the core was made with (its role aside).
     let coreConfiguration: ServerCoreConfiguration
     /// Whether ``endOfTurn()`` is queued on the loop.
@@ -357,14 +359,20 @@ public final class AviaryServer: @unchecked Sendable {
         coreLoop.preconditionInEventLoop()
         guard core.serving else { return }
         core.serving = false
+        quorumLostAt = Self.now().monotonicMillis
         for channel in channels.values { channel.close(promise: nil) }
         events.publish("state_changed", ["state": "looking", "serving": "false"])
+        events.publish("quorum_lost", ["zxid": "0x" + String(UInt64(bitPattern: core.tree.lastProcessedZxid), radix: 16)])
     }
 
     /// The member is synchronized: clients are served from `tree` in `role`.
     func startServing(role: ServerCore.Role, tree: DataTree) {
         resetCore(role: role, tree: tree)
         core.serving = true
+        if let lostAt = quorumLostAt {
+            quorumLostAt = nil
+            events.publish("quorum_regained", ["millis": String(Self.now().monotonicMillis - lostAt)])
+        }
         events.publish("state_changed", ["state": role == .learner ? (peer?.isObserver == true ? "observing" : "following") : "leading",
                                           "serving": "true"])
     }

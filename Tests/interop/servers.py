@@ -163,6 +163,7 @@ class Ensemble:
         self.quorum = {sid: free_port() for sid in self.HOSTS}
         self.election = {sid: free_port() for sid in self.HOSTS}
         self.client = {sid: free_port() for sid in self.HOSTS}
+        self.metrics = {sid: free_port() for sid in self.HOSTS}
         members = "".join("server.%d=%s:%d:%d%s;%s:%d\n" % (
             sid, host, self.quorum[sid], self.election[sid], ":observer" if sid in observers else "", host, self.client[sid])
             for sid, host in self.HOSTS.items())
@@ -175,8 +176,8 @@ class Ensemble:
             path = os.path.join(root, "zoo%d.cfg" % sid)
             with open(path, "w") as f:
                 f.write("tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=%s\n"
-                        "admin.enableServer=false\n4lw.commands.whitelist=*\nmetricsProvider.httpPort=0\n"
-                        % (data, self.client[sid], host) + ("peerType=observer\n" if sid in observers else "") + members)
+                        "admin.enableServer=false\n4lw.commands.whitelist=*\nmetricsProvider.httpPort=%d\nmetricsProvider.httpHost=%s\n"
+                        % (data, self.client[sid], host, self.metrics[sid], host) + ("peerType=observer\n" if sid in observers else "") + members)
             self.configs[sid] = path
 
     def client_address(self, sid):

@@ -2,11 +2,13 @@
 the ZooKeeper servers elected, synchronizes with it, serves kazoo clients (reads from its own
 tree, writes and sync through the leader), and rejoins after a SIGKILL with what was written
 while it was down, by DIFF or by SNAP."""
+import json
 import os
 import shutil
 import signal
 import tempfile
 import time
+import urllib.request
 
 import pytest
 from kazoo.client import KazooClient
@@ -244,6 +246,9 @@ def test_aviary_stops_serving_when_the_quorum_is_gone_and_serves_again_after(mem
     aviary = connect(members.ensemble, AVIARY)
     aviary.create("/after-the-quorum-returned", b"")
     aviary.stop()
+    url = "http://%s:%d/events/recent" % (Ensemble.HOSTS[AVIARY], members.ensemble.metrics[AVIARY])
+    kinds = [event["kind"] for event in json.load(urllib.request.urlopen(url, timeout=5))]
+    assert "quorum_lost" in kinds and kinds.index("quorum_regained") > kinds.index("quorum_lost"), kinds
 
 
 @pytest.mark.timeout(300)
