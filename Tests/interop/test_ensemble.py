@@ -35,6 +35,15 @@ def wait_until(predicate, timeout=30):
     return predicate()
 
 
+def assert_follows_with(ensemble, sid, child):
+    """Server `sid` is a follower again and has caught up to `/child`."""
+    assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+    client = connect(ensemble, sid)
+    client.sync("/")
+    assert child in client.get_children("/")
+    client.stop()
+
+
 class Members:
     """The ensemble's processes, killed and their logs shown when a test fails."""
 
@@ -335,11 +344,7 @@ def test_an_ensemble_of_aviarys_survives_its_leader_being_killed():
         client.stop()
         # The old leader rejoins as a follower and catches up.
         processes[leader] = ensemble.start_aviary(leader)
-        assert ensemble.wait_for_mode(leader, ("follower",), timeout=60) == "follower"
-        client = connect(ensemble, leader)
-        client.sync("/")
-        assert "after-failover" in client.get_children("/")
-        client.stop()
+        assert_follows_with(ensemble, leader, "after-failover")
     finally:
         members.close()
 
@@ -411,10 +416,6 @@ def test_a_paused_aviary_leader_is_replaced_and_steps_down_when_resumed():
             client.stop()
         finally:
             processes[leader].send_signal(signal.SIGCONT)
-        assert ensemble.wait_for_mode(leader, ("follower",), timeout=60) == "follower"
-        client = connect(ensemble, leader)
-        client.sync("/")
-        assert "during-pause" in client.get_children("/")
-        client.stop()
+        assert_follows_with(ensemble, leader, "during-pause")
     finally:
         members.close()
