@@ -41,6 +41,8 @@ public struct LeaderRole: Sendable {
         /// A learner asks whether a session a client re-attaches with is live; answer with
         /// ``Revalidation/answer(sessionId:valid:)``.
         case revalidate(from: Int64, session: Int64, timeout: Int32)
+        /// End this learner's connection, with the reason; it will look for a leader again.
+        case closeLearner(Int64, reason: String)
         /// Stop leading (back to LOOKING), with the reason.
         case fail(String)
     }
@@ -118,10 +120,7 @@ public struct LeaderRole: Sendable {
         case .packet(let sid, let packet):
             handle(packet, from: sid, into: &actions)
         case .learnerLost(let sid):
-            learners[sid] = nil
-            deadlines[sid] = nil
-            observers.remove(sid)
-            pendingSyncs.removeAll { $0.sid == sid }
+            forget(sid)
         case .durable(let zxid):
             for proposal in inFlight where proposal.header.zxid <= zxid {
                 acknowledge(proposal.header.zxid, from: discovery.leader.myid, into: &actions)
@@ -153,6 +152,13 @@ public struct LeaderRole: Sendable {
             halfTick(into: &actions)
         }
         return actions
+    }
+
+    private mutating func forget(_ sid: Int64) {
+        learners[sid] = nil
+        deadlines[sid] = nil
+        observers.remove(sid)
+        pendingSyncs.removeAll { $0.sid == sid }
     }
 
     /// Pings, and once established, steps down when it and the learners it hears from within
@@ -195,23 +201,21 @@ public struct LeaderRole: Sendable {
                 acknowledge(packet.zxid, from: sid, into: &actions)
             }
         case .ping?:
-            // The reply carries the learner's session touches: (long id, int timeout) pairs.
-            var touches: [Int64: Int32] = [:]
-            let data = packet.data ?? []
-            var offset = 0
-            while offset + 12 <= data.count {
-                var id: Int64 = 0
-                for byte in data[offset..<offset + 8] { id = id << 8 | Int64(byte) }
-                var timeout: Int32 = 0
-                for byte in data[offset + 8..<offset + 12] { timeout = timeout << 8 | Int32(byte) }
-                touches[id] = timeout
-                offset += 12
+            // The reply carries the learner's session touches.
+            guard let touches = try? SessionTouches.decode(packet.data ?? []) else {
+                actions.append(.closeLearner(sid, reason: "its PING reply has a session touch cut short"))
+                break
             }
             if !touches.isEmpty { actions.append(.touchSessions(touches)) }
         case .request?:
-            guard learners[sid] == .synced || learners[sid] == .synchronizing else { break }
+            // A learner forwards requests only once it is being synchronized; before that the
+            // packet breaks the handshake, and `LearnerHandler` ends such a connection.
+            guard learners[sid] == .synced || learners[sid] == .synchronizing else {
+                actions.append(.closeLearner(sid, reason: "it forwarded a request before it was synchronized"))
+                break
+            }
             guard let request = try? LearnerRequest(packet: packet) else {
-                actions.append(.fail("undecodable REQUEST from server.\(sid)"))
+                actions.append(.closeLearner(sid, reason: "its REQUEST cannot be decoded"))
                 break
             }
             if request.type == OpCode.sync.rawValue {
@@ -259,7 +263,9 @@ public struct LeaderRole: Sendable {
             case .writeAcceptedEpoch(let epoch): actions.append(.writeAcceptedEpoch(epoch))
             case .writeCurrentEpoch(let epoch): actions.append(.writeCurrentEpoch(epoch))
             case .sendLeaderInfo(let sid, let zxid): actions.append(.send(to: sid, QuorumPacket(.leaderInfo, zxid: zxid, data: [0, 1, 0, 0])))
-            case .dropLearner(let sid, _): learners[sid] = nil
+            case .dropLearner(let sid, let reason):
+                forget(sid)
+                actions.append(.closeLearner(sid, reason: reason))
             case .synchronize(let sid, let peer): synchronize(sid, peerLastZxid: peer, into: &actions)
             case .established(let epoch):
                 established = true

@@ -120,7 +120,18 @@ final class EnsembleLeader: @unchecked Sendable {
 
     func opened(_ channel: Channel) {
         guard !closed else { channel.close(promise: nil); return }
-        pendingChannels[ObjectIdentifier(channel)] = channel
+        let key = ObjectIdentifier(channel)
+        pendingChannels[key] = channel
+        // A learner names itself within initLimit ticks, as `LearnerHandler.run` bounds its
+        // first read by the socket timeout; a silent connection is closed then.
+        let config = server.configuration
+        let limit = TimeAmount.milliseconds(Int64(config.tickTime * config.initLimit))
+        server.coreLoop.scheduleTask(in: limit) { [weak self, weak channel] in
+            guard let self, let channel, self.pendingChannels[key] === channel else { return }
+            self.logger.warning("learner connection from \(channel.remoteAddress.map { "\($0)" } ?? "?") sent nothing within initLimit; closing")
+            self.pendingChannels[key] = nil
+            channel.close(promise: nil)
+        }
     }
 
     func received(_ packet: QuorumPacket, on channel: Channel) {
@@ -214,6 +225,10 @@ final class EnsembleLeader: @unchecked Sendable {
             case .revalidate(let sid, let session, let timeout):
                 server.perform(server.core.revalidateSession(session, timeout: timeout, now: AviaryServer.now()))
                 send(Revalidation.answer(sessionId: session, valid: server.core.isLiveSession(session)), to: sid)
+            case .closeLearner(let sid, let reason):
+                guard let channel = learnerChannels[sid] else { continue }
+                logger.warning("closing the connection of learner server.\(sid): \(reason)")
+                channel.close(promise: nil)
             case .fail(let reason):
                 return end(reason)
             }

@@ -79,4 +79,16 @@ public enum SessionTouches {
         for touch in touches { w.writeLong(touch.sessionId); w.writeInt(touch.timeout) }
         return Array(w.buffer.readableBytesView)
     }
+
+    /// The touches a PING reply carries, by session; throws on a pair cut short, which
+    /// `LearnerHandler` meets as an `EOFException` that ends the learner's connection.
+    public static func decode(_ data: [UInt8]) throws -> [Int64: Int32] {
+        var r = JuteReader(ByteBuffer(bytes: data))
+        var touches: [Int64: Int32] = [:]
+        while r.remaining > 0 {
+            let session = try r.readLong()
+            touches[session] = try r.readInt()
+        }
+        return touches
+    }
 }

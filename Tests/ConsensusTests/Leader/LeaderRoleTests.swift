@@ -17,6 +17,29 @@ struct LeaderRoleTests {
         let ping = leader.receive(.packet(from: 1, QuorumPacket(.ping, zxid: 1 << 32, data: touches)))
         #expect(ping == [.touchSessions([0x0100_0000_0000_0007: 30_000, 0x0100_0000_0000_0008: 4_000])])
         #expect(leader.receive(.packet(from: 1, QuorumPacket(.ping, zxid: 1 << 32, data: []))).isEmpty)
+        let cut = leader.receive(.packet(from: 1, QuorumPacket(.ping, zxid: 1 << 32, data: Array(touches.prefix(20)))))
+        #expect(cut == [.closeLearner(1, reason: "its PING reply has a session touch cut short")])
+    }
+
+    @Test func aLearnerThatForwardsARequestBeforeItIsSynchronizedIsClosed() {
+        var leader = LeaderRole(verifier: QuorumVerifier(voters: [1, 2, 3]),
+                                leader: .init(myid: 2, acceptedEpoch: 0, currentEpoch: 0, lastProcessedZxid: 0), committedLog: [])
+        _ = leader.receive(.start)
+        _ = leader.receive(.packet(from: 1, QuorumPacket(.followerInfo, zxid: 0, data: LearnerInfo(serverId: 1, configVersion: 0).bytes)))
+        let create = LearnerRequest(sessionId: 5, cxid: 4, type: OpCode.create.rawValue, body: [1, 2], authInfo: [])
+        let early = leader.receive(.packet(from: 1, create.packet))
+        #expect(early == [.closeLearner(1, reason: "it forwarded a request before it was synchronized")],
+                "the request is not dropped silently: the learner's connection ends, so its client does not wait for ever")
+    }
+
+    @Test func aLearnerAheadOfTheLeaderIsClosed() {
+        var leader = LeaderRole(verifier: QuorumVerifier(voters: [1, 2, 3]),
+                                leader: .init(myid: 2, acceptedEpoch: 1, currentEpoch: 1, lastProcessedZxid: 1 << 32 | 4), committedLog: [])
+        _ = leader.receive(.start)
+        _ = leader.receive(.packet(from: 1, QuorumPacket(.followerInfo, zxid: 1 << 32, data: LearnerInfo(serverId: 1, configVersion: 0).bytes)))
+        let ahead = leader.receive(.packet(from: 1, QuorumPacket(.ackEpoch, zxid: 1 << 32 | 9, data: [0, 0, 0, 1])))
+        #expect(ahead.contains { if case .closeLearner(1, _) = $0 { return true } else { return false } })
+        #expect(leader.learnerCount == 0)
     }
 }
 

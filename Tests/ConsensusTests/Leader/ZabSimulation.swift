@@ -124,6 +124,8 @@ struct ZabSimulation {
                 leaderServing = true
             case .writeAcceptedEpoch, .writeCurrentEpoch, .touchSessions, .request, .revalidate:
                 break
+            case .closeLearner(let sid, let reason):
+                failures.append("leader closed server.\(sid): \(reason)")
             case .fail(let reason) where reason.hasPrefix("not hearing a quorum"):
                 if steppedDown == nil { steppedDown = (now, reason) }
                 leaderServing = false
