@@ -59,16 +59,7 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
         guard !closed else { return }
         let config = server.configuration
         let timeout = TimeAmount.milliseconds(Int64(max(1000, config.tickTime * config.initLimit)))
-        ClientBootstrap(group: server.coreLoop)
-            .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumPacketDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(LeaderConnectionHandler(self))
-                }
-            }
-            .connect(host: host, port: port)
+        LeaderConnection.dial(host: host, port: port, on: server.coreLoop, timeout: timeout, owner: self)
             .whenComplete { [self] result in
                 switch result {
                 case .success(let channel):

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOPosix
 
 /// What a connection to a leader's quorum port reports to: a follower's or observer's link,
 /// or the `aviary observe` tool.
@@ -30,5 +31,24 @@ final class LeaderConnectionHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         owner.logger.warning("leader connection: \(error)")
         context.close(promise: nil)
+    }
+}
+
+/// Dialling a leader's quorum port (`Learner.connectToLeader`'s socket).
+enum LeaderConnection {
+    /// Connects to `host:port` on `loop` with the packet decoder and a handler reporting to
+    /// `owner`; `timeout` bounds the TCP connect.
+    static func dial(host: String, port: Int, on loop: EventLoop, timeout: TimeAmount? = nil,
+                     owner: LeaderConnectionOwner & Sendable) -> EventLoopFuture<Channel> {
+        var bootstrap = ClientBootstrap(group: loop).channelOption(.socketOption(.tcp_nodelay), value: 1)
+        if let timeout { bootstrap = bootstrap.connectTimeout(timeout) }
+        return bootstrap
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumPacketDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(LeaderConnectionHandler(owner))
+                }
+            }
+            .connect(host: host, port: port)
     }
 }

@@ -39,16 +39,7 @@ public final class ObserverNode: LeaderConnectionOwner, @unchecked Sendable {
 
     /// Connects to the leader's quorum port and syncs.
     public func connect(host: String, port: Int) async throws {
-        let channel = try await ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumPacketDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(LeaderConnectionHandler(self))
-                }
-            }
-            .connect(host: host, port: port)
-            .get()
+        let channel = try await LeaderConnection.dial(host: host, port: port, on: loop, owner: self).get()
         try await loop.submit { [self] in
             self.channel = channel
             perform(learner.receive(.connected))
