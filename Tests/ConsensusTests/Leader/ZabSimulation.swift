@@ -1,9 +1,10 @@
 import Consensus
 import ZooKeeperProtocol
 
-/// One leader and its learners in a seeded world: FIFO links with random delays (ZAB runs over
-/// TCP), disks whose writes become durable after a random delay, learners that crash (losing
-/// what was not durable) and come back. The tree is modelled by the zxids applied to it.
+/// One leader and its learners (followers, and observers if asked for) in a seeded world: FIFO
+/// links with random delays (ZAB runs over TCP), disks whose writes become durable after a
+/// random delay, learners that crash (losing what was not durable) and come back, and
+/// learners' `sync` requests. The tree is modelled by the zxids applied to it.
 struct ZabSimulation {
     typealias Random = ElectionSimulation.Random
 
@@ -26,6 +27,7 @@ struct ZabSimulation {
         var connected = true
         var serving = false
         var generation = 0
+        var isObserver = false
     }
 
     enum Payload {
@@ -34,6 +36,8 @@ struct ZabSimulation {
         case leaderDurable(Int64, term: Int)
         case followerDurable(Int64, Int64, generation: Int)
         case write(Int)
+        /// A client's `sync` through this learner: forwarded to the leader as a REQUEST.
+        case sync(Int64)
         case crash(Int64)
         case restart(Int64)
         case failOver
@@ -67,6 +71,17 @@ struct ZabSimulation {
     /// The leader's own durable log (its tree is `leaderApplied`).
     var leaderLog: [Int64] = []
     let voters: Set<Int64>
+    let observerIds: Set<Int64>
+    /// For each learner's SYNCs the leader has received and not yet answered, in order: the
+    /// zxid proposed last when it came, which the learner must have applied when the answer
+    /// reaches it.
+    var syncsAwaited: [Int64: [Int64]] = [:]
+    /// SYNC answers that reached their learner; SYNCs each learner sent and has no answer to
+    /// yet; SYNCs whose learner crashed before the answer came (its client sees the
+    /// connection drop).
+    var syncsAnswered = 0
+    var syncsOutstanding: [Int64: Int] = [:]
+    var syncsLost = 0
     /// Writes handed to a serving leader, by term.
     var writesIssued: [Int: Int] = [:]
     /// Followers cut off from the leader: their packets, both ways, are lost (the connection
@@ -75,14 +90,18 @@ struct ZabSimulation {
     /// When the leader stepped down for not hearing a quorum, and why.
     var steppedDown: (at: Int64, reason: String)?
 
-    init(seed: UInt64, followerIds: [Int64] = [1, 2]) {
+    init(seed: UInt64, followerIds: [Int64] = [1, 2], observerIds: [Int64] = []) {
         random = Random(state: seed)
         voters = Set(followerIds + [3])
-        let verifier = QuorumVerifier(voters: voters)
+        self.observerIds = Set(observerIds)
+        let verifier = QuorumVerifier(voters: voters, observers: self.observerIds)
         leader = LeaderRole(verifier: verifier, leader: .init(myid: 3, acceptedEpoch: 0, currentEpoch: 0, lastProcessedZxid: 0),
                             committedLog: [])
-        for id in followerIds {
-            followers[id] = Follower(learner: Learner(configuration: .init(myid: id), disk: .init(acceptedEpoch: 0, currentEpoch: 0, lastLoggedZxid: 0)))
+        for id in followerIds + observerIds {
+            let observer = self.observerIds.contains(id)
+            followers[id] = Follower(learner: Learner(configuration: .init(myid: id, isObserver: observer),
+                                                      disk: .init(acceptedEpoch: 0, currentEpoch: 0, lastLoggedZxid: 0)),
+                                     isObserver: observer)
         }
     }
 
@@ -190,6 +209,8 @@ struct ZabSimulation {
         linkTail["\(leaderId)>\(id)"] = nil
         linkTail["\(id)>\(leaderId)"] = nil
         linkTail["disk\(id)"] = nil
+        syncsAwaited[id] = nil
+        syncsLost += syncsOutstanding.removeValue(forKey: id) ?? 0
         leaderActions(leader.receive(.learnerLost(id)))
     }
 
@@ -204,7 +225,7 @@ struct ZabSimulation {
     /// A fresh learner from what the follower's disk holds, connected to the leader.
     mutating func reconnect(_ id: Int64) {
         guard var follower = followers[id] else { return }
-        follower.learner = Learner(configuration: .init(myid: id),
+        follower.learner = Learner(configuration: .init(myid: id, isObserver: follower.isObserver),
                                    disk: .init(acceptedEpoch: follower.disk.acceptedEpoch, currentEpoch: follower.disk.currentEpoch,
                                                lastLoggedZxid: follower.disk.lastLogged))
         follower.connected = true
@@ -230,9 +251,10 @@ struct ZabSimulation {
             // Leaving a role reloads the tree from disk: the snapshot and the whole log.
             follower.applied = follower.disk.snapshot + follower.disk.log
             followers[id] = follower
-            candidates.append((id, follower.disk.currentEpoch, follower.disk.lastLogged))
+            if voters.contains(id) { candidates.append((id, follower.disk.currentEpoch, follower.disk.lastLogged)) }
         }
         linkTail = [:]
+        syncsAwaited = [:]
         var election = ElectionSimulation(voters: voters.sorted(), seed: random.next(),
                                           faults: .init(lossPercent: 10, duplicatePercent: 5, maximumDelay: 40))
         election.down = [leaderId]
@@ -248,7 +270,7 @@ struct ZabSimulation {
         leaderId = winner.id
         leaderApplied = elected.applied
         leaderLog = elected.applied
-        leader = LeaderRole(verifier: QuorumVerifier(voters: voters),
+        leader = LeaderRole(verifier: QuorumVerifier(voters: voters, observers: observerIds),
                             leader: .init(myid: winner.id, acceptedEpoch: elected.disk.acceptedEpoch, currentEpoch: elected.disk.currentEpoch,
                                           lastProcessedZxid: elected.disk.lastLogged),
                             committedLog: elected.applied.compactMap { proposals[$0] })
@@ -264,9 +286,27 @@ struct ZabSimulation {
             switch next.payload {
             case .toLeader(let sid, let packet, let sentTerm):
                 guard followers[sid]?.connected == true, sentTerm == term, !cut.contains(sid), steppedDown == nil else { continue }
+                if packet.kind == .request, let request = try? LearnerRequest(packet: packet), request.type == OpCode.sync.rawValue {
+                    syncsAwaited[sid, default: []].append(leader.nextZxid - 1)
+                }
                 leaderActions(leader.receive(.packet(from: sid, packet)))
             case .toFollower(let sid, let packet, let generation):
                 guard let follower = followers[sid], follower.connected, follower.generation == generation, !cut.contains(sid) else { continue }
+                if packet.kind == .sync {
+                    // The shell answers the client; what it reads next must include every
+                    // transaction proposed before the leader saw the SYNC.
+                    guard let expected = syncsAwaited[sid]?.first else {
+                        failures.append("t=\(now) server.\(sid) got a SYNC answer it did not ask for")
+                        continue
+                    }
+                    syncsAwaited[sid]?.removeFirst()
+                    syncsAnswered += 1
+                    syncsOutstanding[sid, default: 0] -= 1
+                    if proposals[expected] != nil && !follower.applied.contains(expected) {
+                        failures.append("t=\(now) server.\(sid)'s SYNC was answered before it applied 0x\(String(expected, radix: 16))")
+                    }
+                    continue
+                }
                 followerActions(sid, followers[sid]?.learner.receive(.packet(packet)) ?? [])
             case .leaderDurable(let zxid, let sentTerm):
                 guard sentTerm == term else { continue }
@@ -286,6 +326,14 @@ struct ZabSimulation {
                 writesIssued[term, default: 0] += 1
                 let header = TxnHeader(clientId: 1, cxid: Int32(n), zxid: leader.nextZxid, time: now, type: OpCode.setData.rawValue)
                 leaderActions(leader.receive(.propose(header, .setData(path: "/k\(n % 7)", data: [UInt8(n % 256)], version: Int32(n)))))
+            case .sync(let sid):
+                guard let follower = followers[sid], follower.serving, follower.connected else {
+                    schedule(.sync(sid), after: 100)
+                    continue
+                }
+                syncsOutstanding[sid, default: 0] += 1
+                let request = LearnerRequest(sessionId: sid, cxid: 0, type: OpCode.sync.rawValue, body: [], authInfo: [])
+                schedule(.toLeader(from: sid, request.packet, term: term), after: random.below(20), link: "\(sid)>\(leaderId)")
             case .crash(let sid):
                 crash(sid)
             case .restart(let sid):

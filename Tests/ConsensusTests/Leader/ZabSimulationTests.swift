@@ -97,4 +97,30 @@ struct ZabSimulationTests {
             #expect(steppedDown.at - cutAt <= 5 * 500 + 1_000, "\(replay): stepped down after \(steppedDown.at - cutAt) ms")
         }
     }
+
+    /// Two followers and an observer, with learners' `sync`s at random moments and the observer
+    /// crashing and coming back: the observer ends with the leader's committed sequence (it
+    /// gets INFORM, never PROPOSAL, and acks nothing), and every SYNC answer reaches a learner
+    /// that has applied what was proposed before the leader saw the SYNC.
+    @Test func observersAndSyncsSeeEveryCommit() {
+        for seed in SimulationSeeds.seeds(default: 100) {
+            let replay = SimulationSeeds.replay("ZabSimulationTests", seed)
+            var world = ZabSimulation(seed: seed, observerIds: [4])
+            world.start(writes: 40)
+            for _ in 0..<20 { world.schedule(.sync([1, 2, 4][Int(world.random.below(3))]), after: 50 + world.random.below(3_000)) }
+            if world.random.below(2) == 0 {
+                let crashAt = 100 + world.random.below(2_000)
+                world.schedule(.crash(4), after: crashAt)
+                world.schedule(.restart(4), after: crashAt + 50 + world.random.below(1_500))
+            }
+            world.run(until: 60_000)
+            #expect(world.failures.isEmpty, "\(replay): \(world.failures.prefix(3))")
+            #expect(world.leaderApplied.count == 40, "\(replay): \(world.leaderApplied.count) of 40 committed")
+            #expect(world.syncsAnswered == 20 - world.syncsLost, "\(replay): \(world.syncsAnswered) SYNCs answered")
+            for (id, follower) in world.followers {
+                #expect(follower.serving && follower.applied == world.leaderApplied,
+                        "\(replay): server.\(id) has \(follower.applied.count), the leader \(world.leaderApplied.count)")
+            }
+        }
+    }
 }
