@@ -419,3 +419,43 @@ def test_a_paused_aviary_leader_is_replaced_and_steps_down_when_resumed():
         assert_follows_with(ensemble, leader, "during-pause")
     finally:
         members.close()
+
+
+@pytest.mark.timeout(300)
+def test_an_aviary_observer_of_an_aviary_leader_gets_every_commit_by_inform():
+    """Two Aviary voters and an Aviary observer: the observer serves what the voters commit
+    (it hears of each by INFORM), forwards its clients' writes, is never counted in the
+    quorum, and after a SIGKILL catches up with what was written meanwhile."""
+    members = Members(observers=(3,))
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        for sid in Ensemble.HOSTS:
+            processes[sid] = ensemble.start_aviary(sid)
+        assert ensemble.wait_for_leader([1, 2], timeout=60) == 2, "the voter with the larger sid leads"
+        assert ensemble.wait_for_mode(1, ("follower",), timeout=60) == "follower"
+        assert ensemble.wait_for_mode(3, ("observer",), timeout=60) == "observer"
+        leader = connect(ensemble, 2)
+        observer = connect(ensemble, 3)
+        leader.create("/to-observer", b"v")
+        assert wait_until(lambda: observer.exists("/to-observer") is not None, timeout=10), "no INFORM reached the observer"
+        observer.create("/from-observer", b"o")
+        leader.sync("/from-observer")
+        assert leader.get("/from-observer")[0] == b"o"
+        observer.stop()
+        mntr = four_letter(ensemble.client_address(2), "mntr")
+        assert "zk_synced_observers\t1" in mntr and "zk_synced_followers\t1" in mntr, mntr
+        members.kill(3)
+        for i in range(10):
+            leader.create("/while-observer-down-%d" % i, b"")
+        leader.stop()
+        processes[3] = ensemble.start_aviary(3)
+        assert ensemble.wait_for_mode(3, ("observer",), timeout=60) == "observer"
+        observer = connect(ensemble, 3)
+        observer.sync("/")
+        assert {"while-observer-down-%d" % i for i in range(10)} <= set(observer.get_children("/"))
+        observer.stop()
+        # An observer is no voter: with the follower gone the leader has no quorum.
+        members.kill(1)
+        assert ensemble.wait_for_mode(2, ("not serving", None), timeout=60) in ("not serving", None)
+    finally:
+        members.close()
