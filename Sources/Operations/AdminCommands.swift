@@ -149,8 +149,12 @@ public enum AdminCommands {
             return [("zxid", .string(String(UInt64(bitPattern: context.lastSnapshotZxid), radix: 16))),
                     ("timestamp", .int(context.lastSnapshotTimestamp))]
         case "leader":
-            // ZooKeeper answers an error here in standalone mode; the truth is that nothing leads.
-            return [("is_leader", .bool(context.mode == .leader)), ("leader_id", .null), ("leader_ip", .null)]
+            guard let ensemble = context.ensemble else {
+                // ZooKeeper answers an error here in standalone mode; the truth is that nothing leads.
+                return [("is_leader", .bool(context.mode == .leader)), ("leader_id", .null), ("leader_ip", .null)]
+            }
+            return [("is_leader", .bool(context.mode == .leader)), ("leader_id", .int(ensemble.leaderId ?? -1)),
+                    ("leader_ip", .string(ensemble.leaderHost ?? ""))]
         case "monitor":
             return Monitor.values(core, context).map { key, value in
                 if let number = Int64(value) { return (key, .int(number)) }
@@ -160,7 +164,8 @@ public enum AdminCommands {
         case "observer_connection_stat_reset":
             return []
         case "observers":
-            return [("synced_observers", .int(0)), ("observers", .array([]))]
+            let observers = (context.ensemble?.learnerViews ?? []).filter { $0.isObserver && $0.synced }
+            return [("synced_observers", .int(Int64(observers.count))), ("observers", .array(observers.map(learnerInfo)))]
         case "ruok":
             return []
         case "server_stats":
@@ -173,7 +178,16 @@ public enum AdminCommands {
                 ("connections", .array(core.connectionViews.map { connection($0, full: false) })), ("secure_connections", .array([])),
             ]
         case "voting_view":
-            return [("current_config", .object([]))]
+            guard context.ensemble != nil else { return [("current_config", .object([]))] }
+            let voters = context.configuration.servers.values.filter { $0.role != "observer" }.sorted { $0.id < $1.id }
+            return [("current_config", .object(voters.map { server in
+                (String(server.id), .object([
+                    ("server_addresses", .array([.string("\(server.host):\(server.quorumPort)")])),
+                    ("election_addresses", .array([.string("\(server.host):\(server.electionPort)")])),
+                    ("client_address", .string(server.clientPort.map { "\(server.clientAddress ?? "0.0.0.0"):\($0)" } ?? "")),
+                    ("learner_type", .string("participant")),
+                ]))
+            }))]
         case "watch_summary":
             let table = tree.dataWatches
             return [("num_connections", .int(Int64(table.pathsByWatcher.count))), ("num_paths", .int(Int64(table.watchesByPath.count))),
@@ -189,9 +203,27 @@ public enum AdminCommands {
                 ($0.key, ids($0.value.keys.sorted().map { sessionOf(core, $0) }))
             }))]
         case "zabstate":
-            return [("voting", .bool(false)), ("zabstate", .string(""))]
+            guard let ensemble = context.ensemble else { return [("voting", .bool(false)), ("zabstate", .string(""))] }
+            let me = context.configuration.servers[ensemble.myid]
+            let zxid = core.tree.lastProcessedZxid
+            return [("myid", .int(ensemble.myid)), ("is_leader", .bool(context.mode == .leader)),
+                    ("quorum_address", .string(me.map { "\($0.host):\($0.quorumPort)" } ?? "")),
+                    ("election_address", .string(me.map { "\($0.host):\($0.electionPort)" } ?? "")),
+                    ("client_address", .string(me?.clientPort.map { "\(me?.clientAddress ?? "0.0.0.0"):\($0)" } ?? "")),
+                    ("voting", .bool(ensemble.voting)),
+                    ("last_zxid", .string("0x" + String(UInt64(bitPattern: zxid), radix: 16))),
+                    ("zab_epoch", .int(zxid >> 32)), ("zab_counter", .int(zxid & 0xFFFF_FFFF)),
+                    ("zabstate", .string(ensemble.zabState))]
         default:
             return []
         }
+    }
+
+    /// `LearnerHandler.getLearnerHandlerInfo`.
+    private static func learnerInfo(_ view: LearnerView) -> JSONValue {
+        .object([("remote_socket_address", .string(view.remoteAddress)), ("sid", .int(view.sid)),
+                 ("established", .int(view.establishedMillis)), ("queued_packets", .int(0)), ("queued_packets_size", .int(0)),
+                 ("packets_received", .int(view.packetsReceived)), ("packets_sent", .int(view.packetsSent)),
+                 ("requests", .int(view.requests)), ("last_zxid", .int(view.lastZxid))])
     }
 }

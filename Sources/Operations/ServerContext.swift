@@ -10,7 +10,8 @@ public enum ServerMode: String, Sendable, CaseIterable {
 }
 
 /// What `mntr` shows of a member of an ensemble (`QuorumZooKeeperServer` and
-/// `LeaderZooKeeperServer.dumpMonitorValues`).
+/// `LeaderZooKeeperServer.dumpMonitorValues`), and the AdminServer's `leader`, `zabstate` and
+/// `observers`.
 public struct EnsembleFigures: Sendable, Equatable {
     /// `zk_peer_state`: the peer state and ZAB phase, as "following - broadcast".
     public var peerState: String
@@ -22,11 +23,44 @@ public struct EnsembleFigures: Sendable, Equatable {
     public var syncedFollowers: Int?
     public var syncedObservers: Int?
     public var pendingSyncs: Int?
+    /// This member's id, and the leader it follows or is (nil while electing).
+    public var myid: Int64 = 0
+    public var leaderId: Int64?
+    /// The leader's quorum host (`QuorumPeer.getLeaderAddress`).
+    public var leaderHost: String?
+    /// `QuorumPeer.ZabState`: election, discovery, synchronization or broadcast.
+    public var zabState = "election"
+    /// Whether this member is a voter of the configuration.
+    public var voting = false
+    /// The leader's view of each learner connected to it, by sid.
+    public var learnerViews: [LearnerView] = []
 
     public init(peerState: String, quorumSize: Int, learners: Int? = nil, syncedFollowers: Int? = nil,
                 syncedObservers: Int? = nil, pendingSyncs: Int? = nil) {
         self.peerState = peerState; self.quorumSize = quorumSize; self.learners = learners
         self.syncedFollowers = syncedFollowers; self.syncedObservers = syncedObservers; self.pendingSyncs = pendingSyncs
+    }
+}
+
+/// A leader's figures for one learner connection (`LearnerHandler.getLearnerHandlerInfo`).
+public struct LearnerView: Sendable, Equatable {
+    public var sid: Int64
+    public var isObserver: Bool
+    /// The learner's socket address as Java prints it: "/127.0.0.2:41234".
+    public var remoteAddress: String
+    /// When the connection was made, in milliseconds since 1970.
+    public var establishedMillis: Int64
+    public var packetsReceived: Int64 = 0
+    public var packetsSent: Int64 = 0
+    /// REQUESTs it forwarded.
+    public var requests: Int64 = 0
+    /// The zxid of the last packet sent to it (-1 before any).
+    public var lastZxid: Int64 = -1
+    /// Whether it is synchronized (it acknowledged NEWLEADER).
+    public var synced = false
+
+    public init(sid: Int64, isObserver: Bool, remoteAddress: String, establishedMillis: Int64) {
+        self.sid = sid; self.isObserver = isObserver; self.remoteAddress = remoteAddress; self.establishedMillis = establishedMillis
     }
 }
 

@@ -1,11 +1,13 @@
 """Starts an Aviary or an Apache ZooKeeper 3.8 server for the interop tests."""
 import glob
+import json
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SUPER_PASSWORD = "super:test"
@@ -158,12 +160,13 @@ class Ensemble:
 
     HOSTS = {1: "127.0.0.2", 2: "127.0.0.3", 3: "127.0.0.4"}
 
-    def __init__(self, root, observers=()):
+    def __init__(self, root, observers=(), admin=False):
         self.root = root
         self.quorum = {sid: free_port() for sid in self.HOSTS}
         self.election = {sid: free_port() for sid in self.HOSTS}
         self.client = {sid: free_port() for sid in self.HOSTS}
         self.metrics = {sid: free_port() for sid in self.HOSTS}
+        self.admin = {sid: free_port() for sid in self.HOSTS} if admin else {}
         members = "".join("server.%d=%s:%d:%d%s;%s:%d\n" % (
             sid, host, self.quorum[sid], self.election[sid], ":observer" if sid in observers else "", host, self.client[sid])
             for sid, host in self.HOSTS.items())
@@ -175,10 +178,18 @@ class Ensemble:
                 f.write("%d\n" % sid)
             path = os.path.join(root, "zoo%d.cfg" % sid)
             with open(path, "w") as f:
-                f.write("tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=%s\n"
-                        "admin.enableServer=false\n4lw.commands.whitelist=*\nmetricsProvider.httpPort=%d\nmetricsProvider.httpHost=%s\n"
-                        % (data, self.client[sid], host, self.metrics[sid], host) + ("peerType=observer\n" if sid in observers else "") + members)
+                admin_lines = ("admin.enableServer=true\nadmin.serverAddress=%s\nadmin.serverPort=%d\n" % (host, self.admin[sid])
+                               if admin else "admin.enableServer=false\n")
+                f.write("tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=%s\n" % (data, self.client[sid], host)
+                        + admin_lines + "4lw.commands.whitelist=*\nmetricsProvider.httpPort=%d\nmetricsProvider.httpHost=%s\n"
+                        % (self.metrics[sid], host) + ("peerType=observer\n" if sid in observers else "") + members)
             self.configs[sid] = path
+
+    def admin_command(self, sid, name):
+        """The AdminServer's JSON answer to `name` on server `sid` (built with admin=True)."""
+        url = "http://%s:%d/commands/%s" % (self.HOSTS[sid], self.admin[sid], name)
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return json.loads(response.read())
 
     def client_address(self, sid):
         return "%s:%d" % (self.HOSTS[sid], self.client[sid])
@@ -186,7 +197,8 @@ class Ensemble:
     def start_zookeeper(self, sid, properties=()):
         """Starts ZooKeeper member `sid`; `properties` are extra `-D` system properties."""
         log = open(os.path.join(self.root, "zk%d.log" % sid), "a")
-        return subprocess.Popen(["java", "-Xmx256m", "-cp", zookeeper_classpath(), "-Dzookeeper.admin.enableServer=false"]
+        admin = [] if self.admin else ["-Dzookeeper.admin.enableServer=false"]
+        return subprocess.Popen(["java", "-Xmx256m", "-cp", zookeeper_classpath()] + admin
                                 + ["-D" + p for p in properties]
                                 + ["org.apache.zookeeper.server.quorum.QuorumPeerMain", self.configs[sid]],
                                 stdout=log, stderr=subprocess.STDOUT)

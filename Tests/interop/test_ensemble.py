@@ -47,9 +47,9 @@ def assert_follows_with(ensemble, sid, child):
 class Members:
     """The ensemble's processes, killed and their logs shown when a test fails."""
 
-    def __init__(self, observers=(), zookeeper_properties=()):
+    def __init__(self, observers=(), zookeeper_properties=(), admin=False):
         self.root = tempfile.mkdtemp(prefix="ensemble-")
-        self.ensemble = Ensemble(self.root, observers=observers)
+        self.ensemble = Ensemble(self.root, observers=observers, admin=admin)
         self.zookeeper_properties = zookeeper_properties
         self.processes = {}
 
@@ -426,7 +426,7 @@ def test_an_aviary_observer_of_an_aviary_leader_gets_every_commit_by_inform():
     """Two Aviary voters and an Aviary observer: the observer serves what the voters commit
     (it hears of each by INFORM), forwards its clients' writes, is never counted in the
     quorum, and after a SIGKILL catches up with what was written meanwhile."""
-    members = Members(observers=(3,))
+    members = Members(observers=(3,), admin=True)
     ensemble, processes = members.ensemble, members.processes
     try:
         for sid in Ensemble.HOSTS:
@@ -442,6 +442,11 @@ def test_an_aviary_observer_of_an_aviary_leader_gets_every_commit_by_inform():
         leader.sync("/from-observer")
         assert leader.get("/from-observer")[0] == b"o"
         observer.stop()
+        shown = ensemble.admin_command(2, "observers")
+        assert shown["synced_observers"] == 1 and [o["sid"] for o in shown["observers"]] == [3], shown
+        assert shown["observers"][0]["remote_socket_address"].startswith("/127.0.0."), shown
+        zab = ensemble.admin_command(3, "zabstate")
+        assert zab["voting"] is False and zab["zabstate"] == "broadcast" and zab["myid"] == 3, zab
         mntr = four_letter(ensemble.client_address(2), "mntr")
         assert "zk_synced_observers\t1" in mntr and "zk_synced_followers\t1" in mntr, mntr
         members.kill(3)
@@ -457,5 +462,33 @@ def test_an_aviary_observer_of_an_aviary_leader_gets_every_commit_by_inform():
         # An observer is no voter: with the follower gone the leader has no quorum.
         members.kill(1)
         assert ensemble.wait_for_mode(2, ("not serving", None), timeout=60) in ("not serving", None)
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(240)
+def test_ensemble_admin_commands_answer_as_a_zookeeper_member_does():
+    """`leader`, `zabstate`, `voting_view` and `observers` on an Aviary follower have the
+    fields and values a ZooKeeper follower of the same ensemble shows."""
+    members = Members(admin=True)
+    ensemble = members.ensemble
+    try:
+        leader = members.start_zookeepers()
+        members.start_aviary()
+        zookeeper_follower = [sid for sid in ZOOKEEPERS if sid != leader][0]
+        client = connect(ensemble, AVIARY)
+        client.create("/admin", b"")
+        client.sync("/")
+        client.stop()
+        for name in ("leader", "zabstate", "voting_view", "observers"):
+            ours, theirs = ensemble.admin_command(AVIARY, name), ensemble.admin_command(zookeeper_follower, name)
+            assert sorted(ours) == sorted(theirs), (name, ours, theirs)
+            if name == "zabstate":
+                for key in ("is_leader", "voting", "zabstate", "zab_epoch"):
+                    assert ours[key] == theirs[key], (key, ours, theirs)
+                assert ours["myid"] == AVIARY and ours["quorum_address"] == "%s:%d" % (Ensemble.HOSTS[AVIARY], ensemble.quorum[AVIARY])
+            else:
+                assert ours == theirs, (name, ours, theirs)
+        assert ensemble.admin_command(AVIARY, "leader")["leader_id"] == leader
     finally:
         members.close()

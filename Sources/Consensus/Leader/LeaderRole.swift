@@ -109,6 +109,8 @@ public struct LeaderRole: Sendable {
     public var learnerCount: Int { learners.count }
     public var syncedFollowers: Int { learners.filter { $0.value == .synced && !observers.contains($0.key) }.count }
     public var syncedObservers: Int { learners.filter { $0.value == .synced && observers.contains($0.key) }.count }
+    /// Whether learner `sid` acknowledged NEWLEADER (it is synchronized).
+    public func isSynced(_ sid: Int64) -> Bool { learners[sid] == .synced }
     /// Learners' SYNCs waiting for a commit.
     public var pendingSyncCount: Int { pendingSyncs.count }
 

@@ -3,6 +3,7 @@ import DataTree
 import Foundation
 import Jute
 import Logging
+import Operations
 import NIOCore
 import NIOPosix
 import ServerCore
@@ -22,6 +23,8 @@ final class EnsembleLeader: @unchecked Sendable {
     private var listener: Channel?
     private var learnerChannels: [Int64: Channel] = [:]
     private var sidOfChannel: [ObjectIdentifier: Int64] = [:]
+    /// Each connected learner's figures, for the AdminServer.
+    private var views: [Int64: LearnerView] = [:]
     private var discoveryWatch: RepeatedTask?
     private var watchedPhase: Discovery.Phase = .proposingEpoch
     private var halfTick: RepeatedTask?
@@ -93,6 +96,7 @@ final class EnsembleLeader: @unchecked Sendable {
         for channel in learnerChannels.values { channel.close(promise: nil) }
         for channel in pendingChannels.values { channel.close(promise: nil) }
         learnerChannels.removeAll()
+        views.removeAll()
     }
 
     private func end(_ reason: String) {
@@ -138,6 +142,8 @@ final class EnsembleLeader: @unchecked Sendable {
         guard !closed else { return }
         let key = ObjectIdentifier(channel)
         if let sid = sidOfChannel[key] {
+            views[sid]?.packetsReceived += 1
+            if packet.kind == .request { views[sid]?.requests += 1 }
             return receive(.packet(from: sid, packet))
         }
         // The first packet names the learner (`LearnerHandler.run`).
@@ -156,6 +162,11 @@ final class EnsembleLeader: @unchecked Sendable {
         }
         learnerChannels[info.serverId] = channel
         sidOfChannel[key] = info.serverId
+        var view = LearnerView(sid: info.serverId, isObserver: packet.kind == .observerInfo,
+                               remoteAddress: channel.remoteAddress.map(Self.javaSocketAddress) ?? "<null>",
+                               establishedMillis: Int64(Date().timeIntervalSince1970 * 1000))
+        view.packetsReceived = 1
+        views[info.serverId] = view
         logger.info("learner server.\(info.serverId) connected (\(packet.kind == .observerInfo ? "observer" : "follower"), accepted epoch \(packet.zxid >> 32))")
         receive(.packet(from: info.serverId, packet))
     }
@@ -166,14 +177,31 @@ final class EnsembleLeader: @unchecked Sendable {
         guard let sid = sidOfChannel.removeValue(forKey: key) else { return }
         guard learnerChannels[sid] === channel else { return }
         learnerChannels[sid] = nil
+        views[sid] = nil
         guard !closed else { return }
         logger.warning("learner server.\(sid) disconnected")
         server.events.publish("learner_lost", ["learner": String(sid)])
         receive(.learnerLost(sid))
     }
 
+    /// The learners connected now, by sid.
+    var learnerViews: [LearnerView] {
+        views.values.sorted { $0.sid < $1.sid }.map { view in
+            var view = view
+            view.synced = core.isSynced(view.sid)
+            return view
+        }
+    }
+
+    /// "/127.0.0.2:41234", as `Socket.getRemoteSocketAddress().toString()` prints it.
+    static func javaSocketAddress(_ address: SocketAddress) -> String {
+        "/\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+    }
+
     private func send(_ packet: QuorumPacket, to sid: Int64) {
         guard let channel = learnerChannels[sid] else { return }
+        views[sid]?.packetsSent += 1
+        if packet.kind != .ping { views[sid]?.lastZxid = packet.zxid }
         var writer = JuteWriter(channel.allocator.buffer(capacity: 64 + (packet.data?.count ?? 0)))
         writer.write(packet)
         channel.writeAndFlush(writer.buffer, promise: nil)
@@ -197,6 +225,8 @@ final class EnsembleLeader: @unchecked Sendable {
                 let tree = server.core.tree
                 var writer = JuteWriter(channel.allocator.buffer(capacity: 64))
                 writer.write(QuorumPacket(.snap, zxid: tree.lastProcessedZxid))
+                views[sid]?.packetsSent += 1
+                views[sid]?.lastZxid = tree.lastProcessedZxid
                 let stream = SnapStream.encode(tree)
                 channel.write(writer.buffer, promise: nil)
                 channel.writeAndFlush(stream, promise: nil)

@@ -52,6 +52,16 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
 
     var isServing: Bool { serving }
 
+    /// `QuorumPeer.ZabState` of this learner: discovery until the leader's epoch is agreed,
+    /// synchronization until UPTODATE, then broadcast.
+    var zabState: String {
+        switch core.phase {
+        case .idle, .discovery, .failed: return "discovery"
+        case .awaitingSync, .loadingSnapshot, .synchronizing, .awaitingNewLeaderDurability: return "synchronization"
+        case .broadcast: return serving ? "broadcast" : "synchronization"
+        }
+    }
+
     // MARK: Connection
 
     /// Dials the leader's quorum port: five tries a second apart, as ZooKeeper's learner does.

@@ -150,22 +150,46 @@ final class QuorumPeer: @unchecked Sendable {
         server.coreLoop.scheduleTask(in: .milliseconds(millis)) { [self] in lookForLeader() }
     }
 
-    /// What `mntr` shows of this member.
+    /// What `mntr` and the AdminServer show of this member.
     var figures: EnsembleFigures {
         let quorumSize = verifier.voters.count
+        var figures: EnsembleFigures
         switch state {
         case .looking:
-            return EnsembleFigures(peerState: "looking - election", quorumSize: quorumSize)
-        case .following, .observing:
-            let name = isObserver ? "observing" : "following"
-            return EnsembleFigures(peerState: "\(name) - \(learner?.isServing == true ? "broadcast" : "synchronization")", quorumSize: quorumSize)
+            figures = EnsembleFigures(peerState: "looking", quorumSize: quorumSize)
+        case .following(let leaderId), .observing(let leaderId):
+            figures = EnsembleFigures(peerState: isObserver ? "observing" : "following", quorumSize: quorumSize)
+            figures.zabState = learner?.zabState ?? "discovery"
+            figures.leaderId = leaderId
+            figures.leaderHost = server.configuration.servers[leaderId]?.host
         case .leading:
-            guard let leader else { return EnsembleFigures(peerState: "leading - election", quorumSize: quorumSize) }
-            let role = leader.core
-            return EnsembleFigures(peerState: "leading - \(role.isEstablished ? "broadcast" : "discovery")", quorumSize: quorumSize,
-                                   learners: role.learnerCount, syncedFollowers: role.syncedFollowers,
-                                   syncedObservers: role.syncedObservers, pendingSyncs: role.pendingSyncCount)
+            figures = EnsembleFigures(peerState: "leading", quorumSize: quorumSize)
+            if let leader {
+                let role = leader.core
+                figures.learners = role.learnerCount
+                figures.syncedFollowers = role.syncedFollowers
+                figures.syncedObservers = role.syncedObservers
+                figures.pendingSyncs = role.pendingSyncCount
+                figures.learnerViews = leader.learnerViews
+                switch role.discovery.phase {
+                case .proposingEpoch, .awaitingEpochAcks, .failed: figures.zabState = "discovery"
+                case .awaitingNewLeaderAcks:
+                    figures.zabState = "synchronization"
+                case .established:
+                    figures.zabState = "broadcast"
+                }
+                // ZooKeeper names the leader only once the epoch is agreed.
+                if figures.zabState != "discovery" {
+                    figures.leaderId = myid
+                    figures.leaderHost = me.host
+                }
+            }
         }
+        // `getDetailedPeerState`: the ZAB phase follows the peer state outside an election.
+        if figures.zabState != "election" { figures.peerState += " - \(figures.zabState)" }
+        figures.myid = myid
+        figures.voting = verifier.voters.contains(myid)
+        return figures
     }
 
     /// The link to the leader ended (`Follower.followLeader` returned): elect again.
