@@ -32,6 +32,7 @@ public enum PrometheusExposition {
         summary("readlatency", core.statistics.readLatency, help: "Read request latency in milliseconds", into: &out)
         summary("updatelatency", core.statistics.updateLatency, help: "Update request latency in milliseconds", into: &out)
         summary("fsynctime", fsyncSamples, help: "Transaction log fsync time in milliseconds", into: &out)
+        context.ensemble?.statistics.render(into: &out)
         out += "# HELP aviary_server_state The server's state: 1 for the state it is in\n# TYPE aviary_server_state gauge\n"
         for state in ServerMode.allCases {
             out += "aviary_server_state{state=\"\(state.rawValue)\"} \(state == context.mode ? 1 : 0)\n"

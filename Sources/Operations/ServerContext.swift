@@ -34,6 +34,8 @@ public struct EnsembleFigures: Sendable, Equatable {
     public var voting = false
     /// The leader's view of each learner connected to it, by sid.
     public var learnerViews: [LearnerView] = []
+    /// Elections, syncs, proposals and unavailability so far.
+    public var statistics = QuorumStatistics()
 
     public init(peerState: String, quorumSize: Int, learners: Int? = nil, syncedFollowers: Int? = nil,
                 syncedObservers: Int? = nil, pendingSyncs: Int? = nil) {

@@ -41,7 +41,7 @@ public struct LatencySamples: Sendable, Hashable {
         self.sum = sum
     }
 
-    mutating func record(_ value: Int64) {
+    public mutating func record(_ value: Int64) {
         if ring.count < Self.capacity { ring.append(value) } else { ring[next] = value }
         next = (next + 1) % Self.capacity
         count += 1

@@ -44,6 +44,14 @@ def assert_follows_with(ensemble, sid, child):
     client.stop()
 
 
+def prometheus(ensemble, sid):
+    """Server `sid`'s /metrics samples by name (labels kept in the name)."""
+    url = "http://%s:%d/metrics" % (Ensemble.HOSTS[sid], ensemble.metrics[sid])
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line and not line.startswith("#")}
+
+
 class Members:
     """The ensemble's processes, killed and their logs shown when a test fails."""
 
@@ -134,6 +142,12 @@ def test_aviary_follows_a_zookeeper_leader_and_serves_clients(members):
         owner.stop()
         owner.close()
         assert wait_until(lambda: zookeeper.exists("/ephemeral") is None), "closing the session on Aviary kept its ephemeral"
+        # ZooKeeper's quorum metrics: one election, one sync, the commits it was sent.
+        metrics = prometheus(members.ensemble, AVIARY)
+        assert metrics["looking_count"] >= 1 and metrics["election_time_count"] >= 1, metrics
+        assert metrics["follower_sync_time_count"] == 1 and metrics["unavailable_time_count"] == 1, metrics
+        assert metrics["learner_proposal_received_count"] >= 8 and metrics["learner_commit_received_count"] >= 8, metrics
+        assert metrics["proposal_count"] == 0 and metrics["diff_count"] == 0, metrics
     finally:
         aviary.stop()
         zookeeper.stop()
@@ -306,6 +320,10 @@ def test_aviary_leads_zookeeper_followers_and_syncs_them_by_diff_and_snap():
         with open(os.path.join(root, "aviary3.log")) as f:
             log = f.read()
         assert "sending server.2 a SNAP" in log, log[-3000:]
+        metrics = prometheus(ensemble, 3)
+        assert metrics["snap_count"] >= 1 and metrics["diff_count"] >= 3, metrics
+        assert metrics["proposal_count"] >= 25 and metrics["commit_count"] == metrics["proposal_count"], metrics
+        assert metrics["leader_unavailable_time_count"] == 1, metrics
         for sid in (1, 2):
             client = connect(ensemble, sid)
             client.sync("/")

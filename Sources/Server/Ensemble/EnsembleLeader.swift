@@ -219,9 +219,11 @@ final class EnsembleLeader: @unchecked Sendable {
             guard !closed else { return }
             switch action {
             case .send(let sid, let packet):
+                if packet.kind == .diff { peer.statistics.diffCount += 1 }
                 send(packet, to: sid)
             case .sendSnapshot(let sid, let zxid):
                 guard let channel = learnerChannels[sid] else { continue }
+                peer.statistics.snapCount += 1
                 let tree = server.core.tree
                 var writer = JuteWriter(channel.allocator.buffer(capacity: 64))
                 writer.write(QuorumPacket(.snap, zxid: tree.lastProcessedZxid))
@@ -237,8 +239,10 @@ final class EnsembleLeader: @unchecked Sendable {
             case .writeCurrentEpoch(let epoch):
                 if !peer.writeEpoch(EpochFiles.current, epoch) { return end("cannot write currentEpoch") }
             case .log(let proposal):
+                peer.statistics.proposalCount += 1
                 server.appendToLog(proposal.header, proposal.txn)
             case .commit(let zxid):
+                peer.statistics.commitCount += 1
                 server.process(.logged(upTo: zxid))
             case .serving(let epoch):
                 discoveryWatch?.cancel()
@@ -253,6 +257,7 @@ final class EnsembleLeader: @unchecked Sendable {
             case .request(_, let request):
                 server.process(.learnerRequest(request))
             case .revalidate(let sid, let session, let timeout):
+                peer.statistics.revalidateCount += 1
                 server.perform(server.core.revalidateSession(session, timeout: timeout, now: AviaryServer.now()))
                 send(Revalidation.answer(sessionId: session, valid: server.core.isLiveSession(session)), to: sid)
             case .closeLearner(let sid, let reason):

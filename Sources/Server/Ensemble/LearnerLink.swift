@@ -141,6 +141,13 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
             case .sync?:
                 server.process(.syncAnswered)
             default:
+                if core.phase == .broadcast {
+                    switch packet.kind {
+                    case .proposal?: peer.statistics.learnerProposalReceivedCount += 1
+                    case .commit?, .inform?: peer.statistics.learnerCommitReceivedCount += 1
+                    default: break
+                    }
+                }
                 perform(core.receive(.packet(packet)))
             }
         case .snapshot(let stream):
@@ -219,6 +226,7 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
                 server.startServing(role: .learner, tree: tree)
                 peer.serving(epoch: epoch)
                 let millis = (DispatchTime.now().uptimeNanoseconds - connectedAt) / 1_000_000
+                if peer.isObserver { peer.statistics.observerSyncTime.record(Int64(millis)) } else { peer.statistics.followerSyncTime.record(Int64(millis)) }
                 logger.info("synchronized with server.\(leaderId) by \(syncKind) in \(millis) ms: serving clients in epoch \(epoch) at zxid 0x\(hex(tree.lastProcessedZxid))")
                 server.events.publish("learner_synced", ["leader": String(leaderId), "kind": syncKind, "bytes": String(syncBytes),
                                                          "millis": String(millis), "epoch": String(epoch)])

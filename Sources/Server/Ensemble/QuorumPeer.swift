@@ -39,6 +39,10 @@ final class QuorumPeer: @unchecked Sendable {
     /// Whether this member is a voter (participant) or an observer.
     var isObserver: Bool { !verifier.voters.contains(myid) }
     private var electionStartedAt: UInt64 = 0
+    /// Since when this member has not served clients (`unavailableStartTime`); nil while serving.
+    private var unavailableSince: UInt64? = DispatchTime.now().uptimeNanoseconds
+    /// What `/metrics` shows under ZooKeeper's quorum metric names.
+    var statistics = QuorumStatistics()
     private var stopped = false
     /// The epochs of `currentEpoch` and `acceptedEpoch`, as last written.
     private(set) var currentEpoch: Int64 = 0
@@ -111,6 +115,8 @@ final class QuorumPeer: @unchecked Sendable {
         state = .looking
         server.stopServing()
         electionStartedAt = DispatchTime.now().uptimeNanoseconds
+        if unavailableSince == nil { unavailableSince = electionStartedAt }
+        statistics.lookingCount += 1
         server.events.publish("election_started", ["myid": String(myid), "zxid": hex(server.core.tree.lastProcessedZxid)])
         logger.info("LOOKING: election as server.\(myid) at zxid 0x\(hex(server.core.tree.lastProcessedZxid)), epoch \(currentEpoch)")
         election.start(lastLoggedZxid: server.core.tree.lastProcessedZxid, currentEpoch: currentEpoch) { [self] vote, state in
@@ -121,6 +127,7 @@ final class QuorumPeer: @unchecked Sendable {
     private func elected(_ vote: Vote, _ outcome: PeerState) {
         guard !stopped else { return }
         let millis = (DispatchTime.now().uptimeNanoseconds - electionStartedAt) / 1_000_000
+        if outcome != .looking { statistics.electionTime.record(Int64(millis)) }
         server.events.publish("election_finished", ["myid": String(myid), "leader": String(vote.leader),
                                                     "state": "\(outcome)", "millis": String(millis)])
         server.events.publish("leader_elected", ["leader": String(vote.leader), "zxid": hex(vote.zxid), "epoch": String(vote.peerEpoch)])
@@ -189,6 +196,7 @@ final class QuorumPeer: @unchecked Sendable {
         if figures.zabState != "election" { figures.peerState += " - \(figures.zabState)" }
         figures.myid = myid
         figures.voting = verifier.voters.contains(myid)
+        figures.statistics = statistics
         return figures
     }
 
@@ -221,6 +229,12 @@ final class QuorumPeer: @unchecked Sendable {
     /// The learner is synchronized with its leader in `epoch`: vote with it from now on.
     func serving(epoch: Int64) {
         election.updatePeerEpoch(epoch)
+        if let since = unavailableSince {
+            unavailableSince = nil
+            let millis = Int64((DispatchTime.now().uptimeNanoseconds - since) / 1_000_000)
+            statistics.unavailableTime.record(millis)
+            if state == .leading { statistics.leaderUnavailableTime.record(millis) }
+        }
     }
 }
 
