@@ -6,17 +6,9 @@ public enum DashboardData {
                             events: [OperatorEvent], errors: [OperatorEvent]) -> String {
         let stats = core.statistics
         let tree = core.tree
-        let member: JSONValue = .object([
-            ("server", .string("\(context.configuration.clientPortAddress ?? "0.0.0.0"):\(context.configuration.clientPort)")),
-            ("state", .string(context.mode.rawValue)),
-            ("zxid", .string("0x" + String(UInt64(bitPattern: tree.lastProcessedZxid), radix: 16))),
-            ("connections", .int(Int64(core.connectionCount))),
-            ("outstanding", .int(Int64(core.outstandingRequests))),
-            ("uptime_ms", .int(context.now.monotonicMillis - context.startedAt)),
-        ])
         return JSONValue.object([
             ("version", .string(context.version)),
-            ("members", .array([member])),
+            ("members", .array(members(core, context))),
             ("packets_received", .int(stats.packetsReceived)),
             ("packets_sent", .int(stats.packetsSent)),
             ("reads", .int(stats.readLatency.count)),
@@ -36,5 +28,37 @@ public enum DashboardData {
             ]) })),
             ("errors", .array(errors.map(\.value))),
         ]).compact
+    }
+
+    /// This server, and in an ensemble every other configured member as this one sees it: the
+    /// leader knows each learner's acknowledged zxid and when it last heard from it; a learner
+    /// knows which member leads.
+    static func members(_ core: ServerCore, _ context: ServerContext) -> [JSONValue] {
+        let zxid = core.tree.lastProcessedZxid
+        func hex(_ value: Int64) -> JSONValue { .string("0x" + String(UInt64(bitPattern: value), radix: 16)) }
+        let me: [(String, JSONValue)] = [
+            ("state", .string(context.mode.rawValue)), ("zxid", hex(zxid)), ("lag", .int(0)), ("heard_ms", .null),
+            ("connections", .int(Int64(core.connectionCount))), ("outstanding", .int(Int64(core.outstandingRequests))),
+            ("uptime_ms", .int(context.now.monotonicMillis - context.startedAt)),
+        ]
+        guard let ensemble = context.ensemble else {
+            let address = "\(context.configuration.clientPortAddress ?? "0.0.0.0"):\(context.configuration.clientPort)"
+            return [.object([("server", .string(address))] + me)]
+        }
+        let views = Dictionary(ensemble.learnerViews.map { ($0.sid, $0) }, uniquingKeysWith: { first, _ in first })
+        return context.configuration.servers.values.sorted { $0.id < $1.id }.map { server in
+            let name: JSONValue = .string("server.\(server.id) \(server.host)" + (server.clientPort.map { ":\($0)" } ?? ""))
+            if server.id == ensemble.myid { return .object([("server", name)] + me) }
+            let unknown: [(String, JSONValue)] = [("connections", .null), ("outstanding", .null), ("uptime_ms", .null)]
+            if let view = views[server.id] {
+                let acked = view.isObserver ? view.lastZxid : view.lastAckedZxid
+                return .object([("server", name),
+                                ("state", .string(!view.synced ? "synchronizing" : view.isObserver ? "observer" : "follower")),
+                                ("zxid", acked < 0 ? .null : hex(acked)), ("lag", acked < 0 ? .null : .int(max(0, zxid - acked))),
+                                ("heard_ms", .int(context.now.monotonicMillis - view.lastHeardMillis))] + unknown)
+            }
+            let state = server.id == ensemble.leaderId ? "leader" : ensemble.learnerViews.isEmpty && context.mode != .leader ? "unknown" : "not connected"
+            return .object([("server", name), ("state", .string(state)), ("zxid", .null), ("lag", .null), ("heard_ms", .null)] + unknown)
+        }
     }
 }

@@ -18,7 +18,7 @@ public enum DashboardPage {
     </style></head><body>
     <header><h1>Aviary</h1><span id="version" class="muted"></span><span id="status" class="muted">connecting…</span></header>
     <main>
-    <div class="card full"><h2>Members</h2><table><thead><tr><th>Server</th><th>State</th><th>Zxid</th><th>Connections</th><th>Outstanding</th><th>Uptime</th></tr></thead><tbody id="members"></tbody></table></div>
+    <div class="card full"><h2>Members</h2><table><thead><tr><th>Server</th><th>State</th><th>Zxid</th><th>Lag</th><th>Last heard</th><th>Connections</th><th>Outstanding</th><th>Uptime</th></tr></thead><tbody id="members"></tbody></table></div>
     <div class="card"><h2>Znodes</h2><div class="big" id="znodes">–</div></div>
     <div class="card"><h2>Watches</h2><div class="big" id="watches">–</div></div>
     <div class="card"><h2>Sessions / connections</h2><div class="big"><span id="sessions">–</span> / <span id="connections">–</span></div></div>
@@ -68,7 +68,9 @@ public enum DashboardPage {
         draw('throughput', [history.throughput], ['#38bdf8']);
         draw('latency', [history.read, history.update], ['#4ade80', '#f59e0b']);
         draw('fsync', [history.fsync], ['#c084fc']);
-        rows('members', d.members, m => [m.server, m.state, m.zxid, m.connections, m.outstanding, Math.round(m.uptime_ms / 1000) + ' s']);
+        const known = v => v === undefined || v === null ? '–' : v;
+        rows('members', d.members, m => [m.server, m.state, known(m.zxid), known(m.lag), m.heard_ms == null ? '–' : m.heard_ms + ' ms ago',
+                                         known(m.connections), known(m.outstanding), m.uptime_ms == null ? '–' : Math.round(m.uptime_ms / 1000) + ' s']);
         rows('events', d.events, e => [e.time, e.kind, e.details]);
         rows('errors', d.errors.slice(-8).reverse(), e => [e.time, e.kind, e.details.message]);
       } catch (e) {

@@ -60,6 +60,10 @@ public struct LearnerView: Sendable, Equatable {
     public var lastZxid: Int64 = -1
     /// Whether it is synchronized (it acknowledged NEWLEADER).
     public var synced = false
+    /// The newest zxid it acknowledged as logged (-1 before any; observers acknowledge none).
+    public var lastAckedZxid: Int64 = -1
+    /// When a packet from it last arrived, on the server's monotonic clock.
+    public var lastHeardMillis: Int64 = 0
 
     public init(sid: Int64, isObserver: Bool, remoteAddress: String, establishedMillis: Int64) {
         self.sid = sid; self.isObserver = isObserver; self.remoteAddress = remoteAddress; self.establishedMillis = establishedMillis

@@ -465,6 +465,16 @@ def test_an_aviary_observer_of_an_aviary_leader_gets_every_commit_by_inform():
         assert shown["observers"][0]["remote_socket_address"].startswith("/127.0.0."), shown
         zab = ensemble.admin_command(3, "zabstate")
         assert zab["voting"] is False and zab["zabstate"] == "broadcast" and zab["myid"] == 3, zab
+        # The leader's dashboard shows every member: its learners with their lag and last ping.
+        with urllib.request.urlopen("http://%s:%d/dashboard/data" % (Ensemble.HOSTS[2], ensemble.admin[2]), timeout=10) as response:
+            rows = {row["server"].split()[0]: row for row in json.loads(response.read())["members"]}
+        assert sorted(rows) == ["server.1", "server.2", "server.3"], rows
+        assert rows["server.2"]["state"] == "leader" and rows["server.2"]["uptime_ms"] > 0, rows
+        assert rows["server.1"]["state"] == "follower" and rows["server.1"]["lag"] == 0 and rows["server.1"]["heard_ms"] < 5000, rows
+        assert rows["server.3"]["state"] == "observer" and rows["server.3"]["zxid"] == rows["server.2"]["zxid"], rows
+        with urllib.request.urlopen("http://%s:%d/dashboard/data" % (Ensemble.HOSTS[1], ensemble.admin[1]), timeout=10) as response:
+            rows = {row["server"].split()[0]: row for row in json.loads(response.read())["members"]}
+        assert rows["server.2"]["state"] == "leader" and rows["server.1"]["state"] == "follower", rows
         mntr = four_letter(ensemble.client_address(2), "mntr")
         assert "zk_synced_observers\t1" in mntr and "zk_synced_followers\t1" in mntr, mntr
         members.kill(3)

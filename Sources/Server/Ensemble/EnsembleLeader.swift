@@ -143,7 +143,9 @@ final class EnsembleLeader: @unchecked Sendable {
         let key = ObjectIdentifier(channel)
         if let sid = sidOfChannel[key] {
             views[sid]?.packetsReceived += 1
+            views[sid]?.lastHeardMillis = AviaryServer.now().monotonicMillis
             if packet.kind == .request { views[sid]?.requests += 1 }
+            if packet.kind == .ack, let acked = views[sid]?.lastAckedZxid { views[sid]?.lastAckedZxid = max(acked, packet.zxid) }
             return receive(.packet(from: sid, packet))
         }
         // The first packet names the learner (`LearnerHandler.run`).
@@ -166,6 +168,7 @@ final class EnsembleLeader: @unchecked Sendable {
                                remoteAddress: channel.remoteAddress.map(Self.javaSocketAddress) ?? "<null>",
                                establishedMillis: Int64(Date().timeIntervalSince1970 * 1000))
         view.packetsReceived = 1
+        view.lastHeardMillis = AviaryServer.now().monotonicMillis
         views[info.serverId] = view
         logger.info("learner server.\(info.serverId) connected (\(packet.kind == .observerInfo ? "observer" : "follower"), accepted epoch \(packet.zxid >> 32))")
         receive(.packet(from: info.serverId, packet))
