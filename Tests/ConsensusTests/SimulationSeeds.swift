@@ -10,6 +10,12 @@ enum SimulationSeeds {
         return 0..<count
     }
 
+    /// With `AVIARY_SIM_TRACE=1` (and one `AVIARY_SIM_SEED`), where a simulation prints what
+    /// happens in it.
+    static var tracer: ((String) -> Void)? {
+        ProcessInfo.processInfo.environment["AVIARY_SIM_TRACE"] == nil ? nil : { print($0) }
+    }
+
     /// The command that replays `seed` of the test `name`.
     static func replay(_ name: String, _ seed: UInt64) -> String {
         "replay: AVIARY_SIM_SEED=\(seed) swift test --filter \(name)"

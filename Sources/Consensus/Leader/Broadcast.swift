@@ -2,7 +2,7 @@
 /// proposals in flight, the ACKs each has, and the commits they earn, strictly in zxid order.
 ///
 /// Many proposals may be outstanding at once; a proposal commits once a quorum of voters, the
-/// leader's own durable ACK among them, has acknowledged it and every earlier one has committed.
+/// leader's own durable ACK counting as one, has acknowledged it and every earlier one has committed.
 /// With a pending reconfiguration a quorum of each configuration is needed.
 public struct Broadcast: Sendable {
     public private(set) var verifier: QuorumVerifier

@@ -1,0 +1,63 @@
+import Consensus
+import Testing
+
+/// Whole ensembles from a seed: elections, ZAB, clients and faults together (see
+/// ``EnsembleSimulation`` for what is checked). `AVIARY_SIM_SEEDS=N` runs N seeds of each;
+/// a failing seed prints the command that replays it, and `AVIARY_SIM_TRACE=1` with it prints
+/// the run's role changes, syncs and crashes.
+struct EnsembleSimulationTests {
+    /// What a run of many seeds went through, printed once at its end.
+    struct Tally {
+        var seeds = 0, elections = 0, crashes = 0, acknowledged = 0, slowestConvergence: Int64 = 0
+        var syncs: [String: Int] = [:]
+
+        mutating func add(_ world: EnsembleSimulation) {
+            seeds += 1
+            elections += world.elections
+            crashes += world.crashes
+            acknowledged += world.acknowledgedWrites
+            syncs.merge(world.syncs, uniquingKeysWith: +)
+            if let converged = world.convergedAt, let healed = world.healedAt { slowestConvergence = max(slowestConvergence, converged - healed) }
+        }
+
+        func report(_ name: String) {
+            print("\(name): \(seeds) seeds, \(elections) elections, \(crashes) crashes, \(acknowledged) writes acknowledged, "
+                  + "syncs \(syncs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")), "
+                  + "slowest convergence after the heal \(slowestConvergence) ms")
+        }
+    }
+
+    static func check(_ world: EnsembleSimulation, seed: UInt64, bound: Int64) {
+        let problems = world.verdict(convergenceBound: bound)
+        #expect(problems.isEmpty, "\(SimulationSeeds.replay("EnsembleSimulationTests", seed)): \(problems.prefix(4))")
+    }
+
+    /// Three voters under crashes, restarts, partitions and pauses for 40 s of simulated time,
+    /// then healed: within 90 s one leader serves all three with one tree.
+    @Test func threeVotersUnderFaults() {
+        var tally = Tally()
+        defer { tally.report("three voters") }
+        for seed in SimulationSeeds.seeds(default: 350) {
+            var world = EnsembleSimulation(seed: seed)
+            world.trace = SimulationSeeds.tracer
+            world.start()
+            world.run(until: 160_000)
+            tally.add(world)
+            Self.check(world, seed: seed, bound: 90_000)
+        }
+    }
+
+    /// Five voters and an observer, the same faults.
+    @Test func fiveVotersAndAnObserverUnderFaults() {
+        var tally = Tally()
+        defer { tally.report("five voters and an observer") }
+        for seed in SimulationSeeds.seeds(default: 150) {
+            var world = EnsembleSimulation(seed: seed, settings: .init(voters: [1, 2, 3, 4, 5], observers: [6]))
+            world.trace = SimulationSeeds.tracer
+            world.start()
+            world.run(until: 160_000)
+            tally.add(world)
+            Self.check(world, seed: seed, bound: 90_000)
+        }
+    }
+}
