@@ -26,7 +26,7 @@ public enum FourLetterWords {
         if context.mode == .looking && servingOnly.contains(word) { return notServing }
         switch word {
         case "ruok": return "imok"
-        case "isro": return context.mode == .looking ? "null" : "rw"
+        case "isro": return context.mode == .looking ? "null" : context.mode == .readOnly ? "ro" : "rw"
         case "gtmk", "stmk": return "\(context.traceMask)"
         case "srvr": return serverStats(core, context, clients: false)
         case "stat": return serverStats(core, context, clients: true)

@@ -7,6 +7,9 @@ public enum ServerMode: String, Sendable, CaseIterable {
     case standalone, leader, follower, observer
     /// Electing a leader; no quorum is being served.
     case looking
+    /// Cut off from a quorum with `readonlymode.enabled`: reads for clients that allow it
+    /// (`ReadOnlyZooKeeperServer`).
+    case readOnly = "read-only"
 }
 
 /// What `mntr` shows of a member of an ensemble (`QuorumZooKeeperServer` and

@@ -365,6 +365,29 @@ public final class AviaryServer: @unchecked Sendable {
         events.publish("quorum_lost", ["zxid": "0x" + String(UInt64(bitPattern: core.tree.lastProcessedZxid), radix: 16)])
     }
 
+    /// Cut off from a quorum with `readonlymode.enabled`: clients that allow a read-only
+    /// server are served reads from the tree as it is (`ReadOnlyZooKeeperServer.startup`).
+    func startReadOnly() {
+        coreLoop.preconditionInEventLoop()
+        guard !core.serving else { return }
+        resetCore(role: .standalone, tree: core.tree)
+        core.readOnly = true
+        core.serving = true
+        logger.info("serving read-only clients at zxid 0x\(String(UInt64(bitPattern: core.tree.lastProcessedZxid), radix: 16)) until a quorum is back")
+        events.publish("state_changed", ["state": "read-only", "serving": "true"])
+    }
+
+    /// A leader is elected: the read-only clients are disconnected (they reconnect to a
+    /// server of the quorum), and what they created here is forgotten.
+    func stopReadOnly() {
+        coreLoop.preconditionInEventLoop()
+        guard core.readOnly else { return }
+        core.serving = false
+        for channel in channels.values { channel.close(promise: nil) }
+        resetCore(role: .standalone, tree: core.tree)
+        events.publish("state_changed", ["state": "looking", "serving": "false"])
+    }
+
     /// The member is synchronized: clients are served from `tree` in `role`.
     func startServing(role: ServerCore.Role, tree: DataTree) {
         resetCore(role: role, tree: tree)

@@ -72,6 +72,7 @@ extension AviaryServer {
     /// The part this server plays now.
     var mode: ServerMode {
         guard let peer else { return .standalone }
+        if core.readOnly { return core.serving ? .readOnly : .looking }
         switch peer.state {
         case .looking: return .looking
         case .leading: return core.serving ? .leader : .looking

@@ -15,8 +15,8 @@ extension AviaryServer {
             return HTTPAnswer(.ok, "text/plain; version=0.0.4; charset=utf-8", body)
         case "/ready":
             // Ready only while the client port is open, the log can be written and (in an
-            // ensemble) the member is part of a serving quorum.
-            let serving = serverChannel?.isActive == true && storageFailure == nil && core.serving
+            // ensemble) the member is part of a serving quorum: read-only is not that.
+            let serving = serverChannel?.isActive == true && storageFailure == nil && core.serving && !core.readOnly
             return serving ? HTTPAnswer(.ok, "text/plain", "ready\n") : HTTPAnswer(.serviceUnavailable, "text/plain", "not serving\n")
         case "/live":
             return HTTPAnswer(.ok, "text/plain", "live\n")

@@ -18,10 +18,11 @@ extension ServerCore {
         for (session, _) in touches { sessions.touch(session, now: now.monotonicMillis) }
     }
 
-    /// A learner asks whether `session` is live, for a client re-attaching there: a live one is
-    /// renewed, and a connection it had here closes, as the session now lives on the learner.
-    public mutating func revalidateSession(_ session: Int64, timeout: Int32, now: Now) -> [Action] {
+    /// Learner `sid` asks whether `session` is live, for a client re-attaching there: a live
+    /// one is renewed and now belongs to that learner, and a connection it had here closes.
+    public mutating func revalidateSession(_ session: Int64, timeout: Int32, from sid: Int64, now: Now) -> [Action] {
         guard sessions.touch(session, now: now.monotonicMillis) else { return [] }
+        sessions.setOwner(session, sid)
         var actions: [Action] = []
         if let old = sessions.sessions[session]?.connection {
             connections[old]?.sessionId = nil
@@ -37,9 +38,11 @@ extension ServerCore {
         sessions.sessions[session].map { !$0.isClosing } ?? false
     }
 
-    /// A learner's forwarded request, prepared as this server prepares its own clients' (the
-    /// session must be live here; the learner's client gets the error otherwise).
-    mutating func prepareLearnerRequest(_ request: LearnerRequest, now: Now, into actions: inout [Action]) {
+    /// Learner `sid`'s forwarded request, prepared as this server prepares its own clients'.
+    /// The session must be live here (the learner's client gets SessionExpired otherwise) and,
+    /// for a write, belong to that learner: a session that moved to another server since gets
+    /// SessionMoved, as `PrepRequestProcessor`'s `checkSession` answers.
+    mutating func prepareLearnerRequest(_ request: LearnerRequest, from sid: Int64, now: Now, into actions: inout [Action]) {
         let session = request.sessionId
         switch OpCode(rawValue: request.type) {
         case .createSession?:
@@ -48,6 +51,7 @@ extension ServerCore {
             let bounds = configuration.sessionTimeoutBounds
             let timeout = min(max(asked, bounds.lowerBound), bounds.upperBound)
             if sessions.sessions[session] == nil { sessions.restore(id: session, timeout: timeout, now: now.monotonicMillis) }
+            sessions.setOwner(session, sid)
             prepare(TypedTxn(type: .createSession, txn: .createSession(timeOut: timeout)), session: session, xid: request.cxid,
                     origin: .server, now: now, into: &actions)
         case .closeSession?:
@@ -61,6 +65,10 @@ extension ServerCore {
             guard sessions.touch(session, now: now.monotonicMillis) else {
                 prepareError(.sessionExpired, for: request, now: now, into: &actions)
                 return
+            }
+            guard sessions.sessions[session]?.owner == sid else {
+                actions.append(.info("Session 0x\(hex(session)) moved away from server.\(sid): its request 0x\(String(request.cxid, radix: 16)) gets SessionMoved"))
+                return prepareError(.sessionMoved, for: request, now: now, into: &actions)
             }
             var reader = JuteReader(ByteBuffer(bytes: request.body))
             let decoded: Request

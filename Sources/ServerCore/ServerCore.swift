@@ -60,7 +60,7 @@ public struct ServerCore {
         case revalidated(session: Int64, valid: Bool)
         /// The leader: a learner forwarded a client's request (REQUEST). It is prepared as a
         /// transaction here; the learner answers its client when the commit reaches it.
-        case learnerRequest(LearnerRequest)
+        case learnerRequest(LearnerRequest, from: Int64)
     }
 
     /// Something the shell must do.
@@ -171,6 +171,10 @@ public struct ServerCore {
     /// Whether clients are served; while false (an ensemble member with no quorum) a
     /// handshake closes the connection, as ZooKeeper's "ZooKeeperServer not running".
     public var serving = true
+    /// Serving read-only (`ReadOnlyZooKeeperServer`): only clients that allow a read-only
+    /// server connect; their writes and `sync` are answered NotReadOnly; sessions made here
+    /// live in this server alone, and the tree does not change.
+    public var readOnly = false
     /// A learner: each session's requests in arrival order, waiting for the leader.
     var learnerQueues: [Int64: Deque<LearnerPending>] = [:]
     /// A learner: sessions whose `sync` went to the leader, oldest first.
@@ -284,7 +288,7 @@ public struct ServerCore {
             applyCommitted(upTo: zxid, now: now, into: &actions)
         case .tick:
             closeSessionlessConnections(now: now, into: &actions)
-            if configuration.role == .standalone && serving {
+            if configuration.role == .standalone && serving && !readOnly {
                 // In an ensemble only the leader expires sessions and reaps containers.
                 expireSessions(now: now, into: &actions)
                 reapContainers(now: now, into: &actions)
@@ -295,8 +299,8 @@ public struct ServerCore {
             answerForwardedSync(now: now, into: &actions)
         case .revalidated(let session, let valid):
             finishRevalidation(session, valid: valid, now: now, into: &actions)
-        case .learnerRequest(let request):
-            prepareLearnerRequest(request, now: now, into: &actions)
+        case .learnerRequest(let request, let sid):
+            prepareLearnerRequest(request, from: sid, now: now, into: &actions)
         }
         countSent(actions)
         return actions
@@ -323,9 +327,13 @@ public struct ServerCore {
             actions.append(.info("Closing connection from /\(connection.statistics.remote): ZooKeeperServer not running"))
             actions.append(.close(id)); return
         }
+        if self.readOnly && request.readOnly != true {
+            actions.append(.info("Refusing session request for not-read-only client /\(connection.address)"))
+            actions.append(.close(id)); return
+        }
         connection.handshaken = true
         connections[id]?.handshaken = true
-        let readOnly: Bool? = request.readOnly == nil ? nil : false
+        let readOnly: Bool? = request.readOnly == nil ? nil : self.readOnly
         connection.sentReadOnlyByte = readOnly
         if request.lastZxidSeen > tree.lastProcessedZxid {
             actions.append(.warn("Refusing session request for client /\(connection.address) as it has seen zxid 0x\(hex(request.lastZxidSeen)) our last zxid is 0x\(hex(tree.lastProcessedZxid)) client must try another server"))
@@ -337,6 +345,13 @@ public struct ServerCore {
         if request.sessionId == 0 {
             let session = sessions.create(timeout: timeout, now: now.monotonicMillis, connection: id)
             connection.sessionId = session
+            if self.readOnly {
+                // No transaction: the session is this server's alone while it is read-only.
+                connections[id] = connection
+                actions.append(.send(id, .connect(ConnectResponse(timeOut: timeout, sessionId: session,
+                                                                  passwd: SessionTracker.password(for: session), readOnly: readOnly))))
+                return
+            }
             connection.awaitingSession = true
             connections[id] = connection
             actions.append(.pauseReading(id))
@@ -349,7 +364,7 @@ public struct ServerCore {
             return
         }
         let session = request.sessionId
-        if configuration.role == .learner && request.passwd == SessionTracker.password(for: session) {
+        if configuration.role == .learner && !self.readOnly && request.passwd == SessionTracker.password(for: session) {
             // Only the leader knows whether the session is live: ask it, holding what follows.
             connection.sessionId = session
             connection.awaitingSession = true
@@ -373,6 +388,7 @@ public struct ServerCore {
             actions.append(.close(old))
         }
         sessions.attach(session, connection: id, timeout: timeout, now: now.monotonicMillis)
+        sessions.setOwner(session, nil)
         connection.sessionId = session
         connections[id] = connection
         actions.append(.send(id, .connect(ConnectResponse(timeOut: timeout, sessionId: session, passwd: SessionTracker.password(for: session), readOnly: readOnly))))
@@ -420,6 +436,15 @@ public struct ServerCore {
             }
         case .sasl:
             actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: 0, err: KeeperError.authFailed.rawValue), .empty)))
+        case .closeSession where readOnly:
+            // Nothing to log: the session ends here, its connection with it.
+            connections[id]?.closingSession = true
+            sessions.remove(session)
+            actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: tree.lastProcessedZxid, err: 0), .empty)))
+            actions.append(.close(id))
+        case _ where readOnly && (request.isWrite || request.opCode == .sync):
+            actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: tree.lastProcessedZxid, err: KeeperError.notReadOnly.rawValue), .empty)))
+            answered(id, xid: header.xid, opCode: request.opCode, arrivedAt: now.monotonicMillis, now: now)
         case .closeSession:
             connections[id]?.closingSession = true
             guard sessions.markClosing(session) else { return }

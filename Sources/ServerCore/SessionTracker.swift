@@ -14,6 +14,10 @@ public struct Session: Sendable, Hashable {
     public var connection: ConnectionID?
     /// Set once a closeSession has been prepared: nothing more is accepted from it.
     public var isClosing = false
+    /// On a leader: the learner (server id) whose forwarded writes for this session are
+    /// accepted, as it created or last revalidated it; nil while it belongs to this server
+    /// (`SessionTrackerImpl.setOwner`).
+    public var owner: Int64?
 }
 
 /// Session ids, passwords and expiry (`SessionTrackerImpl`), driven by an injected clock.
@@ -82,6 +86,11 @@ public struct SessionTracker: Sendable {
     /// Detaches the session from `connection` if it is still attached to it.
     public mutating func detach(_ id: Int64, from connection: ConnectionID) {
         if sessions[id]?.connection == connection { sessions[id]?.connection = nil }
+    }
+
+    /// Records which server's clients the session belongs to now (nil: this server's).
+    public mutating func setOwner(_ id: Int64, _ owner: Int64?) {
+        sessions[id]?.owner = owner
     }
 
     /// Marks the session closing; returns false if it was unknown or already closing.

@@ -37,6 +37,7 @@ struct ServerCommand: AsyncParsableCommand {
                 throw StartupError("\(error)")
             }
         }
+        configuration.apply(systemProperties: JVMFlags.properties(ProcessInfo.processInfo.environment))
         var settings = LogSettings()
         settings.format = configuration.logFormat
         settings.directory = configuration.logDirectory ?? ProcessInfo.processInfo.environment["ZOO_LOG_DIR"]

@@ -33,7 +33,7 @@ struct LeaderCoreTests {
     /// A learner's client creates session `session`, and the leader commits it.
     mutating func createRemoteSession() {
         let actions = send(.learnerRequest(LearnerRequest(sessionId: session, cxid: 0, type: OpCode.createSession.rawValue,
-                                                          body: LearnerRequest.createSessionBody(timeout: 1_000), authInfo: [])))
+                                                          body: LearnerRequest.createSessionBody(timeout: 1_000), authInfo: []), from: 2))
         let txns = Self.logged(actions)
         #expect(txns.count == 1 && txns.first?.0.zxid == (1 << 32) + 1, "the new epoch's first zxid")
         #expect(txns.first?.1 == .createSession(timeOut: 1_000))
@@ -44,7 +44,7 @@ struct LeaderCoreTests {
         createRemoteSession()
         let create = Request.create(CreateRequest(path: "/remote", data: [1], flags: 1))
         let actions = send(.learnerRequest(LearnerRequest(sessionId: session, cxid: 7, type: OpCode.create.rawValue,
-                                                          body: Self.body(create), authInfo: [Id(scheme: "ip", id: "127.0.0.3")])))
+                                                          body: Self.body(create), authInfo: [Id(scheme: "ip", id: "127.0.0.3")]), from: 2))
         let (header, txn) = try #require(Self.logged(actions).first)
         #expect(header.clientId == session && header.cxid == 7 && header.zxid == (1 << 32) + 2)
         guard case .create(let path, _, _, let ephemeral, _) = txn else { Issue.record("not a create: \(txn)"); return }
@@ -56,7 +56,7 @@ struct LeaderCoreTests {
 
     @Test mutating func aWriteOfAnUnknownSessionIsAnErrorTransaction() throws {
         let actions = send(.learnerRequest(LearnerRequest(sessionId: session, cxid: 3, type: OpCode.delete.rawValue,
-                                                          body: Self.body(.delete(path: "/x", version: -1)), authInfo: [])))
+                                                          body: Self.body(.delete(path: "/x", version: -1)), authInfo: []), from: 2))
         let (header, txn) = try #require(Self.logged(actions).first)
         #expect(header.cxid == 3 && txn == .error(KeeperError.sessionExpired.rawValue),
                 "the learner answers its client SessionExpired when this commits")
@@ -74,14 +74,27 @@ struct LeaderCoreTests {
         let expired = Self.logged(send(.tick))
         #expect(expired.first?.1 == .closeSession(paths: []) && expired.first?.0.clientId == session)
         #expect(!core.isLiveSession(session))
-        #expect(core.revalidateSession(session, timeout: 1_000, now: now).isEmpty)
+        #expect(core.revalidateSession(session, timeout: 1_000, from: 2, now: now).isEmpty)
     }
 
     @Test mutating func aLearnersCloseSessionCarriesTheClientsXid() throws {
         createRemoteSession()
         let actions = send(.learnerRequest(LearnerRequest(sessionId: session, cxid: 9, type: OpCode.closeSession.rawValue,
-                                                          body: [], authInfo: [])))
+                                                          body: [], authInfo: []), from: 2))
         let (header, txn) = try #require(Self.logged(actions).first)
         #expect(header.cxid == 9 && txn == .closeSession(paths: []), "the learner matches the commit to its client's request by cxid")
+    }
+
+    /// A client of learner 2 re-attaches through learner 3: what learner 2 still forwards for
+    /// the session is refused with SessionMoved, learner 3's writes are accepted.
+    @Test mutating func aSessionThatMovedToAnotherLearnerRefusesTheOldOnesWrites() throws {
+        createRemoteSession()
+        #expect(core.revalidateSession(session, timeout: 1_000, from: 3, now: now).isEmpty)
+        let delete = Self.body(.delete(path: "/x", version: -1))
+        let stale = send(.learnerRequest(LearnerRequest(sessionId: session, cxid: 4, type: OpCode.delete.rawValue, body: delete, authInfo: []), from: 2))
+        let (header, txn) = try #require(Self.logged(stale).first)
+        #expect(header.cxid == 4 && txn == .error(KeeperError.sessionMoved.rawValue))
+        let moved = send(.learnerRequest(LearnerRequest(sessionId: session, cxid: 5, type: OpCode.delete.rawValue, body: delete, authInfo: []), from: 3))
+        #expect(Self.logged(moved).first?.1 == .error(KeeperError.noNode.rawValue), "learner 3's delete is prepared (and finds no /x)")
     }
 }

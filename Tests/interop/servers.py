@@ -203,9 +203,11 @@ class Ensemble:
                                 + ["org.apache.zookeeper.server.quorum.QuorumPeerMain", self.configs[sid]],
                                 stdout=log, stderr=subprocess.STDOUT)
 
-    def start_aviary(self, sid):
+    def start_aviary(self, sid, env=None):
+        """Starts Aviary member `sid`; `env` adds environment variables (SERVER_JVMFLAGS...)."""
         log = open(os.path.join(self.root, "aviary%d.log" % sid), "a")
-        return subprocess.Popen([aviary_binary(), "server", self.configs[sid]], stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen([aviary_binary(), "server", self.configs[sid]], stdout=log, stderr=subprocess.STDOUT,
+                                env=dict(os.environ, **(env or {})))
 
     def mode(self, sid):
         """What `srvr` says of server `sid`: leader, follower, observer, "not serving", or None."""

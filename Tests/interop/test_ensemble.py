@@ -8,6 +8,7 @@ import shutil
 import signal
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -520,3 +521,4 @@ def test_ensemble_admin_commands_answer_as_a_zookeeper_member_does():
         assert ensemble.admin_command(AVIARY, "leader")["leader_id"] == leader
     finally:
         members.close()
+

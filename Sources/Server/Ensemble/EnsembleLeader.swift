@@ -257,11 +257,11 @@ final class EnsembleLeader: @unchecked Sendable {
                 server.events.publish("leader_established", ["epoch": String(epoch), "millis": String(millis)])
             case .touchSessions(let touches):
                 server.core.touchSessions(touches, now: AviaryServer.now())
-            case .request(_, let request):
-                server.process(.learnerRequest(request))
+            case .request(let sid, let request):
+                server.process(.learnerRequest(request, from: sid))
             case .revalidate(let sid, let session, let timeout):
                 peer.statistics.revalidateCount += 1
-                server.perform(server.core.revalidateSession(session, timeout: timeout, now: AviaryServer.now()))
+                server.perform(server.core.revalidateSession(session, timeout: timeout, from: sid, now: AviaryServer.now()))
                 send(Revalidation.answer(sessionId: session, valid: server.core.isLiveSession(session)), to: sid)
             case .closeLearner(let sid, let reason):
                 guard let channel = learnerChannels[sid] else { continue }

@@ -118,6 +118,7 @@ final class QuorumPeer: @unchecked Sendable {
         if unavailableSince == nil { unavailableSince = electionStartedAt }
         statistics.lookingCount += 1
         server.events.publish("election_started", ["myid": String(myid), "zxid": hex(server.core.tree.lastProcessedZxid)])
+        scheduleReadOnly()
         logger.info("LOOKING: election as server.\(myid) at zxid 0x\(hex(server.core.tree.lastProcessedZxid)), epoch \(currentEpoch)")
         election.start(lastLoggedZxid: server.core.tree.lastProcessedZxid, currentEpoch: currentEpoch) { [self] vote, state in
             server.coreLoop.execute { self.elected(vote, state) }
@@ -126,6 +127,8 @@ final class QuorumPeer: @unchecked Sendable {
 
     private func elected(_ vote: Vote, _ outcome: PeerState) {
         guard !stopped else { return }
+        readOnlyRound += 1
+        server.stopReadOnly()
         let millis = (DispatchTime.now().uptimeNanoseconds - electionStartedAt) / 1_000_000
         if outcome != .looking { statistics.electionTime.record(Int64(millis)) }
         server.events.publish("election_finished", ["myid": String(myid), "leader": String(vote.leader),
@@ -150,6 +153,22 @@ final class QuorumPeer: @unchecked Sendable {
             leadership.start()
         case .looking:
             retryElection()
+        }
+    }
+
+    /// Bumped by each election outcome, so that a read-only start planned for an earlier
+    /// LOOKING spell does not happen.
+    private var readOnlyRound = 0
+
+    /// With `readonlymode.enabled`, a member still LOOKING after max(2 s, tickTime) serves
+    /// read-only clients until the election ends (`QuorumPeer.run`'s roZkMgr).
+    private func scheduleReadOnly() {
+        let config = server.configuration
+        guard config.readOnlyModeEnabled else { return }
+        let round = readOnlyRound
+        server.coreLoop.scheduleTask(in: .milliseconds(Int64(max(2000, config.tickTime)))) { [self] in
+            guard !stopped, round == readOnlyRound, state == .looking else { return }
+            server.startReadOnly()
         }
     }
 

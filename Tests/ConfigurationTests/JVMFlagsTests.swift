@@ -1,0 +1,22 @@
+import Configuration
+import Testing
+
+struct JVMFlagsTests {
+    @Test func systemPropertiesComeFromJVMFlagsAndServerJVMFlags() {
+        let properties = JVMFlags.properties([
+            "JVMFLAGS": "-Xmx1g -Dreadonlymode.enabled=false -Dzookeeper.x=1",
+            "SERVER_JVMFLAGS": "-Dreadonlymode.enabled=true  -Djava.security.auth.login.config=/etc/jaas.conf -Dflag",
+        ])
+        #expect(properties["readonlymode.enabled"] == "true", "SERVER_JVMFLAGS comes after JVMFLAGS")
+        #expect(properties["java.security.auth.login.config"] == "/etc/jaas.conf" && properties["zookeeper.x"] == "1")
+        #expect(properties["flag"] == "" && properties["Xmx1g"] == nil)
+    }
+
+    @Test func readOnlyModeIsASystemPropertyAsInZooKeeper() {
+        var configuration = ServerConfiguration.embeddedDefault
+        configuration.apply(systemProperties: ["readonlymode.enabled": "TRUE"])
+        #expect(configuration.readOnlyModeEnabled)
+        configuration.apply(systemProperties: ["readonlymode.enabled": "yes"])
+        #expect(!configuration.readOnlyModeEnabled, "Boolean.getBoolean takes only true")
+    }
+}
