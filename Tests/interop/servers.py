@@ -154,13 +154,14 @@ class Server:
 
 class Ensemble:
     """Configuration files for a three-member ensemble on loopback aliases (server.N on
-    127.0.0.N+1), with free quorum, election and client ports; `observers` are listed as such.
+    127.0.0.N+1), with free quorum, election and client ports; `observers` are listed as such;
+    `extra` is added to every member's zoo.cfg.
     Members are started one by one: Apache ZooKeeper with `start_zookeeper`, Aviary's tools
     on `configs[sid]`."""
 
     HOSTS = {1: "127.0.0.2", 2: "127.0.0.3", 3: "127.0.0.4"}
 
-    def __init__(self, root, observers=(), admin=False):
+    def __init__(self, root, observers=(), admin=False, extra=""):
         self.root = root
         self.quorum = {sid: free_port() for sid in self.HOSTS}
         self.election = {sid: free_port() for sid in self.HOSTS}
@@ -182,7 +183,7 @@ class Ensemble:
                                if admin else "admin.enableServer=false\n")
                 f.write("tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=%s\n" % (data, self.client[sid], host)
                         + admin_lines + "4lw.commands.whitelist=*\nmetricsProvider.httpPort=%d\nmetricsProvider.httpHost=%s\n"
-                        % (self.metrics[sid], host) + ("peerType=observer\n" if sid in observers else "") + members)
+                        % (self.metrics[sid], host) + ("peerType=observer\n" if sid in observers else "") + extra + members)
             self.configs[sid] = path
 
     def admin_command(self, sid, name):

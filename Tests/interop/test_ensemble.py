@@ -56,9 +56,9 @@ def prometheus(ensemble, sid):
 class Members:
     """The ensemble's processes, killed and their logs shown when a test fails."""
 
-    def __init__(self, observers=(), zookeeper_properties=(), admin=False):
+    def __init__(self, observers=(), zookeeper_properties=(), admin=False, extra=""):
         self.root = tempfile.mkdtemp(prefix="ensemble-")
-        self.ensemble = Ensemble(self.root, observers=observers, admin=admin)
+        self.ensemble = Ensemble(self.root, observers=observers, admin=admin, extra=extra)
         self.zookeeper_properties = zookeeper_properties
         self.processes = {}
 
@@ -522,3 +522,75 @@ def test_ensemble_admin_commands_answer_as_a_zookeeper_member_does():
     finally:
         members.close()
 
+
+
+def read_only_behaviour(ensemble, sid):
+    """What a member cut off from its quorum with readonlymode.enabled shows: isro, srvr's
+    Mode, the state a read-only kazoo client reaches, what a write and a sync get, and whether
+    a read-write client is served."""
+    def isro():
+        try:
+            return four_letter(ensemble.client_address(sid), "isro")
+        except OSError:
+            return None
+    assert wait_until(lambda: isro() == "ro", timeout=60), "server.%d never said ro: %r" % (sid, isro())
+    seen = {"isro": isro(), "mode": ensemble.mode(sid)}
+    client = connect(ensemble, sid, read_only=True)
+    seen["client_state"] = client.client_state
+    seen["root"] = sorted(client.get_children("/"))
+    for name, call in (("create", lambda: client.create("/refused", b"")), ("sync", lambda: client.sync("/"))):
+        try:
+            call()
+            seen[name] = "served"
+        except Exception as error:
+            seen[name] = type(error).__name__
+    client.stop()
+    read_write = KazooClient(hosts=ensemble.client_address(sid), timeout=10, connection_retry={"max_tries": 2})
+    try:
+        read_write.start(timeout=5)
+        seen["read_write_client"] = "served"
+    except Exception:
+        seen["read_write_client"] = "refused"
+    finally:
+        read_write.stop()
+    return seen
+
+
+@pytest.mark.timeout(300)
+def test_a_member_cut_off_from_its_quorum_serves_read_only_clients_as_zookeeper_does():
+    """readonlymode.enabled: a lone ZooKeeper member and a lone Aviary member (the system
+    property from SERVER_JVMFLAGS, as zkServer.sh passes it) behave alike; when the quorum
+    returns, Aviary joins it and serves read-write clients again. ZooKeeper 3.8 creates
+    sessions in read-only mode only when they are local (ReadOnlyRequestProcessor answers a
+    global createSession with NOTREADONLY), so the ensemble enables local sessions."""
+    members = Members(zookeeper_properties=("readonlymode.enabled=true",), extra="localSessionsEnabled=true\n")
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        processes[2] = ensemble.start_zookeeper(2, members.zookeeper_properties)
+        zookeeper = read_only_behaviour(ensemble, 2)
+        members.kill(2)
+        processes[AVIARY] = ensemble.start_aviary(AVIARY, env={"SERVER_JVMFLAGS": "-Dreadonlymode.enabled=true"})
+        aviary = read_only_behaviour(ensemble, AVIARY)
+        assert aviary == zookeeper, (aviary, zookeeper, members.aviary_log()[-3000:])
+        assert zookeeper["isro"] == "ro" and zookeeper["mode"] == "read-only" and zookeeper["create"] == "NotReadOnlyCallError"
+        assert zookeeper["read_write_client"] == "refused", zookeeper
+        # Aviary's /ready: a read-only member is not part of a serving quorum.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen("http://%s:%d/ready" % (Ensemble.HOSTS[AVIARY], ensemble.metrics[AVIARY]), timeout=5)
+        assert refused.value.code == 503
+        # A read-only client stays connected; once the quorum is back it is moved to a
+        # read-write session and can write.
+        client = connect(ensemble, AVIARY, read_only=True)
+        members.start_zookeepers()
+        mode = ensemble.wait_for_mode(AVIARY, ("follower", "leader"), timeout=90)
+        assert mode in ("follower", "leader"), members.aviary_log()[-3000:]
+        assert four_letter(ensemble.client_address(AVIARY), "isro") == "rw"
+        assert wait_until(lambda: client.connected and str(client.client_state) == "CONNECTED", timeout=60), client.client_state
+        client.create("/after-read-only", b"")
+        client.stop()
+        other = connect(ensemble, 3)
+        other.sync("/")
+        assert other.exists("/after-read-only") is not None
+        other.stop()
+    finally:
+        members.close()
