@@ -110,6 +110,8 @@ public final class AviaryServer: @unchecked Sendable {
         coreConfiguration.containerCheckInterval = Int64(configuration.containerCheckIntervalMs)
         coreConfiguration.reconfigEnabled = configuration.reconfigEnabled
         coreConfiguration.auditEnabled = configuration.auditEnabled
+        coreConfiguration.localSessionsEnabled = configuration.isDistributed && configuration.localSessionsEnabled
+        coreConfiguration.localSessionsUpgradingEnabled = configuration.localSessionsUpgradingEnabled
         tree.digestEnabled = configuration.digestEnabled
         self.coreConfiguration = coreConfiguration
         self.core = ServerCore(configuration: coreConfiguration, tree: tree, now: Self.now())

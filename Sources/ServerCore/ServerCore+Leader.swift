@@ -21,7 +21,8 @@ extension ServerCore {
     /// Learner `sid` asks whether `session` is live, for a client re-attaching there: a live
     /// one is renewed and now belongs to that learner, and a connection it had here closes.
     public mutating func revalidateSession(_ session: Int64, timeout: Int32, from sid: Int64, now: Now) -> [Action] {
-        guard sessions.touch(session, now: now.monotonicMillis) else { return [] }
+        // Only a global session can move (`checkIfValidGlobalSession`).
+        guard !sessions.isLocal(session), sessions.touch(session, now: now.monotonicMillis) else { return [] }
         sessions.setOwner(session, sid)
         var actions: [Action] = []
         if let old = sessions.sessions[session]?.connection {
@@ -35,7 +36,7 @@ extension ServerCore {
 
     /// Whether `session` is live (for the REVALIDATE answer).
     public func isLiveSession(_ session: Int64) -> Bool {
-        sessions.sessions[session].map { !$0.isClosing } ?? false
+        sessions.sessions[session].map { !$0.isClosing && !$0.isLocal } ?? false
     }
 
     /// Learner `sid`'s forwarded request, prepared as this server prepares its own clients'.
@@ -62,13 +63,18 @@ extension ServerCore {
             }
             prepareCloseSession(session, xid: request.cxid, origin: .server, now: now, into: &actions)
         default:
-            guard sessions.touch(session, now: now.monotonicMillis) else {
-                prepareError(.sessionExpired, for: request, now: now, into: &actions)
-                return
-            }
-            guard sessions.sessions[session]?.owner == sid else {
-                actions.append(.info("Session 0x\(hex(session)) moved away from server.\(sid): its request 0x\(String(request.cxid, radix: 16)) gets SessionMoved"))
-                return prepareError(.sessionMoved, for: request, now: now, into: &actions)
+            if sessions.sessions[session] == nil && configuration.localSessionsEnabled && session >> 56 != configuration.serverId {
+                // A local session of the learner's: the leader cannot check it
+                // (`LeaderSessionTracker.checkSession`).
+            } else {
+                guard !sessions.isLocal(session), sessions.touch(session, now: now.monotonicMillis) else {
+                    prepareError(.sessionExpired, for: request, now: now, into: &actions)
+                    return
+                }
+                guard sessions.sessions[session]?.owner == sid else {
+                    actions.append(.info("Session 0x\(hex(session)) moved away from server.\(sid): its request 0x\(String(request.cxid, radix: 16)) gets SessionMoved"))
+                    return prepareError(.sessionMoved, for: request, now: now, into: &actions)
+                }
             }
             var reader = JuteReader(ByteBuffer(bytes: request.body))
             let decoded: Request

@@ -13,6 +13,9 @@ extension ServerCore {
             answered(id, xid: xid, opCode: OpCode(rawValue: header.type) ?? .error, arrivedAt: arrivedAt, now: now)
             actions.append(.send(id, .reply(ReplyHeader(xid: xid, zxid: tree.lastProcessedZxid, err: failure.rawValue), .empty)))
             return
+        case .request(_, .closeSession):
+            // Only a local session's closeSession is served here.
+            return closeLocalSession(id, xid: xid, session: connection.sessionId ?? 0, arrivedAt: arrivedAt, now: now, into: &actions)
         case .request(_, let decoded):
             request = decoded
         }

@@ -288,6 +288,7 @@ public struct ServerCore {
             applyCommitted(upTo: zxid, now: now, into: &actions)
         case .tick:
             closeSessionlessConnections(now: now, into: &actions)
+            if serving { expireLocalSessions(now: now, into: &actions) }
             if configuration.role == .standalone && serving && !readOnly {
                 // In an ensemble only the leader expires sessions and reaps containers.
                 expireSessions(now: now, into: &actions)
@@ -343,10 +344,11 @@ public struct ServerCore {
         let bounds = configuration.sessionTimeoutBounds
         let timeout = min(max(request.timeOut, bounds.lowerBound), bounds.upperBound)
         if request.sessionId == 0 {
-            let session = sessions.create(timeout: timeout, now: now.monotonicMillis, connection: id)
+            let local = self.readOnly || configuration.localSessionsEnabled
+            let session = sessions.create(timeout: timeout, now: now.monotonicMillis, connection: id, local: local)
             connection.sessionId = session
-            if self.readOnly {
-                // No transaction: the session is this server's alone while it is read-only.
+            if local {
+                // No transaction: the session is this server's alone (read-only, or a local session).
                 connections[id] = connection
                 actions.append(.send(id, .connect(ConnectResponse(timeOut: timeout, sessionId: session,
                                                                   passwd: SessionTracker.password(for: session), readOnly: readOnly))))
@@ -364,7 +366,8 @@ public struct ServerCore {
             return
         }
         let session = request.sessionId
-        if configuration.role == .learner && !self.readOnly && request.passwd == SessionTracker.password(for: session) {
+        if configuration.role == .learner && !self.readOnly && !sessions.isLocal(session)
+            && request.passwd == SessionTracker.password(for: session) {
             // Only the leader knows whether the session is live: ask it, holding what follows.
             connection.sessionId = session
             connection.awaitingSession = true
@@ -415,6 +418,18 @@ public struct ServerCore {
 
     mutating func handleRequest(_ id: ConnectionID, _ header: RequestHeader, _ request: Request, now: Now, into actions: inout [Action]) {
         guard let (connection, session) = admit(id, .request(header, request), now: now, into: &actions) else { return }
+        if !readOnly && request.createsEphemeral && sessions.isLocal(session) {
+            // An ephemeral needs a global session (`checkUpgradeSession`).
+            guard configuration.localSessionsUpgradingEnabled else {
+                if configuration.role == .learner {
+                    queueLearnerFailure(id, header, session: session, error: .ephemeralOnLocalSession, now: now, into: &actions)
+                } else {
+                    prepareFailedWrite(id, header, session: session, error: .ephemeralOnLocalSession, now: now, into: &actions)
+                }
+                return
+            }
+            upgradeLocalSession(session, now: now, into: &actions)
+        }
         switch request {
         case .ping:
             actions.append(.send(id, .reply(ReplyHeader(xid: SpecialXid.ping, zxid: tree.lastProcessedZxid, err: 0), .empty)))
@@ -436,12 +451,10 @@ public struct ServerCore {
             }
         case .sasl:
             actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: 0, err: KeeperError.authFailed.rawValue), .empty)))
-        case .closeSession where readOnly:
-            // Nothing to log: the session ends here, its connection with it.
+        case .closeSession where sessions.isLocal(session):
+            // Nothing to log: a local session ends here, in its turn after its earlier requests.
             connections[id]?.closingSession = true
-            sessions.remove(session)
-            actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: tree.lastProcessedZxid, err: 0), .empty)))
-            actions.append(.close(id))
+            submitRead(id, .request(header, request), session: session, now: now, into: &actions)
         case _ where readOnly && (request.isWrite || request.opCode == .sync):
             actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: tree.lastProcessedZxid, err: KeeperError.notReadOnly.rawValue), .empty)))
             answered(id, xid: header.xid, opCode: request.opCode, arrivedAt: now.monotonicMillis, now: now)
@@ -478,7 +491,7 @@ public struct ServerCore {
     private mutating func touch(_ session: Int64, _ id: ConnectionID, _ header: RequestHeader, now: Now,
                                 into actions: inout [Action]) -> Bool {
         if sessions.touch(session, now: now.monotonicMillis) {
-            if configuration.role == .learner { touchedSessions[session] = sessions.sessions[session]?.timeout }
+            if configuration.role == .learner && !sessions.isLocal(session) { touchedSessions[session] = sessions.sessions[session]?.timeout }
             return true
         }
         actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: tree.lastProcessedZxid, err: KeeperError.sessionExpired.rawValue), .empty)))
@@ -718,7 +731,7 @@ public struct ServerCore {
     // MARK: Time
 
     private mutating func expireSessions(now: Now, into actions: inout [Action]) {
-        for session in sessions.expired(now: now.monotonicMillis) {
+        for session in sessions.expired(now: now.monotonicMillis) where !sessions.isLocal(session) {
             guard let timeout = sessions.sessions[session]?.timeout, sessions.markClosing(session) else { continue }
             actions.append(.info("Expiring session 0x\(hex(session)), timeout of \(timeout)ms exceeded"))
             actions.append(.event("session_expired", ["session": "0x" + hex(session), "timeout": String(timeout),

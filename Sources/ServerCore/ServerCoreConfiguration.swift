@@ -25,6 +25,12 @@ public struct ServerCoreConfiguration: Sendable {
     public var reconfigEnabled: Bool = false
     /// The dynamic configuration shown at /zookeeper/config.
     public var dynamicConfig: String = ""
+    /// Sessions start local to the server that made them (`localSessionsEnabled`; ensemble
+    /// members only, as ZooKeeper's quorum servers).
+    public var localSessionsEnabled = false
+    /// Whether a local session that creates an ephemeral znode becomes global first
+    /// (`localSessionsUpgradingEnabled`); otherwise the create fails with EphemeralOnLocalSession.
+    public var localSessionsUpgradingEnabled = true
     /// Whether this core prepares writes itself or forwards them to a leader.
     public var role: ServerCore.Role = .standalone
 

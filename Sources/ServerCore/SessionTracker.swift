@@ -18,6 +18,10 @@ public struct Session: Sendable, Hashable {
     /// accepted, as it created or last revalidated it; nil while it belongs to this server
     /// (`SessionTrackerImpl.setOwner`).
     public var owner: Int64?
+    /// A local session (`localSessionsEnabled`, or one made by a read-only server): this
+    /// server alone knows it, creates, touches, expires and closes it with no transaction;
+    /// it becomes global when it creates an ephemeral znode (`UpgradeableSessionTracker`).
+    public var isLocal = false
 }
 
 /// Session ids, passwords and expiry (`SessionTrackerImpl`), driven by an injected clock.
@@ -51,14 +55,21 @@ public struct SessionTracker: Sendable {
         return (at / tickTime + 1) * tickTime
     }
 
-    /// Creates a session and returns its id.
-    public mutating func create(timeout: Int32, now: Int64, connection: ConnectionID?) -> Int64 {
+    /// Creates a session (a local one if `local`) and returns its id.
+    public mutating func create(timeout: Int32, now: Int64, connection: ConnectionID?, local: Bool = false) -> Int64 {
         let id = nextSessionId
         nextSessionId += 1
         if nextSessionId == EphemeralOwner.container { nextSessionId += 1 }
-        sessions[id] = Session(id: id, timeout: timeout, expiresAt: expiry(now: now, timeout: timeout), connection: connection)
+        sessions[id] = Session(id: id, timeout: timeout, expiresAt: expiry(now: now, timeout: timeout), connection: connection,
+                               isLocal: local)
         return id
     }
+
+    /// Whether `id` is a local session of this server.
+    public func isLocal(_ id: Int64) -> Bool { sessions[id]?.isLocal == true }
+
+    /// A local session becomes global (its createSession goes to the quorum now).
+    public mutating func upgrade(_ id: Int64) { sessions[id]?.isLocal = false }
 
     /// Adds a session known from the data tree (after recovery), live for one timeout.
     public mutating func restore(id: Int64, timeout: Int32, now: Int64) {

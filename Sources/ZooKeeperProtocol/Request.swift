@@ -114,6 +114,19 @@ public enum Request: Hashable, Sendable {
     /// Whether the request changes the tree and so goes through the write pipeline.
     public var isWrite: Bool { Self.writeOpCodes.contains(opCode) }
 
+    /// Whether it creates an ephemeral znode: a create or create2 with an ephemeral mode, or a
+    /// multi holding one (what `QuorumZooKeeperServer.checkUpgradeSession` looks for).
+    public var createsEphemeral: Bool {
+        switch self {
+        case .create(let create):
+            return (create.opCode == .create || create.opCode == .create2) && CreateMode(rawValue: create.flags)?.isEphemeral == true
+        case .multi(let operations):
+            return operations.contains { $0.createsEphemeral }
+        default:
+            return false
+        }
+    }
+
     /// Decodes the body of a request of type `opCode`.
     ///
     /// A null path is a ``JuteError/unexpectedNull`` (ZooKeeper's marshalling error), except

@@ -594,3 +594,85 @@ def test_a_member_cut_off_from_its_quorum_serves_read_only_clients_as_zookeeper_
         other.stop()
     finally:
         members.close()
+
+
+def monitor_value(ensemble, sid, key):
+    for line in four_letter(ensemble.client_address(sid), "mntr").splitlines():
+        name, _, value = line.partition("\t")
+        if name == key:
+            return value
+    return None
+
+
+def local_session_behaviour(ensemble, sid, name):
+    """A kazoo client of server `sid` under localSessionsEnabled: its session is local
+    (zk_local_sessions counts it), a persistent write through it commits, an ephemeral
+    upgrades it to a global session, and closing it removes the ephemeral everywhere."""
+    client = connect(ensemble, sid)
+    try:
+        assert wait_until(lambda: int(monitor_value(ensemble, sid, "zk_local_sessions") or 0) >= 1), \
+            four_letter(ensemble.client_address(sid), "mntr")
+        client.create("/%s-persistent" % name, b"p")
+        assert monitor_value(ensemble, sid, "zk_local_sessions") == "1"
+        client.create("/%s-ephemeral" % name, b"e", ephemeral=True)
+        assert wait_until(lambda: monitor_value(ensemble, sid, "zk_local_sessions") == "0"), "the session was not upgraded"
+        assert client.exists("/%s-ephemeral" % name).ephemeralOwner == client.client_id[0]
+    finally:
+        client.stop()
+        client.close()
+
+
+@pytest.mark.timeout(400)
+def test_local_sessions_in_a_mixed_ensemble_with_each_kind_leading():
+    """localSessionsEnabled=true everywhere: an Aviary leader accepts the writes of a
+    ZooKeeper follower's local sessions and their upgrade, its own local sessions upgrade for
+    an ephemeral; then, following a ZooKeeper leader, an Aviary follower's local sessions do
+    the same through it. The ephemerals go with their closed sessions."""
+    members = Members(extra="localSessionsEnabled=true\nlocalSessionsUpgradingEnabled=true\n")
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        processes[3] = ensemble.start_aviary(3)
+        time.sleep(1)
+        for sid in (1, 2):
+            processes[sid] = ensemble.start_zookeeper(sid)
+        assert ensemble.wait_for_mode(3, ("leader",), timeout=60) == "leader", members.aviary_log()
+        for sid in (1, 2):
+            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        local_session_behaviour(ensemble, 1, "zookeeper-follower")
+        local_session_behaviour(ensemble, 3, "aviary-leader")
+        members.kill(3)
+        assert ensemble.wait_for_leader((1, 2), timeout=60) is not None
+        processes[3] = ensemble.start_aviary(3)
+        assert ensemble.wait_for_mode(3, ("follower",), timeout=60) == "follower"
+        local_session_behaviour(ensemble, 3, "aviary-follower")
+        check = connect(ensemble, 2)
+        check.sync("/")
+        names = set(check.get_children("/"))
+        for kind in ("zookeeper-follower", "aviary-leader", "aviary-follower"):
+            assert "%s-persistent" % kind in names and "%s-ephemeral" % kind not in names, names
+        check.stop()
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(300)
+def test_without_upgrading_a_local_session_cannot_create_an_ephemeral():
+    members = Members(extra="localSessionsEnabled=true\nlocalSessionsUpgradingEnabled=false\n")
+    try:
+        members.start_zookeepers()
+        members.start_aviary()
+        seen = {}
+        for sid in (1, 2, 3):
+            if members.ensemble.mode(sid) != "follower":
+                continue
+            client = connect(members.ensemble, sid)
+            try:
+                client.create("/e%d" % sid, b"", ephemeral=True)
+                seen[sid] = "created"
+            except Exception as error:
+                seen[sid] = type(error).__name__
+            client.create("/p%d" % sid, b"")
+            client.stop()
+        assert seen[AVIARY] == "EphemeralOnLocalSessionError" and len(set(seen.values())) == 1, seen
+    finally:
+        members.close()

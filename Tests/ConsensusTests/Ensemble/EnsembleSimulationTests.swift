@@ -60,4 +60,15 @@ struct EnsembleSimulationTests {
             Self.check(world, seed: seed, bound: 90_000)
         }
     }
+
+    /// Seeds that once found a bug run on every test run, whatever `AVIARY_SIM_SEEDS` says:
+    /// 79 (three voters) lost an acknowledged write to the disk model's second crash (see
+    /// ``SimulatedDiskTests/whatACrashKeptSurvivesTheNextCrash()``).
+    @Test(arguments: [UInt64(79)]) func seedsThatFoundBugs(seed: UInt64) {
+        var world = EnsembleSimulation(seed: seed)
+        world.trace = SimulationSeeds.tracer
+        world.start()
+        world.run(until: 160_000)
+        Self.check(world, seed: seed, bound: 90_000)
+    }
 }
