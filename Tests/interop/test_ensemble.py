@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 import urllib.error
@@ -14,7 +15,7 @@ import urllib.request
 import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import NoNodeError
-from rawzk import RawClient
+from rawzk import OPEN_ACL, RawClient, acls, buf, i32, string
 from servers import Ensemble, four_letter
 
 AVIARY = 1
@@ -674,5 +675,97 @@ def test_without_upgrading_a_local_session_cannot_create_an_ephemeral():
             client.create("/p%d" % sid, b"")
             client.stop()
         assert seen[AVIARY] == "EphemeralOnLocalSessionError" and len(set(seen.values())) == 1, seen
+    finally:
+        members.close()
+
+
+class QuorumCut:
+    """An iptables rule that drops every packet server `sid` sends from its quorum port: its
+    learners hear nothing more from it (not even what the kernel still holds for them)."""
+
+    def __init__(self, ensemble, sid):
+        self.rule = ["OUTPUT", "-p", "tcp", "-s", Ensemble.HOSTS[sid], "--sport", str(ensemble.quorum[sid]), "-j", "DROP"]
+
+    def __enter__(self):
+        try:
+            subprocess.run(["iptables", "-I"] + self.rule, check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError) as error:
+            pytest.skip("iptables cannot cut a server off here: %s" % error)
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["iptables", "-D"] + self.rule, capture_output=True)
+
+
+def log_unacknowledged_write(members, leader, others, path):
+    """Leader `leader` logs a write that none of its followers receives and is killed before
+    it hears that nobody acknowledged it; the others elect a leader without that write."""
+    ensemble, processes = members.ensemble, members.processes
+    raw = RawClient(ensemble.client_address(leader), read_only=False)
+    with QuorumCut(ensemble, leader):
+        raw.send_frame(i32(1) + i32(1) + string(path) + buf(b"") + acls(OPEN_ACL) + i32(0))
+        time.sleep(0.7)
+        processes.pop(leader).kill()
+        raw.sock.close()
+        new_leader = ensemble.wait_for_leader(others, timeout=60)
+    return new_leader
+
+
+def children_everywhere(ensemble, sids):
+    seen = {}
+    for sid in sids:
+        client = connect(ensemble, sid)
+        client.sync("/")
+        seen[sid] = sorted(client.get_children("/"))
+        client.stop()
+    return seen
+
+
+@pytest.mark.timeout(400)
+def test_a_diverged_tail_is_truncated_in_both_directions():
+    """An Aviary leader and then a ZooKeeper leader each log a write no follower received
+    and die; the others elect a leader; the old leader restarts and is told to TRUNC its
+    tail (Aviary by a ZooKeeper leader, ZooKeeper by an Aviary leader), then writes go on.
+    (Once the new epoch has a transaction, ZooKeeper sends SNAP rather than a TRUNC that
+    crosses an epoch.)"""
+    members = Members()
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        processes[3] = ensemble.start_aviary(3)
+        time.sleep(1)
+        for sid in (1, 2):
+            processes[sid] = ensemble.start_zookeeper(sid)
+        assert ensemble.wait_for_mode(3, ("leader",), timeout=60) == "leader"
+        for sid in (1, 2):
+            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        client = connect(ensemble, 1)
+        client.create("/committed-1", b"")
+        client.stop()
+
+        # Aviary's log has a tail the ZooKeepers never saw.
+        assert log_unacknowledged_write(members, 3, (1, 2), "/lost-at-aviary") == 2
+        processes[3] = ensemble.start_aviary(3)
+        assert ensemble.wait_for_mode(3, ("follower",), timeout=60) == "follower"
+        log = open(os.path.join(members.root, "aviary3.log"), errors="replace").read()
+        leader_log = open(os.path.join(members.root, "zk2.log"), errors="replace").read()
+        assert "TRUNC" in log, log[-1500:] + "\n".join(l for l in leader_log.splitlines() if "sid: 3" in l or "Learner sid: 3" in l)
+        client = connect(ensemble, 3)
+        client.create("/committed-2", b"")
+        client.stop()
+
+        # ZooKeeper's log has a tail that Aviary and the other ZooKeeper never saw; Aviary,
+        # with the largest sid, leads the next epoch.
+        assert log_unacknowledged_write(members, 2, (1, 3), "/lost-at-zookeeper") == 3
+        processes[2] = ensemble.start_zookeeper(2)
+        assert ensemble.wait_for_mode(2, ("follower",), timeout=60) == "follower"
+        zookeeper_log = open(os.path.join(members.root, "zk2.log"), errors="replace").read()
+        assert "Truncating log to get in sync with the leader" in zookeeper_log, zookeeper_log[-3000:]
+        client = connect(ensemble, 2)
+        client.create("/committed-3", b"")
+        client.stop()
+
+        expected = ["committed-1", "committed-2", "committed-3", "zookeeper"]
+        seen = children_everywhere(ensemble, (1, 2, 3))
+        assert all(names == expected for names in seen.values()), seen
     finally:
         members.close()
