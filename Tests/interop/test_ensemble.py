@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoNodeError
+from kazoo.exceptions import NodeExistsError, NoNodeError
 from rawzk import OPEN_ACL, RawClient, acls, buf, i32, string
 from servers import Ensemble, four_letter
 
@@ -769,3 +769,35 @@ def test_a_diverged_tail_is_truncated_in_both_directions():
         assert all(names == expected for names in seen.values()), seen
     finally:
         members.close()
+
+
+@pytest.mark.timeout(300)
+def test_a_paused_zookeeper_leader_is_replaced_and_rejoins_as_a_follower(members):
+    """SIGSTOP of the ZooKeeper leader: Aviary and the other ZooKeeper stop hearing it, elect
+    a leader between them and take writes through Aviary; SIGCONT: the old leader finds no
+    quorum behind it, follows, and has every acknowledged write."""
+    leader = members.start_zookeepers()
+    members.start_aviary()
+    ensemble = members.ensemble
+    other = [sid for sid in ZOOKEEPERS if sid != leader][0]
+    client = connect(ensemble, AVIARY)
+    for i in range(10):
+        client.create("/before-pause-%d" % i, b"")
+    members.processes[leader].send_signal(signal.SIGSTOP)
+    try:
+        assert ensemble.wait_for_leader((AVIARY, other), timeout=60) is not None, members.aviary_log()[-3000:]
+        assert wait_until(lambda: client.connected, timeout=30)
+        for i in range(10):
+            try:
+                client.retry(client.create, "/during-pause-%d" % i, b"")
+            except NodeExistsError:
+                pass  # an attempt cut off by the election had committed
+    finally:
+        members.processes[leader].send_signal(signal.SIGCONT)
+    client.stop()
+    assert ensemble.wait_for_mode(leader, ("follower",), timeout=60) == "follower"
+    resumed = connect(ensemble, leader)
+    resumed.sync("/")
+    names = set(resumed.get_children("/"))
+    resumed.stop()
+    assert {"before-pause-%d" % i for i in range(10)} | {"during-pause-%d" % i for i in range(10)} <= names, names
