@@ -81,7 +81,7 @@ public enum BenchRunner {
                 measureFrom: measureFrom, stopAt: stopAt, rate: options.rate / Double(options.connections),
                 seed: options.seed &+ UInt64(index) &* 7919, index: index)
             let connect = ClientBootstrap(group: loop)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumLength: 16 << 20)))

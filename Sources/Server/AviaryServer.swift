@@ -172,7 +172,7 @@ public final class AviaryServer: @unchecked Sendable {
         let channel = try await ServerBootstrap(group: coreLoop)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 let id = nextConnectionID.withLockedValue { $0 += 1; return $0 }
                 return channel.eventLoop.makeCompletedFuture {

@@ -204,11 +204,19 @@ class Ensemble:
                                 + ["org.apache.zookeeper.server.quorum.QuorumPeerMain", self.configs[sid]],
                                 stdout=log, stderr=subprocess.STDOUT)
 
-    def start_aviary(self, sid, env=None):
-        """Starts Aviary member `sid`; `env` adds environment variables (SERVER_JVMFLAGS...)."""
+    def start_aviary(self, sid, env=None, user=None):
+        """Starts Aviary member `sid`; `env` adds environment variables (SERVER_JVMFLAGS...);
+        `user` runs it as that system user (who then owns its data directory)."""
         log = open(os.path.join(self.root, "aviary%d.log" % sid), "a")
+        if user is not None:
+            subprocess.run(["chown", "-R", user, os.path.join(self.root, "s%d" % sid)], check=True)
+            os.chmod(self.root, 0o755)
         return subprocess.Popen([aviary_binary(), "server", self.configs[sid]], stdout=log, stderr=subprocess.STDOUT,
-                                env=dict(os.environ, **(env or {})))
+                                env=dict(os.environ, **(env or {})), user=user)
+
+    def quorum_ports(self):
+        """Every member's quorum and election ports."""
+        return sorted(list(self.quorum.values()) + list(self.election.values()))
 
     def mode(self, sid):
         """What `srvr` says of server `sid`: leader, follower, observer, "not serving", or None."""

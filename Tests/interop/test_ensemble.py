@@ -801,3 +801,112 @@ def test_a_paused_zookeeper_leader_is_replaced_and_rejoins_as_a_follower(members
     names = set(resumed.get_children("/"))
     resumed.stop()
     assert {"before-pause-%d" % i for i in range(10)} | {"during-pause-%d" % i for i in range(10)} <= names, names
+
+
+def server_user(sid):
+    """A system user to run member `sid` as, so that iptables can tell its packets apart."""
+    name = "aviary-peer%d" % sid
+    if subprocess.run(["id", name], capture_output=True).returncode != 0:
+        created = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                                 capture_output=True)
+        if created.returncode != 0:
+            pytest.skip("cannot add a user to run a server as: %s" % created.stderr.decode().strip())
+    return name
+
+
+class Partition:
+    """Cuts member `sid` (run as `user`) off from the rest of the ensemble: iptables drops
+    every packet it sends on a quorum or election connection, as server or as client, while
+    its clients still reach it."""
+
+    def __init__(self, ensemble, user):
+        ports = ",".join(str(p) for p in ensemble.quorum_ports())
+        self.rule = ["OUTPUT", "-p", "tcp", "-m", "owner", "--uid-owner", user, "-m", "multiport", "--ports", ports, "-j", "DROP"]
+
+    def __enter__(self):
+        try:
+            subprocess.run(["iptables", "-I"] + self.rule, check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError) as error:
+            pytest.skip("iptables cannot partition a server here: %s" % error)
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["iptables", "-D"] + self.rule, capture_output=True)
+
+
+def create_all(client, prefix, count):
+    """Creates prefix-0..count-1, retrying across connection loss; returns the names whose
+    create was acknowledged."""
+    acknowledged = []
+    for i in range(count):
+        name = "%s-%d" % (prefix, i)
+        try:
+            client.retry(client.create, "/" + name, b"")
+        except NodeExistsError:
+            pass  # an attempt cut off by a connection loss had committed
+        acknowledged.append(name)
+    return acknowledged
+
+
+@pytest.mark.timeout(300)
+def test_a_partitioned_aviary_follower_stops_serving_and_catches_up_when_healed(members):
+    """iptables cuts an Aviary follower off from its ZooKeeper leader and peer: it stops
+    serving within syncLimit, the ZooKeeper majority takes writes, and once healed Aviary
+    rejoins and has every acknowledged write."""
+    members.start_zookeepers()
+    ensemble = members.ensemble
+    user = server_user(AVIARY)
+    members.processes[AVIARY] = ensemble.start_aviary(AVIARY, user=user)
+    assert ensemble.wait_for_mode(AVIARY, ("follower",), timeout=60) == "follower", \
+        (members.processes[AVIARY].poll(), members.aviary_log()[-3000:])
+    majority = connect(ensemble, ZOOKEEPERS[0])
+    acknowledged = create_all(majority, "before", 5)
+    with Partition(ensemble, user):
+        assert ensemble.wait_for_mode(AVIARY, ("not serving",), timeout=60) == "not serving", members.aviary_log()[-3000:]
+        acknowledged += create_all(majority, "during", 20)
+    majority.stop()
+    assert ensemble.wait_for_mode(AVIARY, ("follower",), timeout=90) == "follower", members.aviary_log()[-3000:]
+    client = connect(ensemble, AVIARY)
+    client.sync("/")
+    names = set(client.get_children("/"))
+    client.stop()
+    assert set(acknowledged) <= names, set(acknowledged) - names
+
+
+@pytest.mark.timeout(300)
+def test_a_partitioned_aviary_leader_steps_down_and_nothing_acknowledged_is_lost():
+    """An Aviary leader of two ZooKeeper followers is cut off under write load through
+    every member: it steps down (no quorum heard within syncLimit), the ZooKeepers elect a
+    leader and go on; healed, Aviary follows. Every write any client saw acknowledged is
+    in every member's tree, and the members agree."""
+    members = Members()
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        user = server_user(3)
+        processes[3] = ensemble.start_aviary(3, user=user)
+        time.sleep(1)
+        for sid in (1, 2):
+            processes[sid] = ensemble.start_zookeeper(sid)
+        assert ensemble.wait_for_mode(3, ("leader",), timeout=60) == "leader"
+        for sid in (1, 2):
+            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        clients = {sid: connect(ensemble, sid) for sid in (1, 2, 3)}
+        acknowledged = []
+        for sid, client in clients.items():
+            acknowledged += create_all(client, "before-%d" % sid, 5)
+        with Partition(ensemble, user):
+            # Writes through the cut-off leader are not acknowledged (no quorum acks them).
+            lost = clients[3].create_async("/through-the-cut-leader", b"")
+            assert ensemble.wait_for_mode(3, ("not serving", None), timeout=60) in ("not serving", None)
+            assert ensemble.wait_for_leader((1, 2), timeout=60) is not None
+            for sid in (1, 2):
+                acknowledged += create_all(clients[sid], "during-%d" % sid, 10)
+        assert ensemble.wait_for_mode(3, ("follower",), timeout=90) == "follower", members.aviary_log()[-3000:]
+        for client in clients.values():
+            client.stop()
+        seen = children_everywhere(ensemble, (1, 2, 3))
+        assert seen[1] == seen[2] == seen[3], seen
+        assert set(acknowledged) <= set(seen[1]), set(acknowledged) - set(seen[1])
+        del lost
+    finally:
+        members.close()

@@ -47,7 +47,7 @@ public final class ElectionNode: @unchecked Sendable {
     public func listen(host: String, port: Int) async throws {
         let channel = try await ServerBootstrap(group: loop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ElectionFrameDecoder(expectsHeader: true)))
@@ -123,7 +123,7 @@ public final class ElectionNode: @unchecked Sendable {
         let header = ElectionInitialMessage(sid: myid, addresses: [myAddress])
         ClientBootstrap(group: loop)
             .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ElectionFrameDecoder(expectsHeader: false)))
@@ -133,7 +133,14 @@ public final class ElectionNode: @unchecked Sendable {
             .connect(host: peer.host, port: peer.port)
             .whenComplete { [self] result in
                 connecting.remove(sid)
-                guard case .success(let channel) = result else { return }
+                let channel: Channel
+                switch result {
+                case .success(let connected): channel = connected
+                case .failure(let error):
+                    // As QuorumCnxManager's "Cannot open channel to N at election address".
+                    logger.warning("Cannot open channel to \(sid) at election address \(peer.host):\(peer.port): \(error)")
+                    return
+                }
                 var buffer = channel.allocator.buffer(capacity: 64)
                 header.encode(into: &buffer)
                 if sid > myid {

@@ -55,7 +55,7 @@ final class EnsembleLeader: @unchecked Sendable {
         let host = config.quorumListenOnAllIPs ? "0.0.0.0" : peer.me.host
         ServerBootstrap(group: server.coreLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumPacketDecoder()))

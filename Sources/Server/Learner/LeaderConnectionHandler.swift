@@ -40,7 +40,7 @@ enum LeaderConnection {
     /// `owner`; `timeout` bounds the TCP connect.
     static func dial(host: String, port: Int, on loop: EventLoop, timeout: TimeAmount? = nil,
                      owner: LeaderConnectionOwner & Sendable) -> EventLoopFuture<Channel> {
-        var bootstrap = ClientBootstrap(group: loop).channelOption(.socketOption(.tcp_nodelay), value: 1)
+        var bootstrap = ClientBootstrap(group: loop).channelOption(.tcpOption(.tcp_nodelay), value: 1)
         if let timeout { bootstrap = bootstrap.connectTimeout(timeout) }
         return bootstrap
             .channelInitializer { channel in
