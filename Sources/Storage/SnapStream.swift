@@ -11,17 +11,47 @@ public enum SnapStream {
 
     /// The stream for `tree` as it stands.
     public static func encode(_ tree: DataTree) -> ByteBuffer {
-        let serializer = SnapshotSerializer(tree: tree)
-        var nodes = ByteBuffer()
-        while !serializer.isFinished {
-            var chunk = serializer.nextChunk(maximumNodes: 10_000)
-            nodes.writeBuffer(&chunk)
+        let encoder = Encoder(tree: tree)
+        while !encoder.step(maximumNodes: 10_000) {}
+        return encoder.finish()
+    }
+
+    /// A stream encoded a few thousand znodes at a time, so that a leader keeps serving its
+    /// clients and pinging its learners while a large tree is encoded. Like ZooKeeper's, the
+    /// result is fuzzy when the tree changes meanwhile: the learner replays the transactions
+    /// after ``zxid`` over it.
+    public final class Encoder {
+        private let serializer: SnapshotSerializer
+        private var nodes = ByteBuffer()
+
+        /// Begins with the tree's sessions as they are now.
+        public init(tree: DataTree) {
+            serializer = SnapshotSerializer(tree: tree)
         }
-        var stream = serializer.finish(includeHeader: false)
-        stream.writeBuffer(&nodes)
-        var writer = JuteWriter(stream)
-        writer.writeString(signature)
-        return writer.buffer
+
+        /// The zxid the stream starts from (what SNAP carries).
+        public var zxid: Int64 { serializer.zxid }
+        /// Znodes encoded so far.
+        public var nodeCount: Int { serializer.nodeCount }
+
+        /// Encodes up to `maximumNodes` more znodes; true once every znode is in.
+        public func step(maximumNodes: Int) -> Bool {
+            if !serializer.isFinished {
+                var chunk = serializer.nextChunk(maximumNodes: maximumNodes)
+                nodes.writeBuffer(&chunk)
+            }
+            return serializer.isFinished
+        }
+
+        /// The whole stream: sessions and ACL cache (every list a znode above refers to),
+        /// the znodes, the signature. Call once, after ``step(maximumNodes:)`` returned true.
+        public func finish() -> ByteBuffer {
+            var stream = serializer.finish(includeHeader: false)
+            stream.writeBuffer(&nodes)
+            var writer = JuteWriter(stream)
+            writer.writeString(signature)
+            return writer.buffer
+        }
     }
 
     /// Reads a whole stream into a tree at `zxid` (the SNAP packet's); throws on anything

@@ -83,6 +83,8 @@ public struct LeaderRole: Sendable {
     private var tick: Int64 = 0
     private var halfTicks = 0
     private var deadlines: [Int64: Int64] = [:]
+    /// Each synchronized follower's oldest unacknowledged proposal.
+    private var syncLimitChecks: [Int64: SyncLimitCheck] = [:]
 
     /// - Parameter committedLog: what the leader's tree holds, as proposals (its whole log, in
     ///   this model: a real leader keeps the last 500 and reads older ones from disk).
@@ -147,6 +149,7 @@ public struct LeaderRole: Sendable {
             let packet = QuorumPacket(.proposal, zxid: zxid, data: proposal.bytes)
             for (sid, state) in learners.sorted(by: { $0.key < $1.key }) where state != .handshaking && !observers.contains(sid) {
                 actions.append(.send(to: sid, packet))
+                if state == .synced { syncLimitChecks[sid, default: SyncLimitCheck()].proposed(zxid, at: halfTicks) }
             }
         case .deadlinePassed:
             discoveryActions(discovery.receive(.deadlinePassed), into: &actions)
@@ -159,6 +162,7 @@ public struct LeaderRole: Sendable {
     private mutating func forget(_ sid: Int64) {
         learners[sid] = nil
         deadlines[sid] = nil
+        syncLimitChecks[sid] = nil
         observers.remove(sid)
         pendingSyncs.removeAll { $0.sid == sid }
     }
@@ -166,10 +170,15 @@ public struct LeaderRole: Sendable {
     /// Pings, and once established, steps down when it and the learners it hears from within
     /// syncLimit are no longer a quorum of voters (`Leader.lead`'s `tickSkip` loop).
     private mutating func halfTick(into actions: inout [Action]) {
+        halfTicks += 1
         for (sid, state) in learners.sorted(by: { $0.key < $1.key }) where state != .handshaking {
+            if let check = syncLimitChecks[sid], !check.isWithinLimit(at: halfTicks, limit: Int(limits.syncLimit) * 2) {
+                forget(sid)
+                actions.append(.closeLearner(sid, reason: "Closing connection to peer due to transaction timeout: a proposal unacknowledged for syncLimit"))
+                continue
+            }
             actions.append(.send(to: sid, QuorumPacket(.ping, zxid: lastZxid)))
         }
-        halfTicks += 1
         guard halfTicks % 2 == 0 else { return }
         tick += 1
         guard established else { return }
@@ -200,6 +209,7 @@ public struct LeaderRole: Sendable {
                 // Learners synced after the epoch is established get UPTODATE at once.
                 if wasEstablished { actions.append(.send(to: sid, QuorumPacket(.upToDate, zxid: -1))) }
             } else if packet.zxid & 0xFFFF_FFFF != 0 {
+                syncLimitChecks[sid]?.acknowledged(packet.zxid)
                 acknowledge(packet.zxid, from: sid, into: &actions)
             }
         case .ping?:

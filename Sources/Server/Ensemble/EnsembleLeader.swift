@@ -202,12 +202,59 @@ final class EnsembleLeader: @unchecked Sendable {
     }
 
     private func send(_ packet: QuorumPacket, to sid: Int64) {
+        if snapshotsInProgress[sid] != nil {
+            // Behind the SNAP being encoded: sent once it is.
+            snapshotsInProgress[sid]?.append(packet)
+            return
+        }
         guard let channel = learnerChannels[sid] else { return }
         views[sid]?.packetsSent += 1
         if packet.kind != .ping { views[sid]?.lastZxid = packet.zxid }
         var writer = JuteWriter(channel.allocator.buffer(capacity: 64 + (packet.data?.count ?? 0)))
         writer.write(packet)
         channel.writeAndFlush(writer.buffer, promise: nil)
+    }
+
+    // MARK: SNAP
+
+    /// Learners whose SNAP is being encoded, with the packets that follow it meanwhile.
+    private var snapshotsInProgress: [Int64: [QuorumPacket]] = [:]
+
+    /// Encodes the tree for learner `sid` a few thousand znodes per turn of the core's loop
+    /// (clients are served and learners pinged in between), then sends SNAP, the stream and
+    /// what the leader sent that learner meanwhile, in order.
+    private func startSnapshot(to sid: Int64, planned: Int64) {
+        guard let channel = learnerChannels[sid] else { return }
+        snapshotsInProgress[sid] = []
+        let encoder = NIOLoopBound(SnapStream.Encoder(tree: server.core.tree), eventLoop: server.coreLoop)
+        continueSnapshot(encoder, to: sid, on: channel, planned: planned, started: DispatchTime.now().uptimeNanoseconds)
+    }
+
+    private func continueSnapshot(_ encoder: NIOLoopBound<SnapStream.Encoder>, to sid: Int64, on channel: Channel,
+                                  planned: Int64, started: UInt64) {
+        guard !closed, learnerChannels[sid] === channel else {
+            snapshotsInProgress[sid] = nil
+            _ = encoder.value.finish()  // ends the tree's ACL hold
+            return
+        }
+        guard encoder.value.step(maximumNodes: 4096) else {
+            server.coreLoop.execute { self.continueSnapshot(encoder, to: sid, on: channel, planned: planned, started: started) }
+            return
+        }
+        let stream = encoder.value.finish()
+        let zxid = encoder.value.zxid
+        let held = snapshotsInProgress.removeValue(forKey: sid) ?? []
+        var writer = JuteWriter(channel.allocator.buffer(capacity: 64))
+        writer.write(QuorumPacket(.snap, zxid: zxid))
+        views[sid]?.packetsSent += 1
+        views[sid]?.lastZxid = zxid
+        channel.write(writer.buffer, promise: nil)
+        channel.write(stream, promise: nil)
+        for packet in held { send(packet, to: sid) }
+        channel.flush()
+        let millis = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
+        logger.info("sending server.\(sid) a SNAP at 0x\(hex(zxid)) (\(encoder.value.nodeCount) znodes, \(stream.readableBytes) bytes, encoded in \(millis) ms; planned at 0x\(hex(planned)))")
+        server.events.publish("learner_sync", ["learner": String(sid), "kind": "SNAP", "bytes": String(stream.readableBytes)])
     }
 
     // MARK: Core
@@ -225,18 +272,9 @@ final class EnsembleLeader: @unchecked Sendable {
                 if packet.kind == .diff { peer.statistics.diffCount += 1 }
                 send(packet, to: sid)
             case .sendSnapshot(let sid, let zxid):
-                guard let channel = learnerChannels[sid] else { continue }
+                guard learnerChannels[sid] != nil else { continue }
                 peer.statistics.snapCount += 1
-                let tree = server.core.tree
-                var writer = JuteWriter(channel.allocator.buffer(capacity: 64))
-                writer.write(QuorumPacket(.snap, zxid: tree.lastProcessedZxid))
-                views[sid]?.packetsSent += 1
-                views[sid]?.lastZxid = tree.lastProcessedZxid
-                let stream = SnapStream.encode(tree)
-                channel.write(writer.buffer, promise: nil)
-                channel.writeAndFlush(stream, promise: nil)
-                logger.info("sending server.\(sid) a SNAP at 0x\(hex(tree.lastProcessedZxid)) (\(stream.readableBytes) bytes; planned at 0x\(hex(zxid)))")
-                server.events.publish("learner_sync", ["learner": String(sid), "kind": "SNAP", "bytes": String(stream.readableBytes)])
+                startSnapshot(to: sid, planned: zxid)
             case .writeAcceptedEpoch(let epoch):
                 if !peer.writeEpoch(EpochFiles.accepted, epoch) { return end("cannot write acceptedEpoch") }
             case .writeCurrentEpoch(let epoch):

@@ -80,6 +80,45 @@ struct LeaderRoleLearnerTests {
         #expect(committed.contains(.send(to: 3, QuorumPacket(.inform, zxid: header.zxid, data: bytes))))
     }
 
+    static func closesFollower(_ actions: [LeaderRole.Action], _ sid: Int64) -> Bool {
+        actions.contains { if case .closeLearner(sid, _) = $0 { return true } else { return false } }
+    }
+
+    /// A follower that answers every PING but never acknowledges a proposal is dropped once
+    /// the proposal is syncLimit ticks old (`SyncLimitCheck`); one that acknowledges is kept.
+    @Test mutating func aFollowerThatDoesNotAcknowledgeWithinSyncLimitIsClosed() {
+        let (header, txn) = proposal(leader.nextZxid)
+        _ = leader.receive(.propose(header, txn))
+        for halfTick in 1...10 {
+            let actions = leader.receive(.halfTick)
+            #expect(!Self.closesFollower(actions, 1), "half tick \(halfTick) is within syncLimit (5 ticks)")
+            _ = leader.receive(.packet(from: 1, QuorumPacket(.ping, zxid: header.zxid, data: [])))
+            _ = leader.receive(.packet(from: 3, QuorumPacket(.ping, zxid: header.zxid, data: [])))
+        }
+        let late = leader.receive(.halfTick)
+        #expect(Self.closesFollower(late, 1) && !Self.closesFollower(late, 3), "the observer acknowledges nothing and is kept")
+        #expect(leader.learnerCount == 1)
+    }
+
+    @Test mutating func aFollowerThatAcknowledgesIsKept() {
+        for _ in 0..<3 {
+            let (header, txn) = proposal(leader.nextZxid)
+            _ = leader.receive(.propose(header, txn))
+            _ = leader.receive(.durable(upTo: header.zxid))
+            for _ in 0..<8 {
+                #expect(!Self.closesFollower(leader.receive(.halfTick), 1))
+                _ = leader.receive(.packet(from: 1, QuorumPacket(.ping, zxid: header.zxid, data: [])))
+                _ = leader.receive(.packet(from: 3, QuorumPacket(.ping, zxid: header.zxid, data: [])))
+            }
+            _ = leader.receive(.packet(from: 1, QuorumPacket(.ack, zxid: header.zxid)))
+        }
+        for _ in 0..<30 {
+            #expect(!Self.closesFollower(leader.receive(.halfTick), 1))
+            _ = leader.receive(.packet(from: 1, QuorumPacket(.ping, zxid: 0, data: [])))
+            _ = leader.receive(.packet(from: 3, QuorumPacket(.ping, zxid: 0, data: [])))
+        }
+    }
+
     @Test mutating func aProposalOutOfOrderStepsDown() {
         let (header, txn) = proposal(leader.nextZxid + 1)
         #expect(leader.receive(.propose(header, txn)).contains { if case .fail = $0 { return true } else { return false } })
