@@ -910,3 +910,29 @@ def test_a_partitioned_aviary_leader_steps_down_and_nothing_acknowledged_is_lost
         del lost
     finally:
         members.close()
+
+
+@pytest.mark.timeout(300)
+def test_zkcli_and_the_c_client_against_an_ensemble_of_aviarys():
+    """ZooKeeper's own Java shell writes through one follower, its C client reads that and
+    writes through the other follower, and kazoo on the leader sees both."""
+    from test_real_clients import cli_mt, zkcli
+    members = Members()
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        for sid in Ensemble.HOSTS:
+            processes[sid] = ensemble.start_aviary(sid)
+        leader = ensemble.wait_for_leader(list(Ensemble.HOSTS), timeout=60)
+        assert leader is not None
+        first, second = [sid for sid in Ensemble.HOSTS if sid != leader]
+        for sid in (first, second):
+            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        java = zkcli(ensemble.client_address(first), "create /from-java hello\nget /from-java\nquit\n")
+        assert "Created /from-java" in java, java
+        c = cli_mt(ensemble.client_address(second), ["sync /from-java", "get /from-java", "create /from-c"])
+        assert "state = CONNECTED_STATE" in c and "value_len = 5\nhello" in c and "[/from-c]: rc = 0" in c, c
+        client = connect(ensemble, leader)
+        assert client.get("/from-java")[0] == b"hello" and client.exists("/from-c") is not None
+        client.stop()
+    finally:
+        members.close()
