@@ -59,6 +59,17 @@ public struct ServerConfiguration: Sendable {
     public var localSessionsUpgradingEnabled = true
     /// `readonlymode.enabled`: serve reads while cut off from a quorum.
     public var readOnlyModeEnabled = false
+    /// `leaderSilenceTimeout` (Aviary's): a follower that hears nothing from its leader — no
+    /// PING, PROPOSAL or COMMIT — for this many milliseconds looks for a new one, instead of
+    /// waiting out syncLimit × tickTime (a paused or hung leader). nil: max(tickTime, 1000);
+    /// 0: only syncLimit, as ZooKeeper.
+    public var leaderSilenceTimeoutMs: Int?
+    /// The silence after which a serving follower gives its leader up, in milliseconds.
+    public var effectiveLeaderSilenceTimeout: Int {
+        let limit = tickTime * syncLimit
+        guard let chosen = leaderSilenceTimeoutMs else { return min(limit, max(tickTime, 1000)) }
+        return chosen == 0 ? limit : min(limit, chosen)
+    }
     /// The voting members (participants).
     public var voters: [ServerSpec] { servers.values.filter { $0.role == "participant" }.sorted { $0.id < $1.id } }
     /// The observers.

@@ -147,6 +147,7 @@ public enum ZooConfigParser {
             case "localSessionsEnabled": config.localSessionsEnabled = try bool()
             case "localSessionsUpgradingEnabled": config.localSessionsUpgradingEnabled = try bool()
             case "readonlymode.enabled", "zookeeper.readonlymode.enabled": config.readOnlyModeEnabled = try bool()
+            case "leaderSilenceTimeout": config.leaderSilenceTimeoutMs = try int(max: 3_600_000)
             case "dynamicConfigFile": config.dynamicConfigFile = value
             case "digest.enabled", "zookeeper.digest.enabled": config.digestEnabled = try bool()
             case "znode.container.checkIntervalMs", "zookeeper.znode.container.checkIntervalMs":

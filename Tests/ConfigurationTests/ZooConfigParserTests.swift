@@ -36,6 +36,16 @@ struct ZooConfigParserTests {
         #expect(config.snapRetainCount == 3 && config.forceSync && config.snapCount == 100_000)
     }
 
+    /// A serving follower gives up a silent leader after one tickTime (at least a second) by
+    /// default, never later than syncLimit ticks; 0 keeps ZooKeeper's syncLimit alone.
+    @Test func leaderSilenceTimeoutDefaultsToATickWithinSyncLimit() throws {
+        #expect(try parse("tickTime=2000\nsyncLimit=5").0.effectiveLeaderSilenceTimeout == 2000)
+        #expect(try parse("tickTime=200\nsyncLimit=10").0.effectiveLeaderSilenceTimeout == 1000)
+        #expect(try parse("tickTime=200\nsyncLimit=2").0.effectiveLeaderSilenceTimeout == 400)
+        #expect(try parse("tickTime=2000\nsyncLimit=5\nleaderSilenceTimeout=0").0.effectiveLeaderSilenceTimeout == 10_000)
+        #expect(try parse("tickTime=2000\nsyncLimit=5\nleaderSilenceTimeout=3500").0.effectiveLeaderSilenceTimeout == 3500)
+    }
+
     @Test func malformedValuesNameTheLine() {
         #expect { try parse("tickTime=2000\nclientPort=abc\n") } throws: { error in
             (error as? ConfigurationError)?.description == "zoo.cfg:2: clientPort=abc: expected a whole number from 0 to 65535"

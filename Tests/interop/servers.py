@@ -161,7 +161,7 @@ class Ensemble:
 
     HOSTS = {1: "127.0.0.2", 2: "127.0.0.3", 3: "127.0.0.4"}
 
-    def __init__(self, root, observers=(), admin=False, extra=""):
+    def __init__(self, root, observers=(), admin=False, extra="", tick_time=500, init_limit=10, sync_limit=5):
         self.root = root
         self.quorum = {sid: free_port() for sid in self.HOSTS}
         self.election = {sid: free_port() for sid in self.HOSTS}
@@ -181,7 +181,8 @@ class Ensemble:
             with open(path, "w") as f:
                 admin_lines = ("admin.enableServer=true\nadmin.serverAddress=%s\nadmin.serverPort=%d\n" % (host, self.admin[sid])
                                if admin else "admin.enableServer=false\n")
-                f.write("tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=%s\n" % (data, self.client[sid], host)
+                f.write("tickTime=%d\ninitLimit=%d\nsyncLimit=%d\ndataDir=%s\nclientPort=%d\nclientPortAddress=%s\n"
+                        % (tick_time, init_limit, sync_limit, data, self.client[sid], host)
                         + admin_lines + "4lw.commands.whitelist=*\nmetricsProvider.httpPort=%d\nmetricsProvider.httpHost=%s\n"
                         % (self.metrics[sid], host) + ("peerType=observer\n" if sid in observers else "") + extra + members)
             self.configs[sid] = path
@@ -195,11 +196,11 @@ class Ensemble:
     def client_address(self, sid):
         return "%s:%d" % (self.HOSTS[sid], self.client[sid])
 
-    def start_zookeeper(self, sid, properties=()):
+    def start_zookeeper(self, sid, properties=(), heap="256m"):
         """Starts ZooKeeper member `sid`; `properties` are extra `-D` system properties."""
         log = open(os.path.join(self.root, "zk%d.log" % sid), "a")
         admin = [] if self.admin else ["-Dzookeeper.admin.enableServer=false"]
-        return subprocess.Popen(["java", "-Xmx256m", "-cp", zookeeper_classpath()] + admin
+        return subprocess.Popen(["java", "-Xmx" + heap, "-cp", zookeeper_classpath()] + admin
                                 + ["-D" + p for p in properties]
                                 + ["org.apache.zookeeper.server.quorum.QuorumPeerMain", self.configs[sid]],
                                 stdout=log, stderr=subprocess.STDOUT)

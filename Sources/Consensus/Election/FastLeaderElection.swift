@@ -39,6 +39,9 @@ public struct FastLeaderElection: Sendable {
         case notification(from: Int64, ElectionNotification)
         /// The timer set last expired.
         case timerFired
+        /// The shell could not reach voter `sid` (its election port refused or timed out):
+        /// no vote will come from it until it says something.
+        case peerUnreachable(Int64)
     }
 
     public enum Action: Hashable, Sendable {
@@ -65,6 +68,8 @@ public struct FastLeaderElection: Sendable {
     private var notificationTimeout: Int64
     /// Set while a quorum agrees and the election waits `finalizeWait` for a better vote.
     private var finalizing = false
+    /// Voters the shell could not reach in this round, and that have not been heard since.
+    private var unreachable: Set<Int64> = []
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -96,6 +101,13 @@ public struct FastLeaderElection: Sendable {
                 notificationTimeout = min(notificationTimeout * 2, configuration.maximumNotificationInterval)
                 actions.append(.setTimer(milliseconds: notificationTimeout))
             }
+        case .peerUnreachable(let sid):
+            guard running, configuration.allVoters.contains(sid) else { break }
+            unreachable.insert(sid)
+            if finalizing && everyReachableVoterAgrees() {
+                finish(leader: proposal.leader, zxid: proposal.zxid, electionEpoch: logicalClock, peerEpoch: proposal.peerEpoch,
+                       into: &actions)
+            }
         }
         return actions
     }
@@ -112,6 +124,7 @@ public struct FastLeaderElection: Sendable {
         finalizing = false
         received = [:]
         outOfElection = [:]
+        unreachable = []
         notificationTimeout = configuration.minimumNotificationInterval
         logicalClock += 1
         // A server that is not a voter proposes nobody (`getInitId` and friends).
@@ -166,6 +179,7 @@ public struct FastLeaderElection: Sendable {
 
     private mutating func receive(_ n: ElectionNotification, from sid: Int64, into actions: inout [Action]) {
         let voters = configuration.allVoters
+        unreachable.remove(sid)
         // WorkerReceiver: a server outside the voters is told at once where things stand.
         guard voters.contains(sid) else {
             actions.append(.send(to: sid, ElectionNotification(state: state, leader: currentVote.leader, zxid: currentVote.zxid,
@@ -190,6 +204,14 @@ public struct FastLeaderElection: Sendable {
             // else is dropped and the wait starts again, as ZooKeeper's poll loop does.
             guard Vote.beats(leader: n.leader, zxid: n.zxid, peerEpoch: n.peerEpoch, currentLeader: proposal.leader,
                              currentZxid: proposal.zxid, currentPeerEpoch: proposal.peerEpoch) else {
+                if n.state == .looking && n.electionEpoch == logicalClock {
+                    // The last voter agreeing ends the wait (see everyReachableVoterAgrees).
+                    received[sid] = Vote(leader: n.leader, zxid: n.zxid, electionEpoch: n.electionEpoch, peerEpoch: n.peerEpoch)
+                    if everyReachableVoterAgrees() {
+                        return finish(leader: proposal.leader, zxid: proposal.zxid, electionEpoch: logicalClock,
+                                      peerEpoch: proposal.peerEpoch, into: &actions)
+                    }
+                }
                 actions.append(.setTimer(milliseconds: configuration.finalizeWait))
                 return
             }
@@ -235,11 +257,25 @@ public struct FastLeaderElection: Sendable {
         received[sid] = Vote(leader: n.leader, zxid: n.zxid, electionEpoch: n.electionEpoch, peerEpoch: n.peerEpoch)
         let mine = Vote(leader: proposal.leader, zxid: proposal.zxid, electionEpoch: logicalClock, peerEpoch: proposal.peerEpoch)
         if isQuorum(received, agreeingWith: mine) {
+            if everyReachableVoterAgrees() {
+                // No better vote can come: every voter that can vote has, for this one.
+                return finish(leader: proposal.leader, zxid: proposal.zxid, electionEpoch: logicalClock,
+                              peerEpoch: proposal.peerEpoch, into: &actions)
+            }
             finalizing = true
             actions.append(.setTimer(milliseconds: configuration.finalizeWait))
         } else {
             rearm(into: &actions)
         }
+    }
+
+    /// Whether every voter has voted for the proposal, except those the shell could not
+    /// reach: then finalizeWait could bring no better vote (each voter's proposal beats its
+    /// own initial vote), and the election ends at once. ZooKeeper always waits; the outcome is
+    /// the one it reaches when no vote arrives during the wait.
+    private func everyReachableVoterAgrees() -> Bool {
+        let mine = Vote(leader: proposal.leader, zxid: proposal.zxid, electionEpoch: logicalClock, peerEpoch: proposal.peerEpoch)
+        return configuration.allVoters.allSatisfy { unreachable.contains($0) || received[$0]?.agrees(with: mine) == true }
     }
 
     /// `receivedFollowingNotification`: votes of servers that already follow or lead.

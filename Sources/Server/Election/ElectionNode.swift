@@ -139,6 +139,7 @@ public final class ElectionNode: @unchecked Sendable {
                 case .failure(let error):
                     // As QuorumCnxManager's "Cannot open channel to N at election address".
                     logger.warning("Cannot open channel to \(sid) at election address \(peer.host):\(peer.port): \(error)")
+                    perform(core.receive(.peerUnreachable(sid)))
                     return
                 }
                 var buffer = channel.allocator.buffer(capacity: 64)

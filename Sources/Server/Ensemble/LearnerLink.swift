@@ -64,7 +64,9 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
 
     // MARK: Connection
 
-    /// Dials the leader's quorum port: five tries a second apart, as ZooKeeper's learner does.
+    /// Dials the leader's quorum port: five tries 100 ms apart, as ZooKeeper's learner does
+    /// (`zookeeper.leaderConnectDelayDuringRetryMs`): a follower that finished the election a
+    /// moment before its leader opened the port is not held up for a second.
     func connect(attempt: Int = 1) {
         guard !closed else { return }
         let config = server.configuration
@@ -82,18 +84,21 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
                     guard !closed else { return }
                     if attempt >= 5 { return end("cannot connect to the leader at \(host):\(port): \(error)") }
                     logger.info("connecting to the leader at \(host):\(port) failed (\(error)); trying again")
-                    server.coreLoop.scheduleTask(in: .seconds(1)) { [self] in connect(attempt: attempt + 1) }
+                    server.coreLoop.scheduleTask(in: .milliseconds(100)) { [self] in connect(attempt: attempt + 1) }
                 }
             }
     }
 
-    /// The leader must be heard within initLimit ticks while synchronizing and syncLimit ticks
-    /// after (the learner socket's read timeout in ZooKeeper).
+    /// The leader must be heard within initLimit ticks while synchronizing (the learner
+    /// socket's read timeout in ZooKeeper), and once serving within `leaderSilenceTimeout`:
+    /// the leader pings every half tick, so silence for that long means missed pings from a
+    /// paused or hung leader, which ZooKeeper notices only after syncLimit ticks.
     private func startWatchdog() {
         let config = server.configuration
-        let interval = TimeAmount.milliseconds(Int64(max(10, config.tickTime / 2)))
+        let silenceLimit = config.effectiveLeaderSilenceTimeout
+        let interval = TimeAmount.milliseconds(Int64(max(10, min(config.tickTime / 2, silenceLimit / 8))))
         watchdog = server.coreLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
-            let limit = Int64(config.tickTime * (serving ? config.syncLimit : config.initLimit))
+            let limit = Int64(serving ? silenceLimit : config.tickTime * config.initLimit)
             let silent = AviaryServer.now().monotonicMillis - lastHeard
             if silent > limit { end("nothing from the leader for \(silent) ms (limit \(limit) ms)") }
         }

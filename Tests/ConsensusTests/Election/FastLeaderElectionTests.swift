@@ -44,6 +44,45 @@ struct FastLeaderElectionTests {
         #expect(world.outcomes[3]?.state == .following && world.outcomes[3]?.vote.leader == 2)
     }
 
+    /// finalizeWait is skipped once every voter that can vote has voted for the proposal:
+    /// all of them, or all but those the shell could not reach. A voter neither heard nor
+    /// known unreachable keeps the wait.
+    @Test func theElectionEndsAtOnceWhenEveryReachableVoterAgrees() {
+        func election() -> FastLeaderElection {
+            var core = FastLeaderElection(configuration: .init(myid: 1, verifier: QuorumVerifier(voters: [1, 2, 3])))
+            _ = core.receive(.start(lastLoggedZxid: 0x1_0000_0004, currentEpoch: 1))
+            return core
+        }
+        func vote(for leader: Int64, round: Int64 = 1) -> ElectionNotification {
+            ElectionNotification(state: .looking, leader: leader, zxid: 0x1_0000_0004, electionEpoch: round, peerEpoch: 1, config: "")
+        }
+        func elected(_ actions: [FastLeaderElection.Action]) -> Bool {
+            actions.contains { if case .elected = $0 { return true } else { return false } }
+        }
+        var waiting = election()
+        _ = waiting.receive(.notification(from: 2, vote(for: 2)))
+        _ = waiting.receive(.notification(from: 1, vote(for: 2)))
+        #expect(!elected(waiting.receive(.notification(from: 2, vote(for: 2)))), "server 3 may still bring a better vote")
+        let afterRefusal = waiting.receive(.peerUnreachable(3))
+        #expect(elected(afterRefusal) && waiting.currentVote.leader == 2, "server 3's election port refused: no vote can come")
+
+        var refusedFirst = election()
+        _ = refusedFirst.receive(.peerUnreachable(3))
+        _ = refusedFirst.receive(.notification(from: 2, vote(for: 2)))
+        #expect(elected(refusedFirst.receive(.notification(from: 1, vote(for: 2)))))
+
+        var everyone = election()
+        _ = everyone.receive(.notification(from: 3, vote(for: 2)))
+        _ = everyone.receive(.notification(from: 2, vote(for: 2)))
+        #expect(elected(everyone.receive(.notification(from: 1, vote(for: 2)))), "all three voted for server 2")
+
+        var heardAgain = election()
+        _ = heardAgain.receive(.peerUnreachable(3))
+        _ = heardAgain.receive(.notification(from: 3, vote(for: 3, round: 0)))
+        _ = heardAgain.receive(.notification(from: 2, vote(for: 2)))
+        #expect(!elected(heardAgain.receive(.notification(from: 1, vote(for: 2)))), "server 3 spoke since: it is reachable")
+    }
+
     @Test func noQuorumNoLeader() {
         var world = ElectionSimulation(voters: [1, 2, 3, 4, 5], seed: 5)
         world.down = [3, 4, 5]
