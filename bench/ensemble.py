@@ -109,6 +109,16 @@ class Members:
             time.sleep(0.2)
         raise RuntimeError("%s ensemble did not form: %s" % (self.kind, {sid: self.mode(sid) for sid in SIDS}))
 
+    def wait_leader(self, timeout=300):
+        """Waits until one member leads; returns its sid."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            leaders = [sid for sid in SIDS if sid in self.processes and self.mode(sid) == "leader"]
+            if len(leaders) == 1:
+                return leaders[0]
+            time.sleep(0.2)
+        raise RuntimeError("%s ensemble has no leader" % self.kind)
+
     def addresses(self):
         return ",".join(self.ensemble.client_address(sid) for sid in SIDS)
 
@@ -189,7 +199,7 @@ def failover(members, sig):
 def fill(members, count, prefix):
     """Writes `count` more znodes of 100 bytes through the leader with `aviary bench`
     (creates under /bench), then one marker znode; returns the marker's path and seconds."""
-    leader = members.wait_serving()
+    leader = members.wait_leader()
     address = members.ensemble.client_address(leader)
     began = time.time()
     start_count = znode_count(address)
@@ -313,10 +323,10 @@ def main():
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump(results, f, indent=2)
-    report(results, args)
+    print_table(results, args)
 
 
-def report(results, args):
+def print_table(results, args):
     z, a = results["zookeeper"], results["aviary"]
 
     def row(name, zv, av, unit, goal):

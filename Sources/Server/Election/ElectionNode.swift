@@ -30,6 +30,8 @@ public final class ElectionNode: @unchecked Sendable {
     private var channels: [Int64: Channel] = [:]
     private var connecting: Set<Int64> = []
     private var waiting: [Int64: ElectionNotification] = [:]
+    /// The last notification written to each peer, resent if its connection drops mid-election.
+    private var lastSent: [Int64: ElectionNotification] = [:]
     private var timer: Scheduled<Void>?
     private var serverChannel: Channel?
     private var electedHandler: (@Sendable (Vote, PeerState) -> Void)?
@@ -91,6 +93,7 @@ public final class ElectionNode: @unchecked Sendable {
                 if sid == myid {
                     loop.execute { [self] in perform(core.receive(.notification(from: myid, notification))) }
                 } else if let channel = channels[sid] {
+                    lastSent[sid] = notification
                     write(notification, to: channel)
                 } else {
                     waiting[sid] = notification
@@ -184,8 +187,15 @@ public final class ElectionNode: @unchecked Sendable {
         }
     }
 
+    /// A peer's connection ended. During an election it is dialled again at once with the
+    /// last notification it was sent (ZooKeeper's SendWorker resends `lastMessageSent`): a
+    /// peer that died refuses, and the election stops waiting for its vote.
     func closed(_ channel: Channel, sid: Int64?) {
-        if let sid, channels[sid] === channel { channels[sid] = nil }
+        guard let sid, channels[sid] === channel else { return }
+        channels[sid] = nil
+        guard core.running, let last = lastSent[sid] else { return }
+        if waiting[sid] == nil { waiting[sid] = last }
+        connect(sid)
     }
 }
 
