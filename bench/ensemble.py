@@ -198,13 +198,14 @@ def failover(members, sig):
 
 def fill(members, count, prefix):
     """Writes `count` more znodes of 100 bytes through the leader with `aviary bench`
-    (creates under /bench), then one marker znode; returns the marker's path and seconds."""
+    (creates under /fill-PREFIX), then one marker znode; returns the marker's path and seconds."""
     leader = members.wait_leader()
     address = members.ensemble.client_address(leader)
     began = time.time()
     start_count = znode_count(address)
     command = [os.environ["AVIARY_BIN"], "bench", "--servers", address, "--duration", "3600", "--warmup", "0",
-               "--mix", "create=100", "--connections", "8", "--depth", "64", "--value-size", "100", "--json"]
+               "--mix", "create=100", "--connections", "8", "--depth", "64", "--value-size", "100", "--keys", "1",
+               "--root", "/fill-%s" % prefix, "--json"]
     writer = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while znode_count(address) < start_count + count:

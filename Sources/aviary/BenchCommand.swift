@@ -18,6 +18,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds of warm-up before measuring.") var warmup = 2.0
     @Option(help: "Total operations per second (open loop); 0 keeps depth requests in flight (closed loop).") var rate = 0.0
     @Option(help: "Seed for the operation and key choices.") var seed: UInt64 = 1
+    @Option(help: "The znode the benchmark's keys and created znodes go under.") var root = "/aviary-bench"
     @Option(help: "Event-loop threads of the load generator.") var threads = 2
     @Flag(help: "Print JSON.") var json = false
 
@@ -33,6 +34,8 @@ struct BenchCommand: AsyncParsableCommand {
         options.connections = connections; options.depth = depth; options.mix = mix; options.valueSize = valueSize
         options.keys = keys; options.duration = duration; options.warmup = warmup; options.rate = rate
         options.seed = seed; options.threads = threads
+        guard root.hasPrefix("/"), root.count > 1, !root.hasSuffix("/") else { throw ValidationError("--root must be an absolute path such as /aviary-bench") }
+        options.root = root
         let report: BenchReport
         do {
             report = try await BenchRunner.run(options)

@@ -70,6 +70,11 @@ public struct FastLeaderElection: Sendable {
     private var finalizing = false
     /// Voters the shell could not reach in this round, and that have not been heard since.
     private var unreachable: Set<Int64> = []
+    /// LOOKING notifications of a round newer than the last, received between elections: the
+    /// round this server is about to join. ZooKeeper queues them (its state is LOOKING before
+    /// `lookForLeader` runs); they are taken in at the next start, so the vote they carry is
+    /// not lost to the race between a peer's notification and this server's own start.
+    private var early: [Int64: ElectionNotification] = [:]
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -132,6 +137,11 @@ public struct FastLeaderElection: Sendable {
         proposal = initial
         sendNotifications(into: &actions)
         actions.append(.setTimer(milliseconds: notificationTimeout))
+        let waiting = early
+        early = [:]
+        for (sid, notification) in waiting.sorted(by: { $0.key < $1.key }) where running {
+            receive(notification, from: sid, into: &actions)
+        }
     }
 
     private func notification(_ vote: (leader: Int64, zxid: Int64, peerEpoch: Int64), electionEpoch: Int64,
@@ -193,6 +203,7 @@ public struct FastLeaderElection: Sendable {
                 actions.append(.send(to: sid, ElectionNotification(state: state, leader: currentVote.leader, zxid: currentVote.zxid,
                                                                     electionEpoch: currentVote.electionEpoch,
                                                                     peerEpoch: currentVote.peerEpoch, config: configuration.configText)))
+                if n.electionEpoch > logicalClock { early[sid] = n }
             }
             return
         }

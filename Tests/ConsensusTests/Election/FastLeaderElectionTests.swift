@@ -83,6 +83,20 @@ struct FastLeaderElectionTests {
         #expect(!elected(heardAgain.receive(.notification(from: 1, vote(for: 2)))), "server 3 spoke since: it is reachable")
     }
 
+    /// A peer's notification of the round this server is about to start, arriving just
+    /// before it starts, counts once it does (ZooKeeper has it queued): the server takes the
+    /// better vote at once instead of after a notification timeout.
+    @Test func aNotificationJustBeforeTheStartIsTakenIn() {
+        var core = FastLeaderElection(configuration: .init(myid: 1, verifier: QuorumVerifier(voters: [1, 2, 3])))
+        let early = ElectionNotification(state: .looking, leader: 2, zxid: 0x1_0000_0004, electionEpoch: 1, peerEpoch: 1, config: "")
+        let answer = core.receive(.notification(from: 2, early))
+        #expect(answer.count == 1, "answered with the vote it stands by, as before")
+        let started = core.receive(.start(lastLoggedZxid: 0x1_0000_0004, currentEpoch: 1))
+        #expect(started.contains(.send(to: 2, ElectionNotification(state: .looking, leader: 2, zxid: 0x1_0000_0004, electionEpoch: 1,
+                                                                   peerEpoch: 1, config: ""))),
+                "it votes for server 2 at once")
+    }
+
     @Test func noQuorumNoLeader() {
         var world = ElectionSimulation(voters: [1, 2, 3, 4, 5], seed: 5)
         world.down = [3, 4, 5]
