@@ -936,3 +936,44 @@ def test_zkcli_and_the_c_client_against_an_ensemble_of_aviarys():
         client.stop()
     finally:
         members.close()
+
+
+@pytest.mark.timeout(300)
+def test_an_aviary_leader_diffs_a_follower_behind_its_committed_log_from_its_transaction_log():
+    """A ZooKeeper follower misses 700 writes, more than the 500 committed proposals the
+    leader keeps in memory: the Aviary leader reads the gap from its transaction log and sends
+    a DIFF (the missed transactions are far under a third of its newest snapshot's size), as
+    ZooKeeper's leader does, instead of a SNAP."""
+    members = Members(extra="snapCount=400\n")
+    ensemble, processes, root = members.ensemble, members.processes, members.root
+    try:
+        processes[3] = ensemble.start_aviary(3)
+        time.sleep(1)
+        for sid in (1, 2):
+            processes[sid] = ensemble.start_zookeeper(sid)
+        assert ensemble.wait_for_mode(3, ("leader",), timeout=60) == "leader"
+        for sid in (1, 2):
+            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        client = connect(ensemble, 3)
+        for i in range(600):
+            client.create_async("/big-%d" % i, b"x" * 2000)
+        client.sync("/")
+        members.kill(1)
+        results = [client.create_async("/missed-%d" % i, b"") for i in range(700)]
+        for result in results:
+            result.get(timeout=30)
+        processes[1] = ensemble.start_zookeeper(1)
+        assert ensemble.wait_for_mode(1, ("follower",), timeout=60) == "follower"
+        with open(os.path.join(root, "zk1.log"), errors="replace") as f:
+            zookeeper_log = f.read()
+        restarted = zookeeper_log[zookeeper_log.rindex("Getting a diff") if "Getting a diff" in zookeeper_log else 0:]
+        assert "Getting a diff from the leader" in zookeeper_log, zookeeper_log[-3000:]
+        assert "Getting a snapshot from leader" not in restarted
+        follower = connect(ensemble, 1)
+        follower.sync("/")
+        names = set(follower.get_children("/"))
+        assert {"missed-%d" % i for i in range(700)} <= names and {"big-%d" % i for i in range(600)} <= names
+        follower.stop()
+        client.stop()
+    finally:
+        members.close()

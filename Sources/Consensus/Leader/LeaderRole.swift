@@ -86,10 +86,20 @@ public struct LeaderRole: Sendable {
     /// Each synchronized follower's oldest unacknowledged proposal.
     private var syncLimitChecks: [Int64: SyncLimitCheck] = [:]
 
-    /// - Parameter committedLog: what the leader's tree holds, as proposals (its whole log, in
-    ///   this model: a real leader keeps the last 500 and reads older ones from disk).
+    /// Reads the leader's own transaction log for a learner further behind than the committed
+    /// log reaches: the proposals from the learner's last zxid up to the given zxid, or nil
+    /// when the log does not reach back or a SNAP is cheaper (`getProposalsFromTxnLog`).
+    public typealias TxnLogReader = @Sendable (_ peerLastZxid: Int64, _ upTo: Int64) -> [Learner.Proposal]?
+
+    private let txnLogReader: TxnLogReader?
+
+    /// - Parameters:
+    ///   - committedLog: the newest committed proposals, oldest first (a real leader keeps 500).
+    ///   - txnLog: where older ones are read from for a DIFF; nil: a learner behind the
+    ///     committed log gets a SNAP.
     public init(verifier: QuorumVerifier, leader: Discovery.Leader, committedLog: [Learner.Proposal], limits: Limits = Limits(),
-                configText: String = "version=0") {
+                configText: String = "version=0", txnLog: TxnLogReader? = nil) {
+        self.txnLogReader = txnLog
         self.verifier = verifier
         self.configText = Array(configText.utf8)
         self.limits = limits
@@ -294,14 +304,23 @@ public struct LeaderRole: Sendable {
     /// The sync packets, the committed proposals after them, what is in flight, then NEWLEADER.
     private mutating func synchronize(_ sid: Int64, peerLastZxid: Int64, into actions: inout [Action]) {
         let zxids = committedLog.map(\.header.zxid)
-        let plan = SyncPlan.decide(peerLastZxid: peerLastZxid, committedLog: zxids, lastProcessedZxid: broadcast.lastCommitted)
+        var fromLog: [Learner.Proposal]?
+        if let read = txnLogReader, peerLastZxid < (zxids.first ?? broadcast.lastCommitted) {
+            fromLog = read(peerLastZxid, broadcast.lastCommitted)
+        }
+        let plan = SyncPlan.decide(peerLastZxid: peerLastZxid, committedLog: zxids, lastProcessedZxid: broadcast.lastCommitted,
+                                   txnLog: fromLog?.map(\.header.zxid))
         switch plan.kind {
         case .diff(let zxid): actions.append(.send(to: sid, QuorumPacket(.diff, zxid: zxid)))
         case .trunc(let zxid): actions.append(.send(to: sid, QuorumPacket(.trunc, zxid: zxid)))
         case .snap(let zxid): actions.append(.sendSnapshot(to: sid, zxid: zxid))
         }
+        var known: [Int64: Learner.Proposal] = [:]
+        if !plan.proposals.isEmpty {
+            for proposal in (fromLog ?? []) + committedLog { known[proposal.header.zxid] = proposal }
+        }
         for zxid in plan.proposals {
-            guard let proposal = committedLog.first(where: { $0.header.zxid == zxid }) else { continue }
+            guard let proposal = known[zxid] else { continue }
             actions.append(.send(to: sid, QuorumPacket(.proposal, zxid: zxid, data: proposal.bytes)))
             actions.append(.send(to: sid, QuorumPacket(.commit, zxid: zxid)))
         }

@@ -43,7 +43,24 @@ final class EnsembleLeader: @unchecked Sendable {
                                         lastProcessedZxid: last),
                           committedLog: committed,
                           limits: .init(initLimit: Int64(config.initLimit), syncLimit: Int64(config.syncLimit)),
-                          configText: QuorumPeer.configText(config))
+                          configText: QuorumPeer.configText(config),
+                          txnLog: Self.txnLogReader(server.dataDirectory))
+    }
+
+    /// ZooKeeper's `zookeeper.snapshotSizeFactor`: a DIFF from the log is sent while the
+    /// transactions it carries are under a third of the newest snapshot's size.
+    static let snapshotSizeFactor = 0.33
+
+    /// Reads a learner's missing transactions from this server's log (`LearnerHandler.syncFollower`'s
+    /// txnlog case), limited as ZooKeeper limits it.
+    static func txnLogReader(_ directory: DataDirectory) -> LeaderRole.TxnLogReader {
+        { peerLastZxid, upTo in
+            guard let newest = try? directory.snapshots().first,
+                  let size = (try? FileManager.default.attributesOfItem(atPath: newest.path)[.size]) as? NSNumber else { return nil }
+            let limit = Int(Double(size.intValue) * snapshotSizeFactor)
+            return CommittedLog.since(directory, peerLastZxid: peerLastZxid, upTo: upTo, sizeLimit: limit)?
+                .map { Learner.Proposal(header: $0.header, txn: $0.txn, digest: nil) }
+        }
     }
 
     /// Whether the epoch is established and clients are served.
