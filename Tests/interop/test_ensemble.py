@@ -75,14 +75,25 @@ class Members:
         mode = self.ensemble.wait_for_mode(AVIARY, modes, timeout=60)
         assert mode in modes, "Aviary is %r, not %s:\n%s" % (mode, modes, self.aviary_log()[-4000:])
 
+    def start_aviary_leading(self, user=None):
+        """server.3 = Aviary starts first, then the ZooKeepers: with equal zxids the largest
+        sid leads, and they follow it."""
+        self.processes[3] = self.ensemble.start_aviary(3, user=user)
+        time.sleep(1)
+        for sid in (1, 2):
+            self.processes[sid] = self.ensemble.start_zookeeper(sid, self.zookeeper_properties)
+        assert self.ensemble.wait_for_mode(3, ("leader",), timeout=60) == "leader", self.aviary_log(3)[-3000:]
+        for sid in (1, 2):
+            assert self.ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+
     def kill(self, sid, sig=signal.SIGKILL):
         process = self.processes.pop(sid)
         process.send_signal(sig)
         process.wait()
 
-    def aviary_log(self):
+    def aviary_log(self, sid=AVIARY):
         try:
-            with open(os.path.join(self.root, "aviary%d.log" % AVIARY), errors="replace") as f:
+            with open(os.path.join(self.root, "aviary%d.log" % sid), errors="replace") as f:
                 return f.read()
         except OSError:
             return ""
@@ -632,13 +643,7 @@ def test_local_sessions_in_a_mixed_ensemble_with_each_kind_leading():
     members = Members(extra="localSessionsEnabled=true\nlocalSessionsUpgradingEnabled=true\n")
     ensemble, processes = members.ensemble, members.processes
     try:
-        processes[3] = ensemble.start_aviary(3)
-        time.sleep(1)
-        for sid in (1, 2):
-            processes[sid] = ensemble.start_zookeeper(sid)
-        assert ensemble.wait_for_mode(3, ("leader",), timeout=60) == "leader", members.aviary_log()
-        for sid in (1, 2):
-            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        members.start_aviary_leading()
         local_session_behaviour(ensemble, 1, "zookeeper-follower")
         local_session_behaviour(ensemble, 3, "aviary-leader")
         members.kill(3)
@@ -679,12 +684,12 @@ def test_without_upgrading_a_local_session_cannot_create_an_ephemeral():
         members.close()
 
 
-class QuorumCut:
-    """An iptables rule that drops every packet server `sid` sends from its quorum port: its
-    learners hear nothing more from it (not even what the kernel still holds for them)."""
+class DropRule:
+    """An iptables OUTPUT rule that drops matching TCP packets while in effect; the test is
+    skipped where iptables cannot be used."""
 
-    def __init__(self, ensemble, sid):
-        self.rule = ["OUTPUT", "-p", "tcp", "-s", Ensemble.HOSTS[sid], "--sport", str(ensemble.quorum[sid]), "-j", "DROP"]
+    def __init__(self, match):
+        self.rule = ["OUTPUT", "-p", "tcp"] + match + ["-j", "DROP"]
 
     def __enter__(self):
         try:
@@ -697,12 +702,18 @@ class QuorumCut:
         subprocess.run(["iptables", "-D"] + self.rule, capture_output=True)
 
 
+def quorum_cut(ensemble, sid):
+    """Every packet server `sid` sends from its quorum port is dropped: its learners hear
+    nothing more from it (not even what the kernel still holds for them)."""
+    return DropRule(["-s", Ensemble.HOSTS[sid], "--sport", str(ensemble.quorum[sid])])
+
+
 def log_unacknowledged_write(members, leader, others, path):
     """Leader `leader` logs a write that none of its followers receives and is killed before
     it hears that nobody acknowledged it; the others elect a leader without that write."""
     ensemble, processes = members.ensemble, members.processes
     raw = RawClient(ensemble.client_address(leader), read_only=False)
-    with QuorumCut(ensemble, leader):
+    with quorum_cut(ensemble, leader):
         raw.send_frame(i32(1) + i32(1) + string(path) + buf(b"") + acls(OPEN_ACL) + i32(0))
         time.sleep(0.7)
         processes.pop(leader).kill()
@@ -731,13 +742,7 @@ def test_a_diverged_tail_is_truncated_in_both_directions():
     members = Members()
     ensemble, processes = members.ensemble, members.processes
     try:
-        processes[3] = ensemble.start_aviary(3)
-        time.sleep(1)
-        for sid in (1, 2):
-            processes[sid] = ensemble.start_zookeeper(sid)
-        assert ensemble.wait_for_mode(3, ("leader",), timeout=60) == "leader"
-        for sid in (1, 2):
-            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        members.start_aviary_leading()
         client = connect(ensemble, 1)
         client.create("/committed-1", b"")
         client.stop()
@@ -814,24 +819,12 @@ def server_user(sid):
     return name
 
 
-class Partition:
-    """Cuts member `sid` (run as `user`) off from the rest of the ensemble: iptables drops
-    every packet it sends on a quorum or election connection, as server or as client, while
-    its clients still reach it."""
-
-    def __init__(self, ensemble, user):
-        ports = ",".join(str(p) for p in ensemble.quorum_ports())
-        self.rule = ["OUTPUT", "-p", "tcp", "-m", "owner", "--uid-owner", user, "-m", "multiport", "--ports", ports, "-j", "DROP"]
-
-    def __enter__(self):
-        try:
-            subprocess.run(["iptables", "-I"] + self.rule, check=True, capture_output=True)
-        except (OSError, subprocess.CalledProcessError) as error:
-            pytest.skip("iptables cannot partition a server here: %s" % error)
-        return self
-
-    def __exit__(self, *exc):
-        subprocess.run(["iptables", "-D"] + self.rule, capture_output=True)
+def partition(ensemble, user):
+    """Cuts the member run as `user` off from the rest of the ensemble: every packet it sends
+    on a quorum or election connection, as server or as client, is dropped, while its clients
+    still reach it."""
+    ports = ",".join(str(p) for p in ensemble.quorum_ports())
+    return DropRule(["-m", "owner", "--uid-owner", user, "-m", "multiport", "--ports", ports])
 
 
 def create_all(client, prefix, count):
@@ -861,7 +854,7 @@ def test_a_partitioned_aviary_follower_stops_serving_and_catches_up_when_healed(
         (members.processes[AVIARY].poll(), members.aviary_log()[-3000:])
     majority = connect(ensemble, ZOOKEEPERS[0])
     acknowledged = create_all(majority, "before", 5)
-    with Partition(ensemble, user):
+    with partition(ensemble, user):
         assert ensemble.wait_for_mode(AVIARY, ("not serving",), timeout=60) == "not serving", members.aviary_log()[-3000:]
         acknowledged += create_all(majority, "during", 20)
     majority.stop()
@@ -883,18 +876,12 @@ def test_a_partitioned_aviary_leader_steps_down_and_nothing_acknowledged_is_lost
     ensemble, processes = members.ensemble, members.processes
     try:
         user = server_user(3)
-        processes[3] = ensemble.start_aviary(3, user=user)
-        time.sleep(1)
-        for sid in (1, 2):
-            processes[sid] = ensemble.start_zookeeper(sid)
-        assert ensemble.wait_for_mode(3, ("leader",), timeout=60) == "leader"
-        for sid in (1, 2):
-            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        members.start_aviary_leading(user=user)
         clients = {sid: connect(ensemble, sid) for sid in (1, 2, 3)}
         acknowledged = []
         for sid, client in clients.items():
             acknowledged += create_all(client, "before-%d" % sid, 5)
-        with Partition(ensemble, user):
+        with partition(ensemble, user):
             # Writes through the cut-off leader are not acknowledged (no quorum acks them).
             lost = clients[3].create_async("/through-the-cut-leader", b"")
             assert ensemble.wait_for_mode(3, ("not serving", None), timeout=60) in ("not serving", None)
@@ -947,13 +934,7 @@ def test_an_aviary_leader_diffs_a_follower_behind_its_committed_log_from_its_tra
     members = Members(extra="snapCount=400\n")
     ensemble, processes, root = members.ensemble, members.processes, members.root
     try:
-        processes[3] = ensemble.start_aviary(3)
-        time.sleep(1)
-        for sid in (1, 2):
-            processes[sid] = ensemble.start_zookeeper(sid)
-        assert ensemble.wait_for_mode(3, ("leader",), timeout=60) == "leader"
-        for sid in (1, 2):
-            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        members.start_aviary_leading()
         client = connect(ensemble, 3)
         for i in range(600):
             client.create_async("/big-%d" % i, b"x" * 2000)
