@@ -19,6 +19,9 @@ public struct LeaderRole: Sendable {
         /// Half a tick passed (`Leader.lead`'s loop): ping every learner, and every second
         /// call advance the tick and check that a quorum is still heard.
         case halfTick
+        /// The answer to ``Action/readTxnLog(for:after:upTo:)``: the logged proposals from the
+        /// learner's last zxid on, or nil when the log does not reach back or a SNAP is cheaper.
+        case txnLogRead(for: Int64, [Learner.Proposal]?)
     }
 
     public enum Action: Sendable, Hashable {
@@ -43,6 +46,9 @@ public struct LeaderRole: Sendable {
         case revalidate(from: Int64, session: Int64, timeout: Int32)
         /// End this learner's connection, with the reason; it will look for a leader again.
         case closeLearner(Int64, reason: String)
+        /// Read the leader's own transaction log for learner `sid`, further behind than the
+        /// committed log reaches (`getProposalsFromTxnLog`); answer with ``Event/txnLogRead(for:_:)``.
+        case readTxnLog(for: Int64, after: Int64, upTo: Int64)
         /// Stop leading (back to LOOKING), with the reason.
         case fail(String)
     }
@@ -86,20 +92,18 @@ public struct LeaderRole: Sendable {
     /// Each synchronized follower's oldest unacknowledged proposal.
     private var syncLimitChecks: [Int64: SyncLimitCheck] = [:]
 
-    /// Reads the leader's own transaction log for a learner further behind than the committed
-    /// log reaches: the proposals from the learner's last zxid up to the given zxid, or nil
-    /// when the log does not reach back or a SNAP is cheaper (`getProposalsFromTxnLog`).
-    public typealias TxnLogReader = @Sendable (_ peerLastZxid: Int64, _ upTo: Int64) -> [Learner.Proposal]?
-
-    private let txnLogReader: TxnLogReader?
+    /// Whether a learner behind the committed log is synchronized from the transaction log.
+    private let readsTxnLog: Bool
+    /// Learners waiting for the transaction log to be read, with their last zxid.
+    private var awaitingTxnLog: [Int64: Int64] = [:]
 
     /// - Parameters:
     ///   - committedLog: the newest committed proposals, oldest first (a real leader keeps 500).
-    ///   - txnLog: where older ones are read from for a DIFF; nil: a learner behind the
-    ///     committed log gets a SNAP.
+    ///   - readsTxnLog: whether older ones are asked for (``Action/readTxnLog(for:after:upTo:)``)
+    ///     for a DIFF; otherwise a learner behind the committed log gets a SNAP.
     public init(verifier: QuorumVerifier, leader: Discovery.Leader, committedLog: [Learner.Proposal], limits: Limits = Limits(),
-                configText: String = "version=0", txnLog: TxnLogReader? = nil) {
-        self.txnLogReader = txnLog
+                configText: String = "version=0", readsTxnLog: Bool = false) {
+        self.readsTxnLog = readsTxnLog
         self.verifier = verifier
         self.configText = Array(configText.utf8)
         self.limits = limits
@@ -135,6 +139,9 @@ public struct LeaderRole: Sendable {
             handle(packet, from: sid, into: &actions)
         case .learnerLost(let sid):
             forget(sid)
+        case .txnLogRead(let sid, let proposals):
+            guard let peerLastZxid = awaitingTxnLog.removeValue(forKey: sid), learners[sid] == .handshaking else { break }
+            synchronize(sid, peerLastZxid: peerLastZxid, fromLog: proposals, logRead: true, into: &actions)
         case .durable(let zxid):
             for proposal in inFlight where proposal.header.zxid <= zxid {
                 acknowledge(proposal.header.zxid, from: discovery.leader.myid, into: &actions)
@@ -173,6 +180,7 @@ public struct LeaderRole: Sendable {
         learners[sid] = nil
         deadlines[sid] = nil
         syncLimitChecks[sid] = nil
+        awaitingTxnLog[sid] = nil
         observers.remove(sid)
         pendingSyncs.removeAll { $0.sid == sid }
     }
@@ -302,11 +310,13 @@ public struct LeaderRole: Sendable {
     }
 
     /// The sync packets, the committed proposals after them, what is in flight, then NEWLEADER.
-    private mutating func synchronize(_ sid: Int64, peerLastZxid: Int64, into actions: inout [Action]) {
+    /// A learner behind the committed log waits for the transaction log to be read first.
+    private mutating func synchronize(_ sid: Int64, peerLastZxid: Int64, fromLog: [Learner.Proposal]? = nil, logRead: Bool = false,
+                                      into actions: inout [Action]) {
         let zxids = committedLog.map(\.header.zxid)
-        var fromLog: [Learner.Proposal]?
-        if let read = txnLogReader, peerLastZxid < (zxids.first ?? broadcast.lastCommitted) {
-            fromLog = read(peerLastZxid, broadcast.lastCommitted)
+        if readsTxnLog && !logRead && peerLastZxid < (zxids.first ?? broadcast.lastCommitted) {
+            awaitingTxnLog[sid] = peerLastZxid
+            return actions.append(.readTxnLog(for: sid, after: peerLastZxid, upTo: broadcast.lastCommitted))
         }
         let plan = SyncPlan.decide(peerLastZxid: peerLastZxid, committedLog: zxids, lastProcessedZxid: broadcast.lastCommitted,
                                    txnLog: fromLog?.map(\.header.zxid))

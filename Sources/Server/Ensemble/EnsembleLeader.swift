@@ -44,23 +44,21 @@ final class EnsembleLeader: @unchecked Sendable {
                           committedLog: committed,
                           limits: .init(initLimit: Int64(config.initLimit), syncLimit: Int64(config.syncLimit)),
                           configText: QuorumPeer.configText(config),
-                          txnLog: Self.txnLogReader(server.dataDirectory))
+                          readsTxnLog: true)
     }
 
     /// ZooKeeper's `zookeeper.snapshotSizeFactor`: a DIFF from the log is sent while the
     /// transactions it carries are under a third of the newest snapshot's size.
     static let snapshotSizeFactor = 0.33
 
-    /// Reads a learner's missing transactions from this server's log (`LearnerHandler.syncFollower`'s
-    /// txnlog case), limited as ZooKeeper limits it.
-    static func txnLogReader(_ directory: DataDirectory) -> LeaderRole.TxnLogReader {
-        { peerLastZxid, upTo in
-            guard let newest = try? directory.snapshots().first,
-                  let size = (try? FileManager.default.attributesOfItem(atPath: newest.path)[.size]) as? NSNumber else { return nil }
-            let limit = Int(Double(size.intValue) * snapshotSizeFactor)
-            return CommittedLog.since(directory, peerLastZxid: peerLastZxid, upTo: upTo, sizeLimit: limit)?
-                .map { Learner.Proposal(header: $0.header, txn: $0.txn, digest: nil) }
-        }
+    /// A learner's missing transactions from this server's log (`LearnerHandler.syncFollower`'s
+    /// txnlog case), nil beyond ZooKeeper's size limit.
+    static func readTxnLog(_ directory: DataDirectory, after peerLastZxid: Int64, upTo: Int64) -> [Learner.Proposal]? {
+        guard let newest = try? directory.snapshots().first,
+              let size = (try? FileManager.default.attributesOfItem(atPath: newest.path)[.size]) as? NSNumber else { return nil }
+        let limit = Int(Double(size.intValue) * snapshotSizeFactor)
+        return CommittedLog.since(directory, peerLastZxid: peerLastZxid, upTo: upTo, sizeLimit: limit)?
+            .map { Learner.Proposal(header: $0.header, txn: $0.txn, digest: nil) }
     }
 
     /// Whether the epoch is established and clients are served.
@@ -318,6 +316,8 @@ final class EnsembleLeader: @unchecked Sendable {
                 peer.statistics.revalidateCount += 1
                 server.perform(server.core.revalidateSession(session, timeout: timeout, from: sid, now: AviaryServer.now()))
                 send(Revalidation.answer(sessionId: session, valid: server.core.isLiveSession(session)), to: sid)
+            case .readTxnLog(let sid, let peerLastZxid, let upTo):
+                receive(.txnLogRead(for: sid, Self.readTxnLog(server.dataDirectory, after: peerLastZxid, upTo: upTo)))
             case .closeLearner(let sid, let reason):
                 guard let channel = learnerChannels[sid] else { continue }
                 logger.warning("closing the connection of learner server.\(sid): \(reason)")

@@ -363,6 +363,10 @@ struct EnsembleSimulation {
             case .request(_, let request):
                 guard let client = clientOf(request.sessionId) else { break }
                 propose(at: id, client: client, cxid: request.cxid)
+            case .readTxnLog(let sid, _, _):
+                // The simulated leaders keep their whole history in the committed log and are
+                // made without `readsTxnLog`: a read is never asked for; nil is a log that does not reach back.
+                toLeader(id, .txnLogRead(for: sid, nil))
             case .closeLearner(let sid, _):
                 closedLearners += 1
                 if let connection = node.learnerConnections[sid] {

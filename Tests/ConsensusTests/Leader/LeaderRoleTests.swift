@@ -35,31 +35,30 @@ struct LeaderRoleTests {
     /// A learner behind the committed log gets a DIFF from the leader's transaction log when
     /// the reader has the gap, and a SNAP when it does not.
     @Test func aLearnerBehindTheCommittedLogGetsADiffFromTheTransactionLog() {
-        @Sendable func proposal(_ counter: Int64) -> Learner.Proposal {
+        func proposal(_ counter: Int64) -> Learner.Proposal {
             Learner.Proposal(header: TxnHeader(clientId: 5, cxid: Int32(counter), zxid: 1 << 32 | counter, time: 1,
                                                type: OpCode.delete.rawValue), txn: .delete(path: "/x\(counter)"), digest: nil)
         }
-        func leader(reader: LeaderRole.TxnLogReader?) -> LeaderRole {
+        func leader() -> LeaderRole {
             LeaderRole(verifier: QuorumVerifier(voters: [1, 2, 3]),
                        leader: .init(myid: 2, acceptedEpoch: 1, currentEpoch: 1, lastProcessedZxid: 1 << 32 | 20),
-                       committedLog: (11...20).map(proposal), txnLog: reader)
+                       committedLog: (11...20).map(proposal), readsTxnLog: true)
         }
-        func sync(_ role: inout LeaderRole) -> [LeaderRole.Action] {
+        func sync(_ role: inout LeaderRole, log: [Learner.Proposal]?) -> [LeaderRole.Action] {
             _ = role.receive(.start)
             _ = role.receive(.packet(from: 1, QuorumPacket(.followerInfo, zxid: 1 << 32, data: LearnerInfo(serverId: 1, configVersion: 0).bytes)))
-            return role.receive(.packet(from: 1, QuorumPacket(.ackEpoch, zxid: 1 << 32 | 3, data: [0, 0, 0, 1])))
+            let asked = role.receive(.packet(from: 1, QuorumPacket(.ackEpoch, zxid: 1 << 32 | 3, data: [0, 0, 0, 1])))
+            #expect(asked.contains(.readTxnLog(for: 1, after: 1 << 32 | 3, upTo: 1 << 32 | 20)))
+            return role.receive(.txnLogRead(for: 1, log))
         }
-        var withLog = leader(reader: { peer, upTo in
-            #expect(peer == 1 << 32 | 3 && upTo == 1 << 32 | 20)
-            return (3...15).map(proposal)
-        })
-        let diff = sync(&withLog)
+        var withLog = leader()
+        let diff = sync(&withLog, log: (3...15).map(proposal))
         #expect(diff.contains(.send(to: 1, QuorumPacket(.diff, zxid: 1 << 32 | 20))))
         let proposed = diff.compactMap { if case .send(to: 1, let packet) = $0, packet.kind == .proposal { return packet.zxid } else { return nil } }
         #expect(proposed == (4...20).map { 1 << 32 | $0 }, "the log's 4-15, then the committed log's 16-20, each once")
 
-        var withoutLog = leader(reader: { _, _ in nil })
-        #expect(sync(&withoutLog).contains(.sendSnapshot(to: 1, zxid: 1 << 32 | 20)))
+        var withoutLog = leader()
+        #expect(sync(&withoutLog, log: nil).contains(.sendSnapshot(to: 1, zxid: 1 << 32 | 20)))
     }
 
     @Test func aLearnerAheadOfTheLeaderIsClosed() {

@@ -141,7 +141,7 @@ struct ZabSimulation {
                 leaderApplied.append(zxid)
             case .serving:
                 leaderServing = true
-            case .writeAcceptedEpoch, .writeCurrentEpoch, .touchSessions, .request, .revalidate:
+            case .writeAcceptedEpoch, .writeCurrentEpoch, .touchSessions, .request, .revalidate, .readTxnLog:
                 break
             case .closeLearner(let sid, let reason):
                 failures.append("leader closed server.\(sid): \(reason)")
