@@ -29,8 +29,8 @@ extension ServerCore {
     /// Requests waiting for the leader, on a learner.
     public var learnerOutstanding: Int { learnerQueues.values.reduce(0) { $0 + $1.count } }
 
-    mutating func forwardCreateSession(_ session: Int64, timeout: Int32, connection id: ConnectionID, readOnly: Bool?,
-                                       into actions: inout [Action]) {
+    /// The session's createSession goes to the leader (a new session, or an upgraded local one).
+    mutating func forwardCreateSession(_ session: Int64, timeout: Int32, into actions: inout [Action]) {
         touchedSessions[session] = timeout
         actions.append(.forward(LearnerRequest(sessionId: session, cxid: 0, type: OpCode.createSession.rawValue,
                                                body: LearnerRequest.createSessionBody(timeout: timeout), authInfo: [])))

@@ -13,9 +13,7 @@ extension ServerCore {
         sessions.upgrade(session)
         actions.append(.info("Upgrading session 0x\(hex(session)) to a global session: it creates an ephemeral znode"))
         if configuration.role == .learner {
-            touchedSessions[session] = timeout
-            actions.append(.forward(LearnerRequest(sessionId: session, cxid: 0, type: OpCode.createSession.rawValue,
-                                                   body: LearnerRequest.createSessionBody(timeout: timeout), authInfo: [])))
+            forwardCreateSession(session, timeout: timeout, into: &actions)
         } else {
             prepare(TypedTxn(type: .createSession, txn: .createSession(timeOut: timeout)), session: session, xid: 0,
                     origin: .server, now: now, into: &actions)

@@ -358,7 +358,7 @@ public struct ServerCore {
             connections[id] = connection
             actions.append(.pauseReading(id))
             if configuration.role == .learner {
-                forwardCreateSession(session, timeout: timeout, connection: id, readOnly: readOnly, into: &actions)
+                forwardCreateSession(session, timeout: timeout, into: &actions)
             } else {
                 prepare(TypedTxn(type: .createSession, txn: .createSession(timeOut: timeout)), session: session, xid: 0,
                         origin: .createSession(id, readOnly: readOnly), now: now, into: &actions)
