@@ -148,21 +148,26 @@ def bench(addresses, arguments, seconds):
     return json.loads(out.stdout)
 
 
-def set_data(address, path, timeout):
-    """One setData of `path` on a new session; True when it was acknowledged."""
+def succeeds(address, op, body, timeout):
+    """One request on a new session; True when the server answered it without error."""
     try:
         client = RawClient(address, read_only=False)
-    except (OSError, Exception):
+    except Exception:
         return False
     try:
         client.sock.settimeout(timeout)
-        err, _, _ = client.call("setData", string(path) + buf(b"x") + i32(-1))
+        err, _, _ = client.call(op, body)
         return err == 0
     except Exception:
         return False
     finally:
         with contextlib.suppress(OSError):
             client.sock.close()
+
+
+def set_data(address, path, timeout):
+    """One setData of `path` on a new session; True when it was acknowledged."""
+    return succeeds(address, "setData", string(path) + buf(b"x") + i32(-1), timeout)
 
 
 def create(address, path):
@@ -227,19 +232,8 @@ def znode_count(address):
 
 
 def serves(address, path):
-    try:
-        client = RawClient(address, read_only=False)
-    except Exception:
-        return False
-    try:
-        client.sock.settimeout(2)
-        err, _, _ = client.call("exists", string(path) + b"\x00")
-        return err == 0
-    except Exception:
-        return False
-    finally:
-        with contextlib.suppress(OSError):
-            client.sock.close()
+    """Whether the server answers `exists` of `path` (it is serving and has the znode)."""
+    return succeeds(address, "exists", string(path) + b"\x00", 2)
 
 
 def catch_up(members, count, prefix):

@@ -21,23 +21,11 @@ struct LocalSessionCoreTests {
         return core
     }
 
-    static func forwarded(_ actions: [ServerCore.Action]) -> [LearnerRequest] {
-        actions.compactMap { if case .forward(let request) = $0 { return request } else { return nil } }
-    }
-
-    static func frames(_ actions: [ServerCore.Action], to id: ConnectionID) -> [OutboundFrame] {
-        actions.compactMap { if case .send(id, let frame) = $0 { return frame } else { return nil } }
-    }
-
-    static func logged(_ actions: [ServerCore.Action]) -> [(TxnHeader, Txn)] {
-        actions.compactMap { if case .log(let header, let txn) = $0 { return (header, txn) } else { return nil } }
-    }
-
-    static func body(_ request: Request) -> [UInt8] {
-        var writer = JuteWriter()
-        request.write(to: &writer)
-        return Array(writer.buffer.readableBytesView)
-    }
+    // The action helpers of the learner's and the leader's core tests.
+    static func forwarded(_ actions: [ServerCore.Action]) -> [LearnerRequest] { LearnerCoreTests.forwarded(actions) }
+    static func frames(_ actions: [ServerCore.Action], to id: ConnectionID) -> [OutboundFrame] { LearnerCoreTests.frames(actions, to: id) }
+    static func logged(_ actions: [ServerCore.Action]) -> [(TxnHeader, Txn)] { LeaderCoreTests.logged(actions) }
+    static func body(_ request: Request) -> [UInt8] { LeaderCoreTests.body(request) }
 
     /// Connects `id` and returns the session the server answered with at once.
     func connect(_ core: inout ServerCore, _ id: ConnectionID, session: Int64 = 0) -> (Int64, [ServerCore.Action]) {
