@@ -163,6 +163,7 @@ extension ServerCore {
                 connections[old]?.sessionId = nil
                 actions.append(.close(old))
             }
+            actions.append(.info("Established session 0x\(hex(session)) with negotiated timeout \(timeout) for client /\(connection.address): the leader revalidated it"))
             if sessions.sessions[session] == nil { sessions.restore(id: session, timeout: timeout, now: now.monotonicMillis) }
             sessions.attach(session, connection: id, timeout: timeout, now: now.monotonicMillis)
             touchedSessions[session] = timeout

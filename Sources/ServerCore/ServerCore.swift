@@ -369,6 +369,7 @@ public struct ServerCore {
         if configuration.role == .learner && !self.readOnly && !sessions.isLocal(session)
             && request.passwd == SessionTracker.password(for: session) {
             // Only the leader knows whether the session is live: ask it, holding what follows.
+            actions.append(.info("Client attempting to renew session 0x\(hex(session)) at /\(connection.address): revalidating it with the leader"))
             connection.sessionId = session
             connection.awaitingSession = true
             connection.revalidatingTimeout = timeout
@@ -645,6 +646,14 @@ public struct ServerCore {
             answered(id, xid: xid, opCode: opCode, arrivedAt: arrivedAt, now: now)
             if configuration.auditEnabled {
                 audit(write, opCode: opCode, path: result.path.isEmpty ? path : result.path, result: result, connection: id, into: &actions)
+            }
+            if result.error == .sessionMoved || result.multi.contains(where: { $0.error == .sessionMoved }) {
+                // The session re-attached to another server since: ZooKeeper tears this
+                // connection down unanswered (FinalRequestProcessor, ZOOKEEPER-710), so the
+                // client reconnects rather than acting on a stale connection.
+                actions.append(.info("Closing connection of session 0x\(hex(write.header.clientId)): it moved to another server"))
+                actions.append(.close(id))
+                return
             }
             if result.error != .ok {
                 // ZooKeeper's line for user-level errors (FinalRequestProcessor).

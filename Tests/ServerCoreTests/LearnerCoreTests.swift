@@ -78,6 +78,16 @@ struct LearnerCoreTests {
         ])
     }
 
+    /// SessionMoved (the session re-attached elsewhere since) is not answered: the connection
+    /// is closed, as ZooKeeper's FinalRequestProcessor closes it.
+    @Test mutating func aSessionMovedElsewhereHasItsConnectionClosedUnanswered() throws {
+        _ = connect(1)
+        let forwarded = try #require(Self.forwarded(send(.request(1, RequestHeader(xid: 4, type: 5), .setData(path: "/", data: [1], version: -1)))).first)
+        let actions = commit(forwarded, .error(KeeperError.sessionMoved.rawValue), type: .error)
+        #expect(Self.frames(actions, to: 1).isEmpty)
+        #expect(actions.contains { if case .close(1) = $0 { return true } else { return false } })
+    }
+
     @Test mutating func commitsFromOtherServersFireWatchesHere() {
         _ = connect(1)
         _ = send(.request(1, RequestHeader(xid: 1, type: 3), .exists(path: "/elsewhere", watch: true)))

@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import NodeExistsError, NoNodeError
-from rawzk import OPEN_ACL, RawClient, acls, buf, i32, string
+from rawzk import OPEN_ACL, Closed, RawClient, acls, buf, i32, string
 from servers import Ensemble, four_letter
 
 AVIARY = 1
@@ -190,6 +190,45 @@ def test_a_session_moves_between_aviary_and_zookeeper(members):
     zookeeper = connect(members.ensemble, ZOOKEEPERS[0])
     assert wait_until(lambda: zookeeper.exists("/mine") is None), "closing the moved session kept its ephemeral"
     zookeeper.stop()
+
+
+def moved_session_behaviour(ensemble, old, new):
+    """A session connected to server `old` re-attaches to server `new` while its old
+    connection is still open; then the old connection writes. Returns what the old connection
+    saw and whether the session still works where it moved to."""
+    first = RawClient(ensemble.client_address(old), timeout_ms=8000)
+    try:
+        second = RawClient(ensemble.client_address(new), timeout_ms=8000, session_id=first.session_id, passwd=first.passwd)
+        assert second.session_id == first.session_id
+        assert second.set_data("/", b"moved")[0] == 0
+        try:
+            first.sock.settimeout(10)
+            seen = "error %d" % first.set_data("/", b"stale")[0]
+        except (Closed, OSError):
+            seen = "connection closed"
+        alive = second.exists("/")[0] == 0
+        second.close()
+        return seen, alive
+    finally:
+        first.sock.close()
+
+
+@pytest.mark.timeout(240)
+def test_a_moved_session_s_old_connection_is_closed_as_zookeeper_closes_it(members):
+    """ZooKeeper tears down the connection a moved session's stale write came on
+    (FinalRequestProcessor's SessionMovedException, ZOOKEEPER-710) instead of answering it;
+    an Aviary follower does the same, and the session lives on where it moved."""
+    leader = members.start_zookeepers()
+    members.start_aviary()
+    follower = [sid for sid in ZOOKEEPERS if sid != leader][0]
+    # ZooKeeper's own behaviour, between its two servers. (From a ZooKeeper follower to the
+    # Aviary one, the ZooKeeper leader now and then lets the stale write through, about one
+    # run in six, although Aviary revalidated the session with it; so that is not asserted.)
+    zookeeper = moved_session_behaviour(members.ensemble, old=follower, new=leader)
+    assert zookeeper == ("connection closed", True), zookeeper
+    for new in (follower, leader):
+        aviary = moved_session_behaviour(members.ensemble, old=AVIARY, new=new)
+        assert aviary == zookeeper, (new, aviary, zookeeper)
 
 
 @pytest.mark.timeout(300)

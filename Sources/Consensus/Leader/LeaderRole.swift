@@ -19,9 +19,11 @@ public struct LeaderRole: Sendable {
         /// Half a tick passed (`Leader.lead`'s loop): ping every learner, and every second
         /// call advance the tick and check that a quorum is still heard.
         case halfTick
-        /// The answer to ``Action/readTxnLog(for:after:upTo:)``: the logged proposals from the
-        /// learner's last zxid on, or nil when the log does not reach back or a SNAP is cheaper.
-        case txnLogRead(for: Int64, [Learner.Proposal]?)
+        /// The answer to ``Action/readTxnLog(for:after:upTo:)``, with the zxid it was read
+        /// after: the logged proposals from the learner's last zxid on, or nil when the log does
+        /// not reach back, has a gap, or a SNAP is cheaper. An answer to a learner's earlier
+        /// connection is ignored.
+        case txnLogRead(for: Int64, after: Int64, [Learner.Proposal]?)
     }
 
     public enum Action: Sendable, Hashable {
@@ -47,7 +49,7 @@ public struct LeaderRole: Sendable {
         /// End this learner's connection, with the reason; it will look for a leader again.
         case closeLearner(Int64, reason: String)
         /// Read the leader's own transaction log for learner `sid`, further behind than the
-        /// committed log reaches (`getProposalsFromTxnLog`); answer with ``Event/txnLogRead(for:_:)``.
+        /// committed log reaches (`getProposalsFromTxnLog`); answer with ``Event/txnLogRead(for:after:_:)``.
         case readTxnLog(for: Int64, after: Int64, upTo: Int64)
         /// Stop leading (back to LOOKING), with the reason.
         case fail(String)
@@ -64,7 +66,7 @@ public struct LeaderRole: Sendable {
         case handshaking, synchronizing, synced
     }
 
-    /// How many committed proposals are kept for DIFFs (`zookeeper.commitLogCount`).
+    /// How many committed proposals are kept for DIFFs by default (`zookeeper.commitLogCount`).
     public static let commitLogCount = 500
 
     public let verifier: QuorumVerifier
@@ -92,23 +94,27 @@ public struct LeaderRole: Sendable {
     /// Each synchronized follower's oldest unacknowledged proposal.
     private var syncLimitChecks: [Int64: SyncLimitCheck] = [:]
 
+    /// How many committed proposals ``committedLog`` keeps.
+    public let commitLogCount: Int
     /// Whether a learner behind the committed log is synchronized from the transaction log.
     private let readsTxnLog: Bool
     /// Learners waiting for the transaction log to be read, with their last zxid.
     private var awaitingTxnLog: [Int64: Int64] = [:]
 
     /// - Parameters:
-    ///   - committedLog: the newest committed proposals, oldest first (a real leader keeps 500).
+    ///   - committedLog: the newest committed proposals, oldest first.
+    ///   - commitLogCount: how many of them are kept as more commit (ZooKeeper keeps 500).
     ///   - readsTxnLog: whether older ones are asked for (``Action/readTxnLog(for:after:upTo:)``)
     ///     for a DIFF; otherwise a learner behind the committed log gets a SNAP.
     public init(verifier: QuorumVerifier, leader: Discovery.Leader, committedLog: [Learner.Proposal], limits: Limits = Limits(),
-                configText: String = "version=0", readsTxnLog: Bool = false) {
+                configText: String = "version=0", commitLogCount: Int = LeaderRole.commitLogCount, readsTxnLog: Bool = false) {
         self.readsTxnLog = readsTxnLog
+        self.commitLogCount = max(1, commitLogCount)
         self.verifier = verifier
         self.configText = Array(configText.utf8)
         self.limits = limits
         self.discovery = Discovery(verifier: verifier, leader: leader)
-        self.committedLog = committedLog
+        self.committedLog = Array(committedLog.suffix(self.commitLogCount))
         self.lastZxid = leader.lastProcessedZxid
         self.broadcast = Broadcast(verifier: verifier, lastCommitted: leader.lastProcessedZxid)
     }
@@ -139,8 +145,8 @@ public struct LeaderRole: Sendable {
             handle(packet, from: sid, into: &actions)
         case .learnerLost(let sid):
             forget(sid)
-        case .txnLogRead(let sid, let proposals):
-            guard let peerLastZxid = awaitingTxnLog.removeValue(forKey: sid), learners[sid] == .handshaking else { break }
+        case .txnLogRead(let sid, let after, let proposals):
+            guard awaitingTxnLog[sid] == after, learners[sid] == .handshaking, let peerLastZxid = awaitingTxnLog.removeValue(forKey: sid) else { break }
             synchronize(sid, peerLastZxid: peerLastZxid, fromLog: proposals, logRead: true, into: &actions)
         case .durable(let zxid):
             for proposal in inFlight where proposal.header.zxid <= zxid {
@@ -271,8 +277,8 @@ public struct LeaderRole: Sendable {
             guard let index = inFlight.firstIndex(where: { $0.header.zxid == committed }) else { continue }
             let proposal = inFlight.remove(at: index)
             committedLog.append(proposal)
-            if committedLog.count > Self.commitLogCount + Self.commitLogCount / 10 {
-                committedLog.removeFirst(committedLog.count - Self.commitLogCount)
+            if committedLog.count > commitLogCount + commitLogCount / 10 {
+                committedLog.removeFirst(committedLog.count - commitLogCount)
             }
             actions.append(.commit(committed))
             for (learner, state) in learners.sorted(by: { $0.key < $1.key }) where state != .handshaking {

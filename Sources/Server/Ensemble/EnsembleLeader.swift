@@ -36,8 +36,7 @@ final class EnsembleLeader: @unchecked Sendable {
         let server = peer.server
         let config = server.configuration
         let last = server.core.tree.lastProcessedZxid
-        let committed = CommittedLog.recent(server.dataDirectory, count: LeaderRole.commitLogCount, upTo: last)
-            .map { Learner.Proposal(header: $0.header, txn: $0.txn, digest: nil) }
+        let committed = Self.committedLog(server.dataDirectory, upTo: last)
         core = LeaderRole(verifier: peer.verifier,
                           leader: .init(myid: peer.myid, acceptedEpoch: peer.acceptedEpoch, currentEpoch: peer.currentEpoch,
                                         lastProcessedZxid: last),
@@ -51,14 +50,27 @@ final class EnsembleLeader: @unchecked Sendable {
     /// transactions it carries are under a third of the newest snapshot's size.
     static let snapshotSizeFactor = 0.33
 
+    /// The newest logged transactions up to `last`, from after the last gap in the log
+    /// (``TxnLogContinuity``): what a DIFF may be sent from.
+    static func committedLog(_ directory: DataDirectory, upTo last: Int64) -> [Learner.Proposal] {
+        let recent = CommittedLog.recent(directory, count: LeaderRole.commitLogCount, upTo: last)
+        let snapshots = ((try? directory.snapshots()) ?? []).map(\.zxid)
+        let kept = TxnLogContinuity.continuousSuffix(recent.map(\.header.zxid), snapshots: snapshots).count
+        return recent.suffix(kept).map { Learner.Proposal(header: $0.header, txn: $0.txn, digest: nil) }
+    }
+
     /// A learner's missing transactions from this server's log (`LearnerHandler.syncFollower`'s
-    /// txnlog case), nil beyond ZooKeeper's size limit.
+    /// txnlog case), nil beyond ZooKeeper's size limit or across a gap in the log (there
+    /// ZooKeeper sends a DIFF that loses transactions, ZOOKEEPER-2846; this sends a SNAP).
     static func readTxnLog(_ directory: DataDirectory, after peerLastZxid: Int64, upTo: Int64) -> [Learner.Proposal]? {
-        guard let newest = try? directory.snapshots().first,
+        guard let snapshots = try? directory.snapshots(), let newest = snapshots.first,
               let size = (try? FileManager.default.attributesOfItem(atPath: newest.path)[.size]) as? NSNumber else { return nil }
         let limit = Int(Double(size.intValue) * snapshotSizeFactor)
-        return CommittedLog.since(directory, peerLastZxid: peerLastZxid, upTo: upTo, sizeLimit: limit)?
-            .map { Learner.Proposal(header: $0.header, txn: $0.txn, digest: nil) }
+        guard let records = CommittedLog.since(directory, peerLastZxid: peerLastZxid, upTo: upTo, sizeLimit: limit),
+              TxnLogContinuity.isContinuous(records.map(\.header.zxid), after: peerLastZxid, snapshots: snapshots.map(\.zxid)) else {
+            return nil
+        }
+        return records.map { Learner.Proposal(header: $0.header, txn: $0.txn, digest: nil) }
     }
 
     /// Whether the epoch is established and clients are served.
@@ -317,7 +329,16 @@ final class EnsembleLeader: @unchecked Sendable {
                 server.perform(server.core.revalidateSession(session, timeout: timeout, from: sid, now: AviaryServer.now()))
                 send(Revalidation.answer(sessionId: session, valid: server.core.isLiveSession(session)), to: sid)
             case .readTxnLog(let sid, let peerLastZxid, let upTo):
-                receive(.txnLogRead(for: sid, Self.readTxnLog(server.dataDirectory, after: peerLastZxid, upTo: upTo)))
+                // Off the loop: a read of many log files would stall every client and learner.
+                // Commits go on meanwhile; the core joins the read to its committed log.
+                let directory = server.dataDirectory, loop = server.coreLoop
+                DispatchQueue.global(qos: .utility).async { [self] in
+                    let proposals = Self.readTxnLog(directory, after: peerLastZxid, upTo: upTo)
+                    loop.execute { [self] in
+                        guard !closed else { return }
+                        receive(.txnLogRead(for: sid, after: peerLastZxid, proposals))
+                    }
+                }
             case .closeLearner(let sid, let reason):
                 guard let channel = learnerChannels[sid] else { continue }
                 logger.warning("closing the connection of learner server.\(sid): \(reason)")

@@ -34,6 +34,10 @@ struct EnsembleSimulation {
         var maximumSyncTime: Int64 = 15
         /// A client gives up on a write it has no answer to after this long.
         var clientTimeout: Int64 = 6_000
+        /// How many committed proposals a leader keeps for DIFFs; nil: chosen from the seed
+        /// (half the seeds keep ZooKeeper's 500, the others 8 to 71, so that learners fall
+        /// behind it and are synchronized from the leader's transaction log).
+        var commitLogCount: Int?
     }
 
     enum Fault {
@@ -53,6 +57,8 @@ struct EnsembleSimulation {
         case synced(Int64, incarnation: Int, sequence: Int)
         case leaderHalfTick(Int64, role: Int)
         case discoveryWatch(Int64, role: Int, phase: Discovery.Phase)
+        /// The leader's read of its transaction log for a learner is done.
+        case txnLogRead(Int64, role: Int, learner: Int64, after: Int64, [Learner.Proposal]?)
         case learnerWatchdog(Int64, role: Int)
         case clientStep(Int)
         case clientRequest(client: Int, server: Int64, cxid: Int32, role: Int)
@@ -158,6 +164,8 @@ struct EnsembleSimulation {
         // Each seed its own hardware: disks from fast to slow, networks from near to far.
         self.settings.maximumSyncTime = 2 + random.below(settings.maximumSyncTime * 4)
         self.settings.maximumDelay = 2 + random.below(settings.maximumDelay)
+        // From the seed itself, not the generator, so that seeds keep the runs they had.
+        if settings.commitLogCount == nil { self.settings.commitLogCount = seed % 2 == 0 ? LeaderRole.commitLogCount : 8 + Int(seed % 64) }
         verifier = QuorumVerifier(voters: Set(settings.voters), observers: Set(settings.observers))
         clients = Array(repeating: Client(), count: settings.clients)
         for id in settings.voters + settings.observers {
@@ -210,7 +218,7 @@ struct EnsembleSimulation {
         switch event {
         case .election(_, let to, _): return to
         case .electionTimer(let id, _), .connect(let id, _, _), .synced(let id, _, _), .leaderHalfTick(let id, _),
-             .discoveryWatch(let id, _, _), .learnerWatchdog(let id, _):
+             .discoveryWatch(let id, _, _), .learnerWatchdog(let id, _), .txnLogRead(let id, _, _, _, _):
             return id
         case .clientRequest(_, let server, _, _): return server
         case .pump, .clientStep, .clientTimeout, .fault, .probe: return nil
@@ -243,6 +251,9 @@ struct EnsembleSimulation {
             if let next = nodes[id]?.leader, nodes[id]?.role == role, !next.isEstablished {
                 schedule(.discoveryWatch(id, role: role, phase: next.discovery.phase), after: settings.initLimit * settings.tickTime)
             }
+        case .txnLogRead(let id, let role, let learner, let after, let proposals):
+            guard let node = nodes[id], node.up, node.role == role, node.leader != nil else { return }
+            toLeader(id, .txnLogRead(for: learner, after: after, proposals))
         case .learnerWatchdog(let id, let role):
             guard let node = nodes[id], node.up, node.role == role, node.learner != nil else { return }
             let limit = settings.tickTime * (node.serving ? settings.syncLimit : settings.initLimit)
@@ -314,13 +325,19 @@ struct EnsembleSimulation {
     private mutating func startLeading(_ id: Int64) {
         guard let node = nodes[id] else { return }
         roles += 1
-        let committed = node.tree.suffix(LeaderRole.commitLogCount).compactMap { proposals[$0] }
+        // As `EnsembleLeader` does: the newest of the log up to the tree's last zxid, from after
+        // the last gap in it.
+        let commitLogCount = settings.commitLogCount ?? LeaderRole.commitLogCount
+        let last = node.tree.last ?? 0
+        let logged = Array(node.disk.log.map(\.zxid).filter { $0 <= last }.suffix(commitLogCount))
+        let committed = TxnLogContinuity.continuousSuffix(logged, snapshots: node.disk.snapshotZxids).compactMap { proposals[$0] }
         nodes[id]?.role = roles
         nodes[id]?.leader = LeaderRole(verifier: verifier,
                                        leader: .init(myid: id, acceptedEpoch: node.disk.acceptedEpoch, currentEpoch: node.disk.currentEpoch,
                                                      lastProcessedZxid: node.tree.last ?? 0),
                                        committedLog: committed,
-                                       limits: .init(initLimit: settings.initLimit, syncLimit: settings.syncLimit))
+                                       limits: .init(initLimit: settings.initLimit, syncLimit: settings.syncLimit),
+                                       commitLogCount: commitLogCount, readsTxnLog: true)
         schedule(.leaderHalfTick(id, role: roles), after: settings.tickTime / 2)
         schedule(.discoveryWatch(id, role: roles, phase: .proposingEpoch), after: settings.initLimit * settings.tickTime)
         toLeader(id, .start)
@@ -363,10 +380,11 @@ struct EnsembleSimulation {
             case .request(_, let request):
                 guard let client = clientOf(request.sessionId) else { break }
                 propose(at: id, client: client, cxid: request.cxid)
-            case .readTxnLog(let sid, _, _):
-                // The simulated leaders keep their whole history in the committed log and are
-                // made without `readsTxnLog`: a read is never asked for; nil is a log that does not reach back.
-                toLeader(id, .txnLogRead(for: sid, nil))
+            case .readTxnLog(let sid, let after, let upTo):
+                // Read off the leader's loop, as `EnsembleLeader` does: commits go on meanwhile.
+                let read = txnLogRead(node.disk, after: after, upTo: upTo)
+                note("server.\(id) reads its log for server.\(sid) from \(hex(after)) to \(hex(upTo)): \(read.map { "\($0.count) transactions, \($0.first.map { hex($0.header.zxid) } ?? "-")...\($0.last.map { hex($0.header.zxid) } ?? "-")" } ?? "not reaching back")")
+                schedule(.txnLogRead(id, role: node.role, learner: sid, after: after, read), after: 1 + random.below(settings.maximumSyncTime))
             case .closeLearner(let sid, _):
                 closedLearners += 1
                 if let connection = node.learnerConnections[sid] {
@@ -379,6 +397,17 @@ struct EnsembleSimulation {
                 leaderEnded(id)
             }
         }
+    }
+
+    /// What `EnsembleLeader.readTxnLog` reads from a data directory: the logged transactions
+    /// from `after` (it first, when logged) to `upTo`, nil when the log does not reach back to
+    /// it or has a gap in between. The log is the files as they are: what was logged and not
+    /// yet synced is read too, and what a SNAP or TRUNC sync superseded is still there.
+    private func txnLogRead(_ disk: SimulatedDisk, after: Int64, upTo: Int64) -> [Learner.Proposal]? {
+        guard let first = disk.log.first, first.zxid <= after + 1 else { return nil }
+        let zxids = disk.log.map(\.zxid).filter { $0 >= after && $0 <= upTo }
+        guard TxnLogContinuity.isContinuous(zxids, after: after, snapshots: disk.snapshotZxids) else { return nil }
+        return zxids.compactMap { proposals[$0] }
     }
 
     /// A client's write becomes a proposal at the next zxid.
@@ -488,7 +517,7 @@ struct EnsembleSimulation {
                 nodes[id]?.logged.remove(at: index)
                 if node.serving { apply(id, zxid) } else { nodes[id]?.tree.append(zxid) }
             case .takeSnapshot:
-                nodes[id]?.disk.snapshot = node.tree
+                nodes[id]?.disk.writeSnapshot(node.tree)
             case .serving(let epoch):
                 note("server.\(id) follows server.\(node.leaderId ?? 0) in epoch \(epoch) at \(hex(node.tree.last ?? 0))")
                 nodes[id]?.serving = true
@@ -518,7 +547,10 @@ struct EnsembleSimulation {
     /// Closes every stream of the member's role and fails the clients waiting on it (ZooKeeper
     /// closes their connections when it stops serving).
     private mutating func endRole(_ id: Int64) {
-        for (key, connection) in network.connections {
+        // In key order: a dictionary's order differs from process to process, and each close
+        // draws from the generator, so a seed would not replay.
+        for key in network.connections.keys.sorted() {
+            guard let connection = network.connections[key] else { continue }
             if connection.learner == id && connection.learnerOpen { close(key, learnerSide: true) }
             if connection.leader == id && connection.leaderOpen { close(key, learnerSide: false) }
         }

@@ -71,4 +71,15 @@ struct EnsembleSimulationTests {
         world.run(until: 160_000)
         Self.check(world, seed: seed, bound: 90_000)
     }
+
+    /// Five-voter seeds that once found a bug: 47, a DIFF read from a leader's log across the
+    /// gap a SNAP left in it; 50, a new leader's committed log read back across such a gap
+    /// (see ``TxnLogContinuityTests``). Both lost committed transactions on a learner.
+    @Test(arguments: [UInt64(47), 50]) func fiveVoterSeedsThatFoundBugs(seed: UInt64) {
+        var world = EnsembleSimulation(seed: seed, settings: .init(voters: [1, 2, 3, 4, 5], observers: [6]))
+        world.trace = SimulationSeeds.tracer
+        world.start()
+        world.run(until: 160_000)
+        Self.check(world, seed: seed, bound: 90_000)
+    }
 }

@@ -15,7 +15,9 @@ struct SimulatedDisk {
     var acceptedEpoch: Int64 = 0
     var currentEpoch: Int64 = 0
     /// The zxids of the tree the newest snapshot holds, in order.
-    var snapshot: [Int64] = []
+    private(set) var snapshot: [Int64] = []
+    /// The zxid of every snapshot written (the snapshot files' names), oldest first.
+    private(set) var snapshotZxids: [Int64] = []
     var log: [Entry] = []
     private var writes = 0
 
@@ -36,6 +38,12 @@ struct SimulatedDisk {
             if log[index].role == role { newest = max(newest ?? .min, log[index].zxid) }
         }
         return newest
+    }
+
+    /// A snapshot of `tree` is written (durably, as ZooKeeper's are before it goes on).
+    mutating func writeSnapshot(_ tree: [Int64]) {
+        snapshot = tree
+        snapshotZxids.append(tree.last ?? 0)
     }
 
     /// What recovery reads: the snapshot, then the log after it.

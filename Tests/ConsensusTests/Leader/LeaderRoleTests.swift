@@ -49,7 +49,7 @@ struct LeaderRoleTests {
             _ = role.receive(.packet(from: 1, QuorumPacket(.followerInfo, zxid: 1 << 32, data: LearnerInfo(serverId: 1, configVersion: 0).bytes)))
             let asked = role.receive(.packet(from: 1, QuorumPacket(.ackEpoch, zxid: 1 << 32 | 3, data: [0, 0, 0, 1])))
             #expect(asked.contains(.readTxnLog(for: 1, after: 1 << 32 | 3, upTo: 1 << 32 | 20)))
-            return role.receive(.txnLogRead(for: 1, log))
+            return role.receive(.txnLogRead(for: 1, after: 1 << 32 | 3, log))
         }
         var withLog = leader()
         let diff = sync(&withLog, log: (3...15).map(proposal))
@@ -59,6 +59,31 @@ struct LeaderRoleTests {
 
         var withoutLog = leader()
         #expect(sync(&withoutLog, log: nil).contains(.sendSnapshot(to: 1, zxid: 1 << 32 | 20)))
+    }
+
+    /// A read for a learner's earlier connection (it left and came back with another last
+    /// zxid while the log was read) is not taken for the new one.
+    @Test func aTxnLogReadForAnEarlierConnectionIsIgnored() {
+        func proposal(_ counter: Int64) -> Learner.Proposal {
+            Learner.Proposal(header: TxnHeader(clientId: 5, cxid: Int32(counter), zxid: 1 << 32 | counter, time: 1,
+                                               type: OpCode.delete.rawValue), txn: .delete(path: "/x\(counter)"), digest: nil)
+        }
+        var role = LeaderRole(verifier: QuorumVerifier(voters: [1, 2, 3]),
+                              leader: .init(myid: 2, acceptedEpoch: 1, currentEpoch: 1, lastProcessedZxid: 1 << 32 | 20),
+                              committedLog: (11...20).map(proposal), readsTxnLog: true)
+        let info = QuorumPacket(.followerInfo, zxid: 1 << 32, data: LearnerInfo(serverId: 1, configVersion: 0).bytes)
+        _ = role.receive(.start)
+        _ = role.receive(.packet(from: 1, info))
+        let first = role.receive(.packet(from: 1, QuorumPacket(.ackEpoch, zxid: 1 << 32 | 3, data: [0, 0, 0, 1])))
+        #expect(first.contains(.readTxnLog(for: 1, after: 1 << 32 | 3, upTo: 1 << 32 | 20)))
+        _ = role.receive(.learnerLost(1))
+        _ = role.receive(.packet(from: 1, info))
+        let second = role.receive(.packet(from: 1, QuorumPacket(.ackEpoch, zxid: 1 << 32 | 5, data: [0, 0, 0, 1])))
+        #expect(second.contains(.readTxnLog(for: 1, after: 1 << 32 | 5, upTo: 1 << 32 | 20)))
+        #expect(role.receive(.txnLogRead(for: 1, after: 1 << 32 | 3, (3...15).map(proposal))).isEmpty)
+        let diff = role.receive(.txnLogRead(for: 1, after: 1 << 32 | 5, (5...15).map(proposal)))
+        let proposed = diff.compactMap { if case .send(to: 1, let packet) = $0, packet.kind == .proposal { return packet.zxid } else { return nil } }
+        #expect(proposed == (6...20).map { 1 << 32 | $0 })
     }
 
     @Test func aLearnerAheadOfTheLeaderIsClosed() {
