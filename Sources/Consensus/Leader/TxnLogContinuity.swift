@@ -11,10 +11,13 @@
 /// the same in Aviary. A leader must send a SNAP instead, and keep only the run after the last
 /// gap as its committed log.
 ///
-/// A gap shows in two ways: two neighbouring zxids that are not next to each other (not the
-/// next counter of one epoch, nor the first of a later epoch), or a snapshot strictly between
+/// A gap shows in three ways: two neighbouring zxids that are not next to each other (not the
+/// next counter of one epoch, nor the first of a later epoch); a snapshot strictly between
 /// them (a synchronization snapshot at the end of an epoch, with the log going on at the first
-/// zxid of the next one).
+/// zxid of the next one); or a snapshot after the last of them, at or before the zxid the
+/// server's history reaches (a synchronization snapshot nothing was logged after yet).
+/// The newest transactions may simply not be in the files yet (the log is written behind the
+/// tree), so a read that ends early without a snapshot after it is no gap.
 public enum TxnLogContinuity {
     /// Whether `next` comes right after `zxid` in a history: the next counter of the same epoch,
     /// or the first of a later epoch.
@@ -25,20 +28,31 @@ public enum TxnLogContinuity {
     }
 
     /// Whether `zxids` (read from the log, oldest first, from `after` or the one that follows
-    /// it) hold every transaction of the server's history after `after` up to the last of them.
+    /// it) hold every transaction of the server's history after `after` up to the last of them,
+    /// with no snapshot beyond them up to `last`.
     ///
-    /// - Parameter snapshots: the zxids of the snapshot files in the data directory.
-    public static func isContinuous(_ zxids: [Int64], after: Int64, snapshots: [Int64]) -> Bool {
+    /// - Parameters:
+    ///   - last: the zxid the read was for (the server's history reaches at least that far).
+    ///   - snapshots: the zxids of the snapshot files in the data directory.
+    public static func isContinuous(_ zxids: [Int64], after: Int64, through last: Int64, snapshots: [Int64]) -> Bool {
         guard let first = zxids.first else { return true }
         let chain = first == after ? zxids : [after] + zxids
-        return gaps(in: chain, snapshots: snapshots).isEmpty
+        return gaps(in: chain, snapshots: snapshots).isEmpty && !endsBeforeASnapshot(chain, through: last, snapshots: snapshots)
     }
 
-    /// The longest run at the end of `zxids` (oldest first) with no gap in it: what a new leader
-    /// may keep as its committed log.
-    public static func continuousSuffix(_ zxids: [Int64], snapshots: [Int64]) -> ArraySlice<Int64> {
+    /// The longest run at the end of `zxids` (oldest first) with no gap in it, empty when the
+    /// history up to `last` goes on past them in a snapshot: what a new leader whose tree is at
+    /// `last` may keep as its committed log.
+    public static func continuousSuffix(_ zxids: [Int64], through last: Int64, snapshots: [Int64]) -> ArraySlice<Int64> {
+        if endsBeforeASnapshot(zxids, through: last, snapshots: snapshots) { return [] }
         guard let lastGap = gaps(in: zxids, snapshots: snapshots).last else { return zxids[...] }
         return zxids[lastGap...]
+    }
+
+    /// Whether a snapshot lies after the last of `zxids`, at or before `last`.
+    private static func endsBeforeASnapshot(_ zxids: [Int64], through last: Int64, snapshots: [Int64]) -> Bool {
+        guard let end = zxids.last else { return false }
+        return snapshots.contains { $0 > end && $0 <= last }
     }
 
     /// The indices `i` where `zxids[i]` does not follow `zxids[i - 1]`.

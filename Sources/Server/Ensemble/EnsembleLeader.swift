@@ -55,7 +55,7 @@ final class EnsembleLeader: @unchecked Sendable {
     static func committedLog(_ directory: DataDirectory, upTo last: Int64) -> [Learner.Proposal] {
         let recent = CommittedLog.recent(directory, count: LeaderRole.commitLogCount, upTo: last)
         let snapshots = ((try? directory.snapshots()) ?? []).map(\.zxid)
-        let kept = TxnLogContinuity.continuousSuffix(recent.map(\.header.zxid), snapshots: snapshots).count
+        let kept = TxnLogContinuity.continuousSuffix(recent.map(\.header.zxid), through: last, snapshots: snapshots).count
         return recent.suffix(kept).map { Learner.Proposal(header: $0.header, txn: $0.txn, digest: nil) }
     }
 
@@ -67,7 +67,7 @@ final class EnsembleLeader: @unchecked Sendable {
               let size = (try? FileManager.default.attributesOfItem(atPath: newest.path)[.size]) as? NSNumber else { return nil }
         let limit = Int(Double(size.intValue) * snapshotSizeFactor)
         guard let records = CommittedLog.since(directory, peerLastZxid: peerLastZxid, upTo: upTo, sizeLimit: limit),
-              TxnLogContinuity.isContinuous(records.map(\.header.zxid), after: peerLastZxid, snapshots: snapshots.map(\.zxid)) else {
+              TxnLogContinuity.isContinuous(records.map(\.header.zxid), after: peerLastZxid, through: upTo, snapshots: snapshots.map(\.zxid)) else {
             return nil
         }
         return records.map { Learner.Proposal(header: $0.header, txn: $0.txn, digest: nil) }

@@ -38,6 +38,12 @@ struct EnsembleSimulation {
         /// (half the seeds keep ZooKeeper's 500, the others 8 to 71, so that learners fall
         /// behind it and are synchronized from the leader's transaction log).
         var commitLogCount: Int?
+        /// Whether a member's election learns that it cannot reach a peer, as `ElectionNode`
+        /// does when a connection is refused (the peer is down) or times out (cut off, after
+        /// `cnxTimeout`): the shortcut that ends an election without waiting for it.
+        var reportsUnreachablePeers = true
+        /// `cnxTimeout`: how long a connection to a cut-off peer takes to fail.
+        var connectTimeout: Int64 = 5_000
     }
 
     enum Fault {
@@ -51,6 +57,8 @@ struct EnsembleSimulation {
 
     enum Event {
         case election(from: Int64, to: Int64, ElectionNotification)
+        /// Member `Int64`'s connection to `peer`'s election port failed.
+        case peerUnreachable(Int64, peer: Int64)
         case electionTimer(Int64, token: Int)
         case pump(connection: Int, toLeader: Bool)
         case connect(Int64, role: Int, attempt: Int)
@@ -145,7 +153,10 @@ struct EnsembleSimulation {
     var elections = 0
     var crashes = 0
     var closedLearners = 0
-    /// Learner synchronizations by kind: DIFF, TRUNC, SNAP.
+    /// Election connections that failed (``Settings/reportsUnreachablePeers``).
+    var unreachableReports = 0
+    /// Learner synchronizations by kind (DIFF, TRUNC, SNAP), and the leaders' transaction-log
+    /// reads for them (answered, or refused: not reaching back, or across a gap).
     var syncs: [String: Int] = [:]
     /// Set to see what happens in one seed: role changes, syncs, crashes.
     var trace: ((String) -> Void)?
@@ -217,6 +228,7 @@ struct EnsembleSimulation {
     private func target(of event: Event) -> Int64? {
         switch event {
         case .election(_, let to, _): return to
+        case .peerUnreachable(let id, _): return id
         case .electionTimer(let id, _), .connect(let id, _, _), .synced(let id, _, _), .leaderHalfTick(let id, _),
              .discoveryWatch(let id, _, _), .learnerWatchdog(let id, _), .txnLogRead(let id, _, _, _, _):
             return id
@@ -230,6 +242,10 @@ struct EnsembleSimulation {
         case .election(let from, let to, let notification):
             guard nodes[to]?.up == true else { return }
             electionActions(to, nodes[to]?.election.receive(.notification(from: from, notification)) ?? [])
+        case .peerUnreachable(let id, let peer):
+            guard nodes[id]?.up == true else { return }
+            unreachableReports += 1
+            electionActions(id, nodes[id]?.election.receive(.peerUnreachable(peer)) ?? [])
         case .electionTimer(let id, let token):
             guard let node = nodes[id], node.up, node.electionTimer == token else { return }
             electionActions(id, nodes[id]?.election.receive(.timerFired) ?? [])
@@ -301,6 +317,12 @@ struct EnsembleSimulation {
                     schedule(.election(from: id, to: id, notification), after: 0)
                     continue
                 }
+                if settings.reportsUnreachablePeers, nodes[to]?.up != true || !network.reachable(id, to) {
+                    // Refused at once by a machine whose server is down; timed out across a cut.
+                    let after = nodes[to]?.up != true ? 1 + random.below(settings.maximumDelay) : settings.connectTimeout
+                    schedule(.peerUnreachable(id, peer: to), after: after)
+                    continue
+                }
                 guard network.reachable(id, to), !random.chance(settings.electionLossPercent) else { continue }
                 let copies = random.chance(settings.electionDuplicatePercent) ? 2 : 1
                 for _ in 0..<copies {
@@ -330,7 +352,7 @@ struct EnsembleSimulation {
         let commitLogCount = settings.commitLogCount ?? LeaderRole.commitLogCount
         let last = node.tree.last ?? 0
         let logged = Array(node.disk.log.map(\.zxid).filter { $0 <= last }.suffix(commitLogCount))
-        let committed = TxnLogContinuity.continuousSuffix(logged, snapshots: node.disk.snapshotZxids).compactMap { proposals[$0] }
+        let committed = TxnLogContinuity.continuousSuffix(logged, through: last, snapshots: node.disk.snapshotZxids).compactMap { proposals[$0] }
         nodes[id]?.role = roles
         nodes[id]?.leader = LeaderRole(verifier: verifier,
                                        leader: .init(myid: id, acceptedEpoch: node.disk.acceptedEpoch, currentEpoch: node.disk.currentEpoch,
@@ -383,6 +405,7 @@ struct EnsembleSimulation {
             case .readTxnLog(let sid, let after, let upTo):
                 // Read off the leader's loop, as `EnsembleLeader` does: commits go on meanwhile.
                 let read = txnLogRead(node.disk, after: after, upTo: upTo)
+                syncs[read == nil ? "log read refused" : "log read", default: 0] += 1
                 note("server.\(id) reads its log for server.\(sid) from \(hex(after)) to \(hex(upTo)): \(read.map { "\($0.count) transactions, \($0.first.map { hex($0.header.zxid) } ?? "-")...\($0.last.map { hex($0.header.zxid) } ?? "-")" } ?? "not reaching back")")
                 schedule(.txnLogRead(id, role: node.role, learner: sid, after: after, read), after: 1 + random.below(settings.maximumSyncTime))
             case .closeLearner(let sid, _):
@@ -406,7 +429,7 @@ struct EnsembleSimulation {
     private func txnLogRead(_ disk: SimulatedDisk, after: Int64, upTo: Int64) -> [Learner.Proposal]? {
         guard let first = disk.log.first, first.zxid <= after + 1 else { return nil }
         let zxids = disk.log.map(\.zxid).filter { $0 >= after && $0 <= upTo }
-        guard TxnLogContinuity.isContinuous(zxids, after: after, snapshots: disk.snapshotZxids) else { return nil }
+        guard TxnLogContinuity.isContinuous(zxids, after: after, through: upTo, snapshots: disk.snapshotZxids) else { return nil }
         return zxids.compactMap { proposals[$0] }
     }
 

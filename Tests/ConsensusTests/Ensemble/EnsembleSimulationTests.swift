@@ -8,7 +8,7 @@ import Testing
 struct EnsembleSimulationTests {
     /// What a run of many seeds went through, printed once at its end.
     struct Tally {
-        var seeds = 0, elections = 0, crashes = 0, acknowledged = 0, slowestConvergence: Int64 = 0
+        var seeds = 0, elections = 0, crashes = 0, acknowledged = 0, unreachable = 0, slowestConvergence: Int64 = 0
         var syncs: [String: Int] = [:]
 
         mutating func add(_ world: EnsembleSimulation) {
@@ -16,12 +16,13 @@ struct EnsembleSimulationTests {
             elections += world.elections
             crashes += world.crashes
             acknowledged += world.acknowledgedWrites
+            unreachable += world.unreachableReports
             syncs.merge(world.syncs, uniquingKeysWith: +)
             if let converged = world.convergedAt, let healed = world.healedAt { slowestConvergence = max(slowestConvergence, converged - healed) }
         }
 
         func report(_ name: String) {
-            print("\(name): \(seeds) seeds, \(elections) elections, \(crashes) crashes, \(acknowledged) writes acknowledged, "
+            print("\(name): \(seeds) seeds, \(elections) elections, \(crashes) crashes, \(acknowledged) writes acknowledged, \(unreachable) unreachable peers reported, "
                   + "syncs \(syncs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")), "
                   + "slowest convergence after the heal \(slowestConvergence) ms")
         }
@@ -65,18 +66,22 @@ struct EnsembleSimulationTests {
     /// 79 (three voters) lost an acknowledged write to the disk model's second crash (see
     /// ``SimulatedDiskTests/whatACrashKeptSurvivesTheNextCrash()``).
     @Test(arguments: [UInt64(79)]) func seedsThatFoundBugs(seed: UInt64) {
-        var world = EnsembleSimulation(seed: seed)
+        var world = EnsembleSimulation(seed: seed, settings: .init(reportsUnreachablePeers: false))
         world.trace = SimulationSeeds.tracer
         world.start()
         world.run(until: 160_000)
         Self.check(world, seed: seed, bound: 90_000)
     }
 
-    /// Five-voter seeds that once found a bug: 47, a DIFF read from a leader's log across the
-    /// gap a SNAP left in it; 50, a new leader's committed log read back across such a gap
-    /// (see ``TxnLogContinuityTests``). Both lost committed transactions on a learner.
-    @Test(arguments: [UInt64(47), 50]) func fiveVoterSeedsThatFoundBugs(seed: UInt64) {
-        var world = EnsembleSimulation(seed: seed, settings: .init(voters: [1, 2, 3, 4, 5], observers: [6]))
+    /// Five-voter seeds that once found a bug, with the settings they found it with: 47, a
+    /// DIFF read from a leader's log across the gap a SNAP left in it; 50, a new leader's
+    /// committed log read back across such a gap; 56, a committed log of the stale tail a SNAP
+    /// left when nothing was logged after it (see ``TxnLogContinuityTests``). Each lost
+    /// committed transactions on a learner.
+    @Test(arguments: [(UInt64(47), false), (50, false), (56, true)])
+    func fiveVoterSeedsThatFoundBugs(seed: UInt64, reportsUnreachablePeers: Bool) {
+        let settings = EnsembleSimulation.Settings(voters: [1, 2, 3, 4, 5], observers: [6], reportsUnreachablePeers: reportsUnreachablePeers)
+        var world = EnsembleSimulation(seed: seed, settings: settings)
         world.trace = SimulationSeeds.tracer
         world.start()
         world.run(until: 160_000)

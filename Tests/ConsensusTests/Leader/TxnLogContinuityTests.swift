@@ -18,10 +18,13 @@ struct TxnLogContinuityTests {
     /// A log across epochs with periodic snapshots on logged zxids is one run.
     @Test func aLogWithPeriodicSnapshotsIsContinuous() {
         let log = (1...5).map { Self.zxid(1, $0) } + (1...4).map { Self.zxid(2, $0) }
-        #expect(TxnLogContinuity.isContinuous(log, after: Self.zxid(1, 1), snapshots: [0, Self.zxid(1, 3), Self.zxid(2, 2)]))
-        #expect(TxnLogContinuity.isContinuous(Array(log.dropFirst()), after: Self.zxid(1, 1), snapshots: []),
+        let last = Self.zxid(2, 4)
+        #expect(TxnLogContinuity.isContinuous(log, after: Self.zxid(1, 1), through: last, snapshots: [0, Self.zxid(1, 3), Self.zxid(2, 2), last]))
+        #expect(TxnLogContinuity.isContinuous(Array(log.dropFirst()), after: Self.zxid(1, 1), through: last, snapshots: []),
                 "the read may start at the zxid after the learner's last")
-        #expect(TxnLogContinuity.continuousSuffix(log, snapshots: [Self.zxid(1, 3)]) == log[...])
+        #expect(TxnLogContinuity.continuousSuffix(log, through: last, snapshots: [Self.zxid(1, 3)]) == log[...])
+        #expect(TxnLogContinuity.continuousSuffix(Array(log.dropLast()), through: last, snapshots: [Self.zxid(1, 3)]) == log.dropLast()[...],
+                "the newest transaction not written to the file yet is no gap")
     }
 
     /// What the simulation's seed 47 (five voters) found: server.5 had 1:0x6c logged but never
@@ -30,9 +33,10 @@ struct TxnLogContinuityTests {
     @Test func aSnapLeavesAStaleTailAndAGap() {
         let log = [Self.zxid(1, 0x6a), Self.zxid(1, 0x6b), Self.zxid(1, 0x6c), Self.zxid(2, 0x2b), Self.zxid(2, 0x2c)]
         let snapshots = [Self.zxid(2, 0x2a)]
-        #expect(!TxnLogContinuity.isContinuous(Array(log.dropFirst()), after: Self.zxid(1, 0x6b), snapshots: snapshots))
-        #expect(TxnLogContinuity.continuousSuffix(log, snapshots: snapshots) == [Self.zxid(2, 0x2b), Self.zxid(2, 0x2c)])
-        #expect(TxnLogContinuity.isContinuous([Self.zxid(2, 0x2b)], after: Self.zxid(2, 0x2a), snapshots: snapshots),
+        let last = Self.zxid(2, 0x2c)
+        #expect(!TxnLogContinuity.isContinuous(Array(log.dropFirst()), after: Self.zxid(1, 0x6b), through: last, snapshots: snapshots))
+        #expect(TxnLogContinuity.continuousSuffix(log, through: last, snapshots: snapshots) == [Self.zxid(2, 0x2b), Self.zxid(2, 0x2c)])
+        #expect(TxnLogContinuity.isContinuous([Self.zxid(2, 0x2b)], after: Self.zxid(2, 0x2a), through: last, snapshots: snapshots),
                 "a learner at the snapshot's zxid is served from after it")
     }
 
@@ -41,16 +45,26 @@ struct TxnLogContinuityTests {
     @Test func aSnapAtTheEndOfAnEpochShowsByItsSnapshot() {
         let log = [Self.zxid(3, 99), Self.zxid(3, 100), Self.zxid(5, 1), Self.zxid(5, 2)]
         let snapshots = [Self.zxid(4, 57)]
-        #expect(!TxnLogContinuity.isContinuous(log, after: Self.zxid(3, 99), snapshots: snapshots))
-        #expect(TxnLogContinuity.isContinuous(log, after: Self.zxid(3, 99), snapshots: []))
-        #expect(TxnLogContinuity.continuousSuffix(log, snapshots: snapshots) == [Self.zxid(5, 1), Self.zxid(5, 2)])
+        #expect(!TxnLogContinuity.isContinuous(log, after: Self.zxid(3, 99), through: Self.zxid(5, 2), snapshots: snapshots))
+        #expect(TxnLogContinuity.isContinuous(log, after: Self.zxid(3, 99), through: Self.zxid(5, 2), snapshots: []))
+        #expect(TxnLogContinuity.continuousSuffix(log, through: Self.zxid(5, 2), snapshots: snapshots) == [Self.zxid(5, 1), Self.zxid(5, 2)])
     }
 
     /// A TRUNC to 2:5 whose committed 2:6 to 2:9 reached disk only in the NEWLEADER snapshot:
     /// a learner at 2:7 must not get a DIFF that starts at 2:10.
     @Test func aTruncLeavesTheAppliedProposalsOnlyInTheSnapshot() {
         let read = [Self.zxid(2, 10), Self.zxid(2, 11)]
-        #expect(!TxnLogContinuity.isContinuous(read, after: Self.zxid(2, 7), snapshots: [Self.zxid(2, 9)]))
-        #expect(!TxnLogContinuity.isContinuous(read, after: Self.zxid(2, 7), snapshots: []), "and the zxids skip too")
+        #expect(!TxnLogContinuity.isContinuous(read, after: Self.zxid(2, 7), through: Self.zxid(2, 11), snapshots: [Self.zxid(2, 9)]))
+        #expect(!TxnLogContinuity.isContinuous(read, after: Self.zxid(2, 7), through: Self.zxid(2, 11), snapshots: []), "and the zxids skip too")
+    }
+
+    /// What seed 56 (five voters) found: server.3 took a SNAP to 4:0x2e over a stale 3:1 to
+    /// 3:0xc and led before it logged anything after it. Its committed log must be empty, not
+    /// the stale tail.
+    @Test func aSnapNothingWasLoggedAfterEndsTheRun() {
+        let log = (1...12).map { Self.zxid(3, $0) }
+        let snapshots = [Self.zxid(4, 0x2e)]
+        #expect(TxnLogContinuity.continuousSuffix(log, through: Self.zxid(4, 0x2e), snapshots: snapshots).isEmpty)
+        #expect(!TxnLogContinuity.isContinuous(Array(log.suffix(4)), after: Self.zxid(3, 9), through: Self.zxid(4, 0x2e), snapshots: snapshots))
     }
 }
