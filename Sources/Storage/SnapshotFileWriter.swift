@@ -1,5 +1,6 @@
 import DataTree
 import Foundation
+import Jute
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -149,13 +150,42 @@ public final class SnapshotFileWriter: @unchecked Sendable {
         }
     }
 
+    /// Writes the tree a leader sent after SNAP as a snapshot at `zxid`, from the stream's
+    /// own bytes: it is a snapshot file's body (sessions, ACL cache, znodes), so the file is
+    /// the header, the stream without its signature, and the seal, with nothing encoded again.
+    /// The stream must be one ``SnapStream/decode(_:zxid:)`` accepted.
+    public static func writeNow(snapStream stream: ByteBuffer, directory: String, zxid: Int64) throws(SnapshotError) -> String {
+        let signatureLength = 4 + SnapStream.signature.utf8.count
+        guard stream.readableBytes >= signatureLength,
+              let body = stream.getSlice(at: stream.readerIndex, length: stream.readableBytes - signatureLength) else {
+            throw SnapshotError(description: "the SNAP stream is too short to be one")
+        }
+        var header = JuteWriter(ByteBuffer())
+        header.write(FileHeader.snapshot)
+        var adler = Adler32()
+        header.buffer.withUnsafeReadableBytes { adler.update($0) }
+        body.withUnsafeReadableBytes { adler.update($0) }
+        var seal = ByteBuffer()
+        SnapshotSerializer.appendSeal(adler.value, to: &seal)
+        return try writeNow(pieces: [header.buffer, body, seal], directory: directory, zxid: zxid)
+    }
+
     /// Writes a whole snapshot now (startup, tools): to a temporary name, synced, then renamed.
     public static func writeNow(_ bytes: ByteBuffer, directory: String, zxid: Int64) throws(SnapshotError) -> String {
+        try writeNow(pieces: [bytes], directory: directory, zxid: zxid)
+    }
+
+    private static func writeNow(pieces: [ByteBuffer], directory: String, zxid: Int64) throws(SnapshotError) -> String {
         let path = (directory as NSString).appendingPathComponent(DataDirectory.snapshotName(zxid))
         let temporary = path + ".tmp"
         let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard output >= 0 else { throw SnapshotError(description: "cannot create \(temporary): errno \(errno)") }
-        var error = writeAll(output, bytes, at: 0)
+        var error: String?
+        var offset = Int64(0)
+        for piece in pieces where error == nil {
+            error = writeAll(output, piece, at: offset)
+            offset += Int64(piece.readableBytes)
+        }
         if error == nil && fsync(output) != 0 { error = "fsync failed: errno \(errno)" }
         close(output)
         if error == nil && rename(temporary, path) != 0 { error = "cannot rename \(temporary): errno \(errno)" }

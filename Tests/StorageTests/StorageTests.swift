@@ -514,6 +514,22 @@ struct SnapStreamTests {
         #expect(again.paths().sorted() == tree.paths().sorted() && again.digest == tree.digest)
     }
 
+    /// A learner writes the leader's stream as its synchronized snapshot without encoding the
+    /// tree again: the file loads (its checksum holds) to the tree the stream decodes to.
+    @Test func aStreamWrittenAsItCameIsASnapshotFile() throws {
+        let captured = try #require(Self.captured)
+        let stream = ByteBuffer(bytes: captured.bytes)
+        let decoded = try SnapStream.decode(stream, zxid: captured.zxid)
+        let directory = NSTemporaryDirectory() + "snap-stream-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = try SnapshotFileWriter.writeNow(snapStream: stream, directory: directory, zxid: captured.zxid)
+        #expect(path.hasSuffix(DataDirectory.snapshotName(captured.zxid)))
+        let loaded = try SnapshotLoader.load(path, zxid: captured.zxid)
+        #expect(loaded.paths().sorted() == decoded.paths().sorted() && loaded.digest == decoded.digest)
+        #expect(throws: SnapshotError.self) { try SnapshotFileWriter.writeNow(snapStream: ByteBuffer(bytes: [0, 0]), directory: directory, zxid: 1) }
+    }
+
     @Test func aStreamWithoutItsSignatureIsRefused() throws {
         var events: [WatchNotification] = []
         let tree = DataTree()

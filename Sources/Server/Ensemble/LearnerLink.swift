@@ -28,6 +28,8 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
     /// Logged proposals not yet committed, by zxid.
     private var logged: [Int64: Learner.Proposal] = [:]
     private var snapshotZxid: Int64 = 0
+    /// The leader's SNAP stream, kept until NEWLEADER to be written as the synchronized snapshot.
+    private var receivedSnapshot: ByteBuffer?
     private var closed = false
     private var serving = false
     /// When the leader was last heard from (monotonic milliseconds), for the read timeout.
@@ -161,6 +163,7 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
             syncBytes = stream.readableBytes
             do {
                 let loaded = try SnapStream.decode(stream, zxid: snapshotZxid)
+                receivedSnapshot = stream
                 loaded.digestEnabled = server.configuration.digestEnabled
                 tree = loaded
                 perform(core.receive(.snapshotLoaded))
@@ -221,9 +224,20 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
                 }
             case .takeSnapshot:
                 do {
-                    let path = try SnapshotFileWriter.writeNow(tree, directory: server.dataDirectory.snapshotDirectory)
+                    let started = DispatchTime.now().uptimeNanoseconds
+                    let directory = server.dataDirectory.snapshotDirectory
+                    let path: String
+                    if let stream = receivedSnapshot, tree.lastProcessedZxid == snapshotZxid {
+                        // Nothing applied since the SNAP: the leader's stream is the file's body,
+                        // written as it came instead of encoding the tree again.
+                        path = try SnapshotFileWriter.writeNow(snapStream: stream, directory: directory, zxid: snapshotZxid)
+                    } else {
+                        path = try SnapshotFileWriter.writeNow(tree, directory: directory)
+                    }
+                    receivedSnapshot = nil
                     server.log?.roll()
-                    logger.info("snapshot of the synchronized tree written to \(path)")
+                    let millis = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
+                    logger.info("snapshot of the synchronized tree written to \(path) in \(millis) ms")
                 } catch {
                     return end("cannot write the synchronized snapshot: \(error)")
                 }
