@@ -326,6 +326,13 @@ struct ZnodeStore {
     }
 
     func parent(_ record: UInt32) -> UInt32 { records[Int(record)].parent }
+
+    /// The full-path hash and the parent of `record`, or nil for a number no record has.
+    func placement(_ record: UInt32) -> (hash: UInt32, parent: UInt32)? {
+        guard Int(record) < records.count else { return nil }
+        let entry = records[Int(record)]
+        return (entry.hash, entry.parent)
+    }
 }
 
 extension String {

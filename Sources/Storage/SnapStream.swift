@@ -27,6 +27,9 @@ public enum SnapStream {
         /// Begins with the tree's sessions as they are now.
         public init(tree: DataTree) {
             serializer = SnapshotSerializer(tree: tree)
+            // The whole node section at once: grown by doubling, 200 MB would be copied and
+            // faulted in several times over.
+            nodes.reserveCapacity((tree.nodeCount + 1) * serializer.averageNodeBytes * 11 / 10)
         }
 
         /// The zxid the stream starts from (what SNAP carries).
@@ -36,21 +39,27 @@ public enum SnapStream {
 
         /// Encodes up to `maximumNodes` more znodes; true once every znode is in.
         public func step(maximumNodes: Int) -> Bool {
-            if !serializer.isFinished {
-                var chunk = serializer.nextChunk(maximumNodes: maximumNodes)
-                nodes.writeBuffer(&chunk)
-            }
+            if !serializer.isFinished { serializer.appendChunk(maximumNodes: maximumNodes, to: &nodes) }
             return serializer.isFinished
         }
 
-        /// The whole stream: sessions and ACL cache (every list a znode above refers to),
-        /// the znodes, the signature. Call once, after ``step(maximumNodes:)`` returned true.
+        /// The whole stream in its three parts, to be sent one after the other without
+        /// copying the znodes again: sessions and ACL cache (every list a znode above refers
+        /// to), the znodes, the signature. Call once, after ``step(maximumNodes:)`` returned
+        /// true.
+        public func finishInParts() -> [ByteBuffer] {
+            var signatureWriter = JuteWriter()
+            signatureWriter.writeString(signature)
+            let parts = [serializer.finish(includeHeader: false), nodes, signatureWriter.buffer]
+            nodes = ByteBuffer()
+            return parts
+        }
+
+        /// The whole stream in one buffer (see ``finishInParts()``).
         public func finish() -> ByteBuffer {
-            var stream = serializer.finish(includeHeader: false)
-            stream.writeBuffer(&nodes)
-            var writer = JuteWriter(stream)
-            writer.writeString(signature)
-            return writer.buffer
+            var stream = ByteBuffer()
+            for var part in finishInParts() { stream.writeBuffer(&part) }
+            return stream
         }
     }
 
@@ -136,13 +145,11 @@ public enum SnapStream {
                         offset += consumed(); reader = rest(of: buffer)
                         part = .znodes
                     case .znodes:
-                        let path = try reader.readString()
-                        if path != "/" {
-                            _ = try reader.readBuffer()
-                            try skip(8 + 8 * 4 + 4 * 3 + 8 + 8, &reader)
-                        }
-                        offset += consumed(); reader = rest(of: buffer)
-                        if path == "/" { part = .signature }
+                        // By offsets alone: lengths read in place, paths and data skipped, so
+                        // that a million znodes cost no allocation.
+                        guard try skipZnodes(buffer) else { return nil }
+                        reader = rest(of: buffer)
+                        part = .signature
                     case .signature:
                         guard try reader.readString() == signature else { throw SnapshotError(description: "the stream lacks \(signature)") }
                         return offset + consumed()
@@ -154,6 +161,30 @@ public enum SnapStream {
                 return nil
             } catch {
                 throw SnapshotError(description: "the stream cannot be read: \(error)")
+            }
+        }
+
+        /// Moves ``offset`` past whole znodes; true once past the end marker (path "/").
+        private mutating func skipZnodes(_ buffer: ByteBuffer) throws(SnapshotError) -> Bool {
+            let base = buffer.readerIndex, available = buffer.readableBytes
+            /// ACL reference and `StatPersisted`: 8 + 4 longs + 3 ints + 2 longs.
+            let fixed = 8 + 8 * 4 + 4 * 3 + 8 + 8
+            while true {
+                guard offset + 4 <= available, let pathLength = buffer.getInteger(at: base + offset, as: Int32.self) else { return false }
+                guard pathLength >= 0 else { throw SnapshotError(description: "a znode path claims \(pathLength) bytes") }
+                let afterPath = offset + 4 + Int(pathLength)
+                if pathLength == 1 {
+                    guard afterPath <= available else { return false }
+                    if buffer.getInteger(at: base + offset + 4, as: UInt8.self) == UInt8(ascii: "/") {
+                        offset = afterPath
+                        return true
+                    }
+                }
+                guard afterPath + 4 <= available, let dataLength = buffer.getInteger(at: base + afterPath, as: Int32.self) else { return false }
+                guard dataLength >= -1 else { throw SnapshotError(description: "a znode's data claims \(dataLength) bytes") }
+                let end = afterPath + 4 + max(0, Int(dataLength)) + fixed
+                guard end <= available else { return false }
+                offset = end
             }
         }
 

@@ -223,3 +223,36 @@ public final class SnapshotFileWriter: @unchecked Sendable {
         return nil
     }
 }
+
+/// A snapshot file being written from a leader's SNAP stream on another thread
+/// (``SnapshotFileWriter/writeNow(snapStream:directory:zxid:)``), so that a learner decodes
+/// the stream meanwhile and only waits for what is left of the write at NEWLEADER.
+public final class PendingSnapshotWrite: Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let outcome = NIOLockedValueBox<Result<String, SnapshotError>?>(nil)
+
+    /// Starts writing `stream` as the snapshot at `zxid` in `directory`.
+    public init(snapStream stream: ByteBuffer, directory: String, zxid: Int64) {
+        DispatchQueue.global(qos: .userInitiated).async { [done, outcome] in
+            let result: Result<String, SnapshotError>
+            do throws(SnapshotError) {
+                result = .success(try SnapshotFileWriter.writeNow(snapStream: stream, directory: directory, zxid: zxid))
+            } catch {
+                result = .failure(error)
+            }
+            outcome.withLockedValue { $0 = result }
+            done.signal()
+        }
+    }
+
+    /// Waits until the file is written, synced and in place; returns its path.
+    public func wait() throws(SnapshotError) -> String {
+        done.wait()
+        done.signal()
+        switch outcome.withLockedValue({ $0 }) {
+        case .success(let path): return path
+        case .failure(let error): throw error
+        case .none: throw SnapshotError(description: "the snapshot write did not finish")
+        }
+    }
+}

@@ -18,7 +18,9 @@ public final class SnapshotSerializer {
     /// The zxid the snapshot is named after: the last one applied when it began.
     public let zxid: Int64
     private let sessions: [Int64: Int32]
-    private var stack: [(path: String, children: [String], next: Int)] = []
+    /// The znodes whose children are being written: each one's path as the snapshot spells it
+    /// (the root's is empty), its children, and the next of them to write.
+    private var stack: [(path: [UInt8], children: [ZnodeHandle], next: Int)] = []
     private var started = false
     /// Whether every znode has been written.
     public private(set) var isFinished = false
@@ -33,10 +35,10 @@ public final class SnapshotSerializer {
         tree.holdACLs(true)
     }
 
-    private static func snapshotPath(_ path: String) -> String { path == "/" ? "" : path }
-
-    private func write(_ path: String, _ node: Znode, to writer: inout JuteWriter) {
-        writer.writeString(Self.snapshotPath(path))
+    /// Writes one znode whose snapshot path is `path`; keeps its children for later.
+    private func write(path: [UInt8], _ node: Znode, to writer: inout JuteWriter) {
+        writer.writeInt(Int32(truncatingIfNeeded: path.count))
+        writer.buffer.writeBytes(path)
         tree.withData(of: node) { data in
             if let data {
                 writer.writeInt(Int32(truncatingIfNeeded: data.count))
@@ -48,32 +50,60 @@ public final class SnapshotSerializer {
         writer.writeLong(node.aclReference)
         writer.write(node.stat)
         nodeCount += 1
-        if node.childCount > 0 { stack.append((path, tree.childNames(of: node), 0)) }
+        if node.childCount > 0 { stack.append((path, tree.childHandles(of: node), 0)) }
     }
 
     /// Serializes up to `maximumNodes` more znodes; the last chunk ends with the "/" marker.
+    ///
+    /// The walk holds znodes by handle, not by path: no path is looked up, and a znode deleted
+    /// between two chunks is skipped (one created meanwhile may be missed, which the log
+    /// replayed from ``zxid`` puts back).
     public func nextChunk(maximumNodes: Int) -> ByteBuffer {
-        var writer = JuteWriter(ByteBuffer())
+        var chunk = ByteBuffer()
+        chunk.reserveCapacity(min(maximumNodes, tree.nodeCount + 1) * averageNodeBytes)
+        appendChunk(maximumNodes: maximumNodes, to: &chunk)
+        return chunk
+    }
+
+    /// About how many bytes a znode of this tree takes in a snapshot, to size buffers once
+    /// instead of growing them (each growth copies, and faults in fresh pages).
+    public var averageNodeBytes: Int {
+        let count = max(1, tree.nodeCount)
+        return 8 + 68 + (tree.approximateDataSize + count - 1) / count
+    }
+
+    /// Like ``nextChunk(maximumNodes:)``, appending to `buffer` instead.
+    public func appendChunk(maximumNodes: Int, to buffer: inout ByteBuffer) {
+        // The writer takes the only reference, so that writing does not copy the buffer.
+        var writer = JuteWriter(buffer)
+        buffer = ByteBuffer()
+        defer { buffer = writer.buffer }
         var budget = maximumNodes
         if !started {
             started = true
-            if let root = tree.node("/") { write("/", root, to: &writer); budget -= 1 }
+            if let root = tree.rootHandle, let node = tree.node(root) { write(path: [], node, to: &writer); budget -= 1 }
         }
+        var childPath: [UInt8] = []
         while budget > 0, var top = stack.popLast() {
             guard top.next < top.children.count else { continue }
-            let child = ZNodePath.join(top.path, top.children[top.next])
+            let handle = top.children[top.next]
             top.next += 1
-            stack.append(top)
-            if let node = tree.node(child) {
-                write(child, node, to: &writer)
-                budget -= 1
+            guard let node = tree.node(handle) else {
+                stack.append(top)
+                continue
             }
+            childPath.removeAll(keepingCapacity: true)
+            childPath.append(contentsOf: top.path)
+            childPath.append(UInt8(ascii: "/"))
+            tree.withName(of: node) { childPath.append(contentsOf: $0) }
+            stack.append(top)
+            write(path: childPath, node, to: &writer)
+            budget -= 1
         }
         if stack.isEmpty && !isFinished {
             isFinished = true
             writer.writeString("/")
         }
-        return writer.buffer
     }
 
     /// The bytes that precede the znodes: header, sessions and the ACL cache. Ends the ACL hold.
@@ -100,10 +130,8 @@ public final class SnapshotSerializer {
     public static func serialize(_ tree: DataTree) -> ByteBuffer {
         let serializer = SnapshotSerializer(tree: tree)
         var nodes = ByteBuffer()
-        while !serializer.isFinished {
-            var chunk = serializer.nextChunk(maximumNodes: 10_000)
-            nodes.writeBuffer(&chunk)
-        }
+        nodes.reserveCapacity((tree.nodeCount + 1) * serializer.averageNodeBytes)
+        while !serializer.isFinished { serializer.appendChunk(maximumNodes: 10_000, to: &nodes) }
         var file = serializer.finish()
         file.writeBuffer(&nodes)
         seal(&file)

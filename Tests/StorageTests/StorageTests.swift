@@ -226,6 +226,45 @@ struct SnapshotTests {
         }
     }
 
+    /// Between two chunks znodes not yet written are deleted, one is deleted and created again
+    /// at the same path (its record may be reused by another), and new ones appear: the snapshot
+    /// has each znode at most once, none of the deleted ones, and every one left untouched.
+    @Test func aFuzzySnapshotSkipsWhatWasDeletedMeanwhile() throws {
+        let tree = DataTree()
+        var events: [WatchNotification] = []
+        var zxid: Int64 = 0
+        func apply(_ txn: Txn, _ type: OpCode) {
+            zxid += 1
+            _ = tree.apply(TxnHeader(clientId: 0, cxid: 0, zxid: zxid, time: 1, type: type.rawValue), txn: txn, notifications: &events)
+        }
+        func create(_ path: String) { apply(.create(path: path, data: Array(path.utf8), acl: ACL.openUnsafe, ephemeral: false, parentCVersion: -1), .create) }
+        create("/p")
+        for index in 0..<40 { create("/p/n\(index)") }
+        create("/p/n3/deep")
+        let serializer = SnapshotSerializer(tree: tree)
+        var nodes = serializer.nextChunk(maximumNodes: 8)
+        apply(.delete(path: "/p/n20"), .delete)
+        apply(.delete(path: "/p/n3/deep"), .delete)
+        apply(.delete(path: "/p/n30"), .delete)
+        create("/p/n30")
+        create("/p/late")
+        while !serializer.isFinished {
+            var chunk = serializer.nextChunk(maximumNodes: 8)
+            nodes.writeBuffer(&chunk)
+        }
+        var file = serializer.finish()
+        file.writeBuffer(&nodes)
+        SnapshotSerializer.seal(&file)
+        let loaded = try Self.load(file)
+        let paths = Set(loaded.paths())
+        #expect(loaded.paths().count == paths.count, "each znode once")
+        #expect(!paths.contains("/p/n20") && !paths.contains("/p/n3/deep"))
+        for index in 0..<40 where index != 20 && index != 30 {
+            #expect(paths.contains("/p/n\(index)"), "/p/n\(index)")
+            #expect(loaded.node("/p/n\(index)").flatMap { loaded.data(of: $0) } == Array("/p/n\(index)".utf8))
+        }
+    }
+
     @Test func fuzzySnapshotHoldsEveryACLItWrote() throws {
         let tree = Self.sampleTree()
         let serializer = SnapshotSerializer(tree: tree)

@@ -261,14 +261,15 @@ final class EnsembleLeader: @unchecked Sendable {
                                   planned: Int64, started: UInt64) {
         guard !closed, learnerChannels[sid] === channel else {
             snapshotsInProgress[sid] = nil
-            _ = encoder.value.finish()  // ends the tree's ACL hold
+            _ = encoder.value.finishInParts()  // ends the tree's ACL hold
             return
         }
         guard encoder.value.step(maximumNodes: 4096) else {
             server.coreLoop.execute { self.continueSnapshot(encoder, to: sid, on: channel, planned: planned, started: started) }
             return
         }
-        let stream = encoder.value.finish()
+        let parts = encoder.value.finishInParts()
+        let bytes = parts.reduce(0) { $0 + $1.readableBytes }
         let zxid = encoder.value.zxid
         let held = snapshotsInProgress.removeValue(forKey: sid) ?? []
         var writer = JuteWriter(channel.allocator.buffer(capacity: 64))
@@ -276,12 +277,12 @@ final class EnsembleLeader: @unchecked Sendable {
         views[sid]?.packetsSent += 1
         views[sid]?.lastZxid = zxid
         channel.write(writer.buffer, promise: nil)
-        channel.write(stream, promise: nil)
+        for part in parts { channel.write(part, promise: nil) }
         for packet in held { send(packet, to: sid) }
         channel.flush()
         let millis = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
-        logger.info("sending server.\(sid) a SNAP at 0x\(hex(zxid)) (\(encoder.value.nodeCount) znodes, \(stream.readableBytes) bytes, encoded in \(millis) ms; planned at 0x\(hex(planned)))")
-        server.events.publish("learner_sync", ["learner": String(sid), "kind": "SNAP", "bytes": String(stream.readableBytes)])
+        logger.info("sending server.\(sid) a SNAP at 0x\(hex(zxid)) (\(encoder.value.nodeCount) znodes, \(bytes) bytes, encoded in \(millis) ms; planned at 0x\(hex(planned)))")
+        server.events.publish("learner_sync", ["learner": String(sid), "kind": "SNAP", "bytes": String(bytes)])
     }
 
     // MARK: Core

@@ -28,8 +28,11 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
     /// Logged proposals not yet committed, by zxid.
     private var logged: [Int64: Learner.Proposal] = [:]
     private var snapshotZxid: Int64 = 0
-    /// The leader's SNAP stream, kept until NEWLEADER to be written as the synchronized snapshot.
-    private var receivedSnapshot: ByteBuffer?
+    /// The leader's SNAP stream being written as the synchronized snapshot while it is decoded;
+    /// NEWLEADER waits for it.
+    private var snapshotWrite: PendingSnapshotWrite?
+    /// When the SNAP packet came (its stream follows).
+    private var snapArrivedAt: UInt64 = 0
     private var closed = false
     private var serving = false
     /// When the leader was last heard from (monotonic milliseconds), for the read timeout.
@@ -121,6 +124,11 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
     private func end(_ reason: String) {
         guard !closed else { return }
         close()
+        if let write = snapshotWrite, let path = try? write.wait() {
+            // A SNAP that never reached NEWLEADER leaves nothing on disk, as before it.
+            unlink(path)
+        }
+        snapshotWrite = nil
         var notifications: [WatchNotification] = []
         for zxid in logged.keys.sorted() where zxid > tree.lastProcessedZxid {
             if let proposal = logged[zxid] { _ = tree.apply(proposal.header, txn: proposal.txn, notifications: &notifications) }
@@ -162,8 +170,11 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
         case .snapshot(let stream):
             syncBytes = stream.readableBytes
             do {
+                let received = DispatchTime.now().uptimeNanoseconds
+                snapshotWrite = PendingSnapshotWrite(snapStream: stream, directory: server.dataDirectory.snapshotDirectory, zxid: snapshotZxid)
                 let loaded = try SnapStream.decode(stream, zxid: snapshotZxid)
-                receivedSnapshot = stream
+                let decoded = DispatchTime.now().uptimeNanoseconds
+                logger.info("received the leader's snapshot of \(stream.readableBytes) bytes in \((received - snapArrivedAt) / 1_000_000) ms; decoded \(loaded.nodeCount) znodes in \((decoded - received) / 1_000_000) ms")
                 loaded.digestEnabled = server.configuration.digestEnabled
                 tree = loaded
                 perform(core.receive(.snapshotLoaded))
@@ -201,6 +212,7 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
             case .loadSnapshot(let zxid):
                 syncKind = "SNAP"
                 snapshotZxid = zxid
+                snapArrivedAt = DispatchTime.now().uptimeNanoseconds
             case .truncate(let zxid):
                 syncKind = "TRUNC"
                 do {
@@ -227,14 +239,17 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
                     let started = DispatchTime.now().uptimeNanoseconds
                     let directory = server.dataDirectory.snapshotDirectory
                     let path: String
-                    if let stream = receivedSnapshot, tree.lastProcessedZxid == snapshotZxid {
-                        // Nothing applied since the SNAP: the leader's stream is the file's body,
-                        // written as it came instead of encoding the tree again.
-                        path = try SnapshotFileWriter.writeNow(snapStream: stream, directory: directory, zxid: snapshotZxid)
+                    if let write = snapshotWrite, tree.lastProcessedZxid == snapshotZxid {
+                        // Nothing applied since the SNAP: the leader's stream, written as it came
+                        // (the file's body) while it was decoded, is the synchronized snapshot.
+                        path = try write.wait()
                     } else {
+                        // Transactions applied since (or a TRUNC): the tree as it is now. A stream
+                        // written meanwhile is a consistent older snapshot; it may stay.
+                        _ = try? snapshotWrite?.wait()
                         path = try SnapshotFileWriter.writeNow(tree, directory: directory)
                     }
-                    receivedSnapshot = nil
+                    snapshotWrite = nil
                     server.log?.roll()
                     let millis = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
                     logger.info("snapshot of the synchronized tree written to \(path) in \(millis) ms")
