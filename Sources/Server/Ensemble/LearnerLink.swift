@@ -37,6 +37,8 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
     private var serving = false
     /// When the leader was last heard from (monotonic milliseconds), for the read timeout.
     private var lastHeard = AviaryServer.now().monotonicMillis
+    /// When the watchdog last ran: a late run means the loop stalled.
+    private var lastWatchdogCheck: Int64 = 0
     private var watchdog: RepeatedTask?
     private let connectedAt = DispatchTime.now().uptimeNanoseconds
     /// How the leader synchronized this learner, for the operator: DIFF, TRUNC or SNAP.
@@ -104,9 +106,17 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
         let config = server.configuration
         let silenceLimit = config.effectiveLeaderSilenceTimeout
         let interval = TimeAmount.milliseconds(Int64(max(10, min(config.tickTime / 2, silenceLimit / 8))))
+        let intervalMillis = interval.nanoseconds / 1_000_000
+        lastWatchdogCheck = AviaryServer.now().monotonicMillis
         watchdog = server.coreLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
+            let now = AviaryServer.now().monotonicMillis
+            defer { lastWatchdogCheck = now }
+            // A check that comes late means this server's own loop stalled (a long snapshot
+            // step, a pause): what the leader sent meanwhile may be unread in the socket. Read
+            // it first; the next check judges.
+            guard now - lastWatchdogCheck <= 2 * intervalMillis + 50 else { return }
             let limit = Int64(serving ? silenceLimit : config.tickTime * config.initLimit)
-            let silent = AviaryServer.now().monotonicMillis - lastHeard
+            let silent = now - lastHeard
             if silent > limit { end("nothing from the leader for \(silent) ms (limit \(limit) ms)") }
         }
     }
