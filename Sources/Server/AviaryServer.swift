@@ -86,10 +86,15 @@ public final class AviaryServer: @unchecked Sendable {
         let (tree, report) = try Recovery.recover(dataDirectory, repair: true)
         for line in report.lines where !report.truncations.contains(line) { logger.info("recovery: \(line)") }
         for line in report.truncations { logger.warning("recovery: \(line)") }
-        // ZooKeeper snapshots after every load so that the next start replays nothing old;
-        // when nothing was replayed the newest snapshot already is that state.
+        // A standalone ZooKeeper snapshots after every load so that the next start replays
+        // nothing old; when nothing was replayed the newest snapshot already is that state. A
+        // quorum peer does not (its leader or a SNAP writes one): an ensemble member joins its
+        // leader without writing the whole tree first, unless it has no usable snapshot.
         var wrote = ""
-        if report.snapshot == nil || report.replayed > 0 || !report.truncations.isEmpty || !report.skippedSnapshots.isEmpty {
+        let snapshotAfterLoad = configuration.isDistributed
+            ? report.snapshot == nil || !report.skippedSnapshots.isEmpty
+            : report.snapshot == nil || report.replayed > 0 || !report.truncations.isEmpty || !report.skippedSnapshots.isEmpty
+        if snapshotAfterLoad {
             wrote = "; wrote " + (try SnapshotFileWriter.writeNow(tree, directory: dataDirectory.snapshotDirectory))
         }
         let millis = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
