@@ -196,14 +196,15 @@ class Ensemble:
     def client_address(self, sid):
         return "%s:%d" % (self.HOSTS[sid], self.client[sid])
 
-    def start_zookeeper(self, sid, properties=(), heap="256m"):
-        """Starts ZooKeeper member `sid`; `properties` are extra `-D` system properties."""
+    def start_zookeeper(self, sid, properties=(), heap="256m", env=None):
+        """Starts ZooKeeper member `sid`; `properties` are extra `-D` system properties, `env`
+        extra environment variables."""
         log = open(os.path.join(self.root, "zk%d.log" % sid), "a")
         admin = [] if self.admin else ["-Dzookeeper.admin.enableServer=false"]
         return subprocess.Popen(["java", "-Xmx" + heap, "-cp", zookeeper_classpath()] + admin
                                 + ["-D" + p for p in properties]
                                 + ["org.apache.zookeeper.server.quorum.QuorumPeerMain", self.configs[sid]],
-                                stdout=log, stderr=subprocess.STDOUT)
+                                stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
 
     def start_aviary(self, sid, env=None, user=None):
         """Starts Aviary member `sid`; `env` adds environment variables (SERVER_JVMFLAGS...);
