@@ -136,18 +136,8 @@ public final class SnapshotFileWriter: @unchecked Sendable {
             chunks += 1
             if chunks % 8 == 0 { writer.drain() }
         }
-        let done = DispatchSemaphore(value: 0)
-        let outcome = NIOLockedValueBox<Result<String, SnapshotError>?>(nil)
-        writer.finish(prefix: serializer.finish()) { result in
-            outcome.withLockedValue { $0 = result }
-            done.signal()
-        }
-        done.wait()
-        switch outcome.withLockedValue({ $0 }) {
-        case .success(let path): return path
-        case .failure(let error): throw error
-        case .none: throw SnapshotError(description: "the snapshot writer did not finish")
-        }
+        let prefix = serializer.finish()
+        return try PendingSnapshotWrite { complete in writer.finish(prefix: prefix, completion: complete) }.wait()
     }
 
     /// Writes the tree a leader sent after SNAP as a snapshot at `zxid`, from the stream's
@@ -232,14 +222,21 @@ public final class PendingSnapshotWrite: Sendable {
     private let outcome = NIOLockedValueBox<Result<String, SnapshotError>?>(nil)
 
     /// Starts writing `stream` as the snapshot at `zxid` in `directory`.
-    public init(snapStream stream: ByteBuffer, directory: String, zxid: Int64) {
-        DispatchQueue.global(qos: .userInitiated).async { [done, outcome] in
-            let result: Result<String, SnapshotError>
-            do throws(SnapshotError) {
-                result = .success(try SnapshotFileWriter.writeNow(snapStream: stream, directory: directory, zxid: zxid))
-            } catch {
-                result = .failure(error)
+    public convenience init(snapStream stream: ByteBuffer, directory: String, zxid: Int64) {
+        self.init { complete in
+            DispatchQueue.global(qos: .userInitiated).async {
+                do throws(SnapshotError) {
+                    complete(.success(try SnapshotFileWriter.writeNow(snapStream: stream, directory: directory, zxid: zxid)))
+                } catch {
+                    complete(.failure(error))
+                }
             }
+        }
+    }
+
+    /// A write `start` begins, which calls its completion once, from any thread.
+    init(_ start: (@escaping @Sendable (Result<String, SnapshotError>) -> Void) -> Void) {
+        start { [done, outcome] result in
             outcome.withLockedValue { $0 = result }
             done.signal()
         }

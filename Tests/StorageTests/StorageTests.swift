@@ -100,6 +100,17 @@ struct SnapshotTests {
         return try SnapshotLoader.load(path, zxid: zxid)
     }
 
+    /// Serializes the rest of a fuzzy snapshot begun with `nodes`, `chunk` znodes at a time,
+    /// then loads the whole file.
+    static func loadFinished(_ serializer: SnapshotSerializer, after nodes: ByteBuffer, chunk: Int) throws -> DataTree {
+        var nodes = nodes
+        while !serializer.isFinished { serializer.appendChunk(maximumNodes: chunk, to: &nodes) }
+        var file = serializer.finish()
+        file.writeBuffer(&nodes)
+        SnapshotSerializer.seal(&file)
+        return try load(file)
+    }
+
     static func sampleTree() -> DataTree {
         let tree = DataTree()
         var events: [WatchNotification] = []
@@ -242,20 +253,13 @@ struct SnapshotTests {
         for index in 0..<40 { create("/p/n\(index)") }
         create("/p/n3/deep")
         let serializer = SnapshotSerializer(tree: tree)
-        var nodes = serializer.nextChunk(maximumNodes: 8)
+        let nodes = serializer.nextChunk(maximumNodes: 8)
         apply(.delete(path: "/p/n20"), .delete)
         apply(.delete(path: "/p/n3/deep"), .delete)
         apply(.delete(path: "/p/n30"), .delete)
         create("/p/n30")
         create("/p/late")
-        while !serializer.isFinished {
-            var chunk = serializer.nextChunk(maximumNodes: 8)
-            nodes.writeBuffer(&chunk)
-        }
-        var file = serializer.finish()
-        file.writeBuffer(&nodes)
-        SnapshotSerializer.seal(&file)
-        let loaded = try Self.load(file)
+        let loaded = try Self.loadFinished(serializer, after: nodes, chunk: 8)
         let paths = Set(loaded.paths())
         #expect(loaded.paths().count == paths.count, "each znode once")
         #expect(!paths.contains("/p/n20") && !paths.contains("/p/n3/deep"))
@@ -268,19 +272,12 @@ struct SnapshotTests {
     @Test func fuzzySnapshotHoldsEveryACLItWrote() throws {
         let tree = Self.sampleTree()
         let serializer = SnapshotSerializer(tree: tree)
-        var nodes = serializer.nextChunk(maximumNodes: 2)
+        let nodes = serializer.nextChunk(maximumNodes: 2)
         // While the snapshot is under way, /a/e goes and with it the only use of its ACL list.
         var events: [WatchNotification] = []
         _ = tree.apply(TxnHeader(clientId: 0x55, cxid: 0, zxid: 6, time: 100, type: OpCode.delete.rawValue),
                        txn: .delete(path: "/a/e"), notifications: &events)
-        while !serializer.isFinished {
-            var chunk = serializer.nextChunk(maximumNodes: 2)
-            nodes.writeBuffer(&chunk)
-        }
-        var file = serializer.finish()
-        file.writeBuffer(&nodes)
-        SnapshotSerializer.seal(&file)
-        let loaded = try Self.load(file)
+        let loaded = try Self.loadFinished(serializer, after: nodes, chunk: 2)
         for node in loaded.paths().compactMap(loaded.node) where node.aclReference != -1 {
             #expect(loaded.aclCache.listsByReference[node.aclReference] != nil)
         }
