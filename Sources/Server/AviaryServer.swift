@@ -25,6 +25,8 @@ public final class AviaryServer: @unchecked Sendable {
     var channels: [ConnectionID: Channel] = [:]
     /// Replies encoded in this turn of the loop and not yet written, by connection.
     var unflushed: [ConnectionID: (channel: Channel, replies: ByteBuffer)] = [:]
+    /// Quorum packets written in this turn of the loop and not yet flushed.
+    var quorumOutbound = QuorumOutbound()
     /// The durable log; set once storage is open.
     var log: TransactionLogStage?
     let dataDirectory: DataDirectory
@@ -444,7 +446,7 @@ public final class AviaryServer: @unchecked Sendable {
 
     /// Runs ``endOfTurn()`` once the loop has handled every connection that was readable in
     /// this turn.
-    private func scheduleEndOfTurn() {
+    func scheduleEndOfTurn() {
         guard !endOfTurnScheduled else { return }
         endOfTurnScheduled = true
         coreLoop.execute { [self] in endOfTurn() }
@@ -466,12 +468,19 @@ public final class AviaryServer: @unchecked Sendable {
             loggedInBatch = 0
             if transactionsSinceSnapshot >= snapshotThreshold { startSnapshot() }
         }
+        quorumOutbound.flushAll()
         let pending = unflushed
         unflushed = [:]
         for (channel, replies) in pending.values {
             channel.writeAndFlush(replies, promise: nil)
         }
         endOfTurnScheduled = false
+    }
+
+    /// Writes a quorum packet to a leader or learner; it is flushed at the end of the turn with
+    /// whatever else that connection is sent in it.
+    func sendQuorum(_ packet: QuorumPacket, on channel: Channel) {
+        if quorumOutbound.write(packet, on: channel) { scheduleEndOfTurn() }
     }
 
     /// Encodes a reply into the connection's buffer for this turn of the loop; returns its size.

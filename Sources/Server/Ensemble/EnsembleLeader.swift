@@ -120,6 +120,7 @@ final class EnsembleLeader: @unchecked Sendable {
         discoveryWatch?.cancel()
         halfTick?.cancel()
         listener?.close(promise: nil)
+        server.quorumOutbound.flushAll()  // what was sent before goes out before the close
         for channel in learnerChannels.values { channel.close(promise: nil) }
         for channel in pendingChannels.values { channel.close(promise: nil) }
         learnerChannels.removeAll()
@@ -237,9 +238,7 @@ final class EnsembleLeader: @unchecked Sendable {
         guard let channel = learnerChannels[sid] else { return }
         views[sid]?.packetsSent += 1
         if packet.kind != .ping { views[sid]?.lastZxid = packet.zxid }
-        var writer = JuteWriter(channel.allocator.buffer(capacity: 64 + (packet.data?.count ?? 0)))
-        writer.write(packet)
-        channel.writeAndFlush(writer.buffer, promise: nil)
+        server.sendQuorum(packet, on: channel)
     }
 
     // MARK: SNAP

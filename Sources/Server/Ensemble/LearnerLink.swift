@@ -125,6 +125,7 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
         guard !closed else { return }
         closed = true
         watchdog?.cancel()
+        server.quorumOutbound.flushAll()  // what was sent before goes out before the close
         channel?.close(promise: nil)
     }
 
@@ -149,9 +150,7 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
 
     func send(_ packet: QuorumPacket) {
         guard let channel, !closed else { return }
-        var writer = JuteWriter(channel.allocator.buffer(capacity: 64 + (packet.data?.count ?? 0)))
-        writer.write(packet)
-        channel.writeAndFlush(writer.buffer, promise: nil)
+        server.sendQuorum(packet, on: channel)
     }
 
     // MARK: Inbound
