@@ -190,8 +190,12 @@ public struct FastLeaderElection: Sendable {
     private mutating func receive(_ n: ElectionNotification, from sid: Int64, into actions: inout [Action]) {
         let voters = configuration.allVoters
         unreachable.remove(sid)
-        // WorkerReceiver: a server outside the voters is told at once where things stand.
+        // WorkerReceiver: a server outside the voters is told at once where things stand, if
+        // it is looking. ZooKeeper answers whatever it says; but an observer that observes
+        // writes only to answer a LOOKING voter, and answering that answer made the two trade
+        // notifications as fast as the network carries them for as long as the voter looked.
         guard voters.contains(sid) else {
+            guard n.state == .looking else { return }
             actions.append(.send(to: sid, ElectionNotification(state: state, leader: currentVote.leader, zxid: currentVote.zxid,
                                                                 electionEpoch: logicalClock, peerEpoch: currentVote.peerEpoch,
                                                                 config: configuration.configText)))

@@ -44,6 +44,21 @@ struct FastLeaderElectionTests {
         #expect(world.outcomes[3]?.state == .following && world.outcomes[3]?.vote.leader == 2)
     }
 
+    /// A voter answers an observer that is looking with its vote, whatever its own state (as
+    /// ZooKeeper's WorkerReceiver does), but not the answer of one that observes: the two would
+    /// trade notifications for as long as the voter looks.
+    @Test func aVoterAnswersALookingObserverButNotAnObservingOne() {
+        var core = FastLeaderElection(configuration: .init(myid: 1, verifier: QuorumVerifier(voters: [1, 2, 3], observers: [4])))
+        _ = core.receive(.start(lastLoggedZxid: 0x1_0000_0004, currentEpoch: 1))
+        func sends(_ actions: [FastLeaderElection.Action], to sid: Int64) -> Bool {
+            actions.contains { if case .send(let to, _) = $0 { return to == sid } else { return false } }
+        }
+        let looking = ElectionNotification(state: .looking, leader: 4, zxid: 0x1_0000_0004, electionEpoch: 1, peerEpoch: 1, config: "")
+        #expect(sends(core.receive(.notification(from: 4, looking)), to: 4))
+        let observing = ElectionNotification(state: .observing, leader: 3, zxid: 0x1_0000_0004, electionEpoch: 1, peerEpoch: 1, config: "")
+        #expect(core.receive(.notification(from: 4, observing)).isEmpty)
+    }
+
     /// finalizeWait is skipped once every voter that can vote has voted for the proposal:
     /// all of them, or all but those the shell could not reach. A voter neither heard nor
     /// known unreachable keeps the wait.
