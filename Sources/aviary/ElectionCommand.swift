@@ -57,10 +57,7 @@ enum ElectionRun {
         let epoch = (try? EpochFiles(directory: directory.snapshotDirectory).read(EpochFiles.current)) ?? nil
         let verifier = QuorumVerifier(voters: Set(config.voters.map(\.id)), observers: Set(config.observers.map(\.id)),
                                       version: config.configVersion)
-        let configText = config.servers.values.sorted { $0.id < $1.id }.map { s in
-            "server.\(s.id)=\(s.host):\(s.quorumPort):\(s.electionPort):\(s.role)" + (s.clientPort.map { ";\(s.clientAddress ?? "0.0.0.0"):\($0)" } ?? "")
-        }.joined(separator: "\n") + "\nversion=\(String(config.configVersion, radix: 16))"
-        let core = FastLeaderElection(configuration: .init(myid: myid, verifier: verifier, configText: configText))
+        let core = FastLeaderElection(configuration: .init(myid: myid, verifier: verifier, configText: config.membership.text))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let node = ElectionNode(core: core, peers: config.servers.values.map { .init(id: $0.id, host: $0.host, port: $0.electionPort) },
                                 loop: group.next(), connectTimeoutMillis: Int64(config.connectTimeoutMs), logger: Logger(label: "aviary.election"))

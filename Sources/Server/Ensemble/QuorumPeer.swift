@@ -67,9 +67,7 @@ final class QuorumPeer: @unchecked Sendable {
 
     /// The configuration as election notifications carry it (`QuorumVerifier.toString`).
     static func configText(_ config: ServerConfiguration) -> String {
-        config.servers.values.sorted { $0.id < $1.id }.map { s in
-            "server.\(s.id)=\(s.host):\(s.quorumPort):\(s.electionPort):\(s.role)" + (s.clientPort.map { ";\(s.clientAddress ?? "0.0.0.0"):\($0)" } ?? "")
-        }.joined(separator: "\n") + "\nversion=\(String(config.configVersion, radix: 16))"
+        config.membership.text
     }
 
     /// Binds the election port and starts the first election.
