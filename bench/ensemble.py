@@ -54,6 +54,9 @@ ELECTION_LINE = {
 
 
 def release_binary():
+    """$AVIARY_BIN when set (a release build made elsewhere), else a fresh release build."""
+    if os.environ.get("AVIARY_BIN"):
+        return os.environ["AVIARY_BIN"]
     path = os.path.join(ROOT, ".build", "release", "aviary")
     subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     return path
