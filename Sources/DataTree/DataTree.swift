@@ -197,6 +197,24 @@ public final class DataTree {
     // MARK: Applying transactions
 
     /// Applies one transaction and appends the watch notifications it causes, in order.
+    /// `ZKDatabase.initConfigInZKDatabase`: an ensemble member's `/zookeeper/config` holds its
+    /// membership (`Membership.text`) with version -1, mzxid the configuration's version and
+    /// mtime `time`, set when it starts and after each synchronization with a leader. Not a
+    /// transaction: the last processed zxid does not move, and `/zookeeper/` is outside the
+    /// digest. Returns the watches it triggers.
+    @discardableResult
+    public func setConfiguration(_ text: [UInt8], version: Int64, time: Int64) -> [WatchNotification] {
+        var notifications: [WatchNotification] = []
+        guard let record = record(Self.configPath) else { return notifications }
+        var current = store.header(record)
+        current.stat.version = -1
+        current.stat.mzxid = version
+        current.stat.mtime = time
+        changing(record, path: Self.configPath) { withOptionalBytes(text) { store.update(record, header: current, data: .some($0)) } }
+        notify(dataWatches.trigger(path: Self.configPath, type: .nodeDataChanged), .nodeDataChanged, Self.configPath, &notifications)
+        return notifications
+    }
+
     public func apply(_ header: TxnHeader, txn: Txn, notifications: inout [WatchNotification]) -> TxnResult {
         let type = OpCode(rawValue: header.type) ?? .error
         let result = apply(type: type, txn: txn, header: header, notifications: &notifications)

@@ -21,6 +21,20 @@ struct DataTreeTests {
         #expect(tree.node("/zookeeper/config").map(tree.acl(of:)) == ACL.readUnsafe)
     }
 
+    /// initConfigInZKDatabase: the membership text with version -1 and mzxid the
+    /// configuration's version; no zxid is used and the digest does not move.
+    @Test func theConfigurationNodeIsSetAsAQuorumMemberSetsIt() {
+        let digest = tree.digest
+        tree.addDataWatch(DataTree.configPath, watcher: 7)
+        let fired = tree.setConfiguration(Array("server.1=h:1:2:participant\nversion=100000000".utf8), version: 0x1_0000_0000, time: 1234)
+        let node = tree.node(DataTree.configPath)
+        #expect(node.map(tree.data(of:)) == Array("server.1=h:1:2:participant\nversion=100000000".utf8))
+        #expect(node?.clientStat.version == -1 && node?.clientStat.mzxid == 0x1_0000_0000 && node?.clientStat.mtime == 1234)
+        #expect(node?.clientStat.aversion == -1)
+        #expect(tree.lastProcessedZxid == 0 && tree.digest == digest)
+        #expect(fired.count == 1)
+    }
+
     @Test mutating func createAndDeleteKeepZooKeepersStatArithmetic() {
         _ = apply(.create(path: "/p", data: [], acl: ACL.openUnsafe, ephemeral: false, parentCVersion: 0), type: .create)
         _ = apply(.create(path: "/p/a", data: [1], acl: ACL.openUnsafe, ephemeral: false, parentCVersion: 1), type: .create)

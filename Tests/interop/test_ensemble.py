@@ -123,6 +123,12 @@ def test_aviary_follows_a_zookeeper_leader_and_serves_clients(members):
         monitor = dict(line.split("\t", 1) for line in four_letter(members.ensemble.client_address(AVIARY), "mntr").splitlines() if "\t" in line)
         assert monitor["zk_server_state"] == "follower" and monitor["zk_peer_state"] == "following - broadcast", monitor
         assert monitor["zk_quorum_size"] == "3"
+        # /zookeeper/config holds the membership as ZooKeeper's members set it (QuorumMaj's
+        # text, version -1, mzxid the configuration's version).
+        config, config_stat = aviary.get("/zookeeper/config")
+        theirs, their_stat = zookeeper.get("/zookeeper/config")
+        assert config == theirs and b"server.1=" in config and config.endswith(b"version=0"), (config, theirs)
+        assert (config_stat.version, config_stat.mzxid) == (their_stat.version, their_stat.mzxid) == (-1, 0)
         # What the ensemble had before Aviary joined came with the synchronization.
         assert aviary.get("/before")[0] == b"written before Aviary joined"
         # Writes through Aviary go to the leader and are answered after commit.
