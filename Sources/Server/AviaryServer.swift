@@ -249,8 +249,24 @@ public final class AviaryServer: @unchecked Sendable {
         try await serverChannel?.closeFuture.get()
     }
 
-    /// Stops listening, closes every connection and the event loops.
+    /// The stop under way, once one has begun: a second call waits for it instead of stopping
+    /// twice (a signal starts the stop; the command's main task waits for it to finish, so
+    /// that the process does not exit while the last events are still being written).
+    private let stopping = NIOLockedValueBox<Task<Void, Error>?>(nil)
+
+    /// Stops listening, closes every connection and the event loops; returns once all of it is
+    /// done, whichever call began it.
     public func stop() async throws {
+        let task = stopping.withLockedValue { current -> Task<Void, Error> in
+            if let current { return current }
+            let task = Task { try await self.stopOnce() }
+            current = task
+            return task
+        }
+        try await task.value
+    }
+
+    private func stopOnce() async throws {
         try? await coreLoop.submit { [self] in
             events.publish("server_stopping", ["zxid": "0x" + String(UInt64(bitPattern: core.tree.lastProcessedZxid), radix: 16)])
             events.closeAll()
@@ -399,6 +415,11 @@ public final class AviaryServer: @unchecked Sendable {
 
     /// The member is synchronized: clients are served from `tree` in `role`.
     func startServing(role: ServerCore.Role, tree: DataTree) {
+        if configuration.isDistributed {
+            // As QuorumPeerMain and Learner.syncWithLeader do (initConfigInZKDatabase).
+            tree.setConfiguration(Array(configuration.membership.text.utf8), version: configuration.configVersion,
+                                  time: Self.now().wallMillis)
+        }
         resetCore(role: role, tree: tree)
         core.serving = true
         if let lostAt = quorumLostAt {
