@@ -5,7 +5,8 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public var file: String
     public var line: Int
     public var message: String
-    public var description: String { "\(file):\(line): \(message)" }
+    /// `file:line: message`, or `file: message` for a problem of the whole file (line 0).
+    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
 }
 
 /// Reads ZooKeeper's `zoo.cfg` (Java properties: `key=value`, `#` and `!` comments).

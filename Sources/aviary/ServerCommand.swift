@@ -87,9 +87,9 @@ struct ServerCommand: AsyncParsableCommand {
         // Use the signal sources after the wait: the optimiser ends a local's lifetime at its
         // last use, and a released source never fires (SIGTERM was ignored in release builds).
         for source in signals { source.cancel() }
-        if let reason = server.storageFailure {
-            try? await server.stop()
-            throw StartupError("stopped: \(reason)")
-        }
+        // Whatever closed the listener, the stop finishes before the process exits (a signal's
+        // stop is joined, not repeated): the last events reach their subscribers.
+        try? await server.stop()
+        if let reason = server.storageFailure { throw StartupError("stopped: \(reason)") }
     }
 }

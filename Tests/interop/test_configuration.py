@@ -111,3 +111,25 @@ def test_contradictory_ensembles_name_the_file_and_line():
     assert result.returncode != 0 and "myid 9 is not among the servers listed" in result.stderr, result.stderr
     result, path = start(ENSEMBLE + "server.4=127.0.0.2:3888:4888\n", myid=1)
     assert result.returncode != 0 and "%s:12:" % path in result.stderr and "already server.1's election port" in result.stderr, result.stderr
+
+
+def test_config_check_names_every_bad_line_without_starting_a_server():
+    directory = tempfile.mkdtemp(prefix="config-check-")
+    data = os.path.join(directory, "data")
+    os.makedirs(data)
+    with open(os.path.join(data, "myid"), "w") as f:
+        f.write("1\n")
+    path = os.path.join(directory, "zoo.cfg")
+    with open(path, "w") as f:
+        f.write("tickTime=two\ndataDir=%s\nsyncLimit=-1\n" % data + ENSEMBLE + "server.4=127.0.0.5:2888:2888\n")
+    result = subprocess.run([aviary_binary(), "config", "check", path], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    named = [line.split(":")[1] for line in result.stdout.splitlines() if line.startswith(path + ":")]
+    assert named == ["1", "3", "7"], result.stdout
+    assert result.stdout.endswith("3 problems\n"), result.stdout
+    # Nothing was started: the data directory holds only the myid file.
+    assert os.listdir(data) == ["myid"]
+    with open(path, "w") as f:
+        f.write("tickTime=2000\ndataDir=%s\n" % data + ENSEMBLE)
+    result = subprocess.run([aviary_binary(), "config", "check", path], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.endswith("OK: an ensemble member (server.1 of 3 voters, 0 observers)\n"), result.stdout
