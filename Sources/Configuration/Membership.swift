@@ -1,3 +1,5 @@
+import Foundation
+
 /// An ensemble's members and the version of their configuration, as ZooKeeper's `QuorumMaj`
 /// holds them: what `/zookeeper/config`, NEWLEADER and version-2 election notifications carry
 /// (``text``), and what a `zoo.cfg.dynamic.<version>` file holds.
@@ -56,19 +58,17 @@ public struct Membership: Sendable, Hashable {
     /// dropped, `#` and `!` comments and blank lines skipped, the key up to the first `=`, `:`
     /// or blank, the value after it with its separator and leading blanks removed.
     static func property(_ line: Substring) -> (key: String, value: String)? {
-        let trimmed = line.drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\u{0C}" }
-        guard let first = trimmed.first, first != "#", first != "!" else { return nil }
-        let content = trimmed.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed()
-        let text = String(content)
+        let text = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let first = text.first, first != "#", first != "!" else { return nil }
         guard let separator = text.firstIndex(where: { $0 == "=" || $0 == ":" || $0 == " " || $0 == "\t" }) else {
             return (text, "")
         }
-        let key = String(text[..<separator])
-        var rest = text[text.index(after: separator)...].drop { $0 == " " || $0 == "\t" }
-        if text[separator] == " " || text[separator] == "\t", let next = rest.first, next == "=" || next == ":" {
-            rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" }
+        var value = text[text.index(after: separator)...].trimmingCharacters(in: .whitespaces)
+        // "key = value": a blank separator may be followed by the real one.
+        if text[separator] == " " || text[separator] == "\t", value.hasPrefix("=") || value.hasPrefix(":") {
+            value = value.dropFirst().trimmingCharacters(in: .whitespaces)
         }
-        return (key, String(rest))
+        return (String(text[..<separator]), value)
     }
 }
 

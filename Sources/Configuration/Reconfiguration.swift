@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a `reconfig` request's new membership is refused, as ZooKeeper's
 /// `PrepRequestProcessor` refuses it; the client gets only the code, the message is logged.
 public enum ReconfigRefusal: Error, Equatable, Sendable, CustomStringConvertible {
@@ -39,7 +41,7 @@ extension Membership {
                 next.servers[id] = nil
             }
             for joiner in Self.items(joining) {
-                let parts = joiner.split(separator: "=").map { $0.trimmingBlanks() }.filter { !$0.isEmpty }
+                let parts = joiner.split(separator: "=").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
                 guard parts.count == 2 else { throw .badArguments("Wrong format of server string") }
                 let key = parts[0]
                 let idText = key.lastIndex(of: ".").map { String(key[key.index(after: $0)...]) } ?? key
@@ -104,7 +106,7 @@ extension Membership {
     /// `StringUtils.split(text, ",")`: trimmed, empty items left out.
     private static func items(_ text: String?) -> [String] {
         guard let text else { return [] }
-        return text.split(separator: ",").map { $0.trimmingBlanks() }.filter { !$0.isEmpty }
+        return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
     }
 
     /// An address (host and port) `a` and `b` both use, loopback and wildcard hosts aside.
@@ -124,12 +126,5 @@ extension Membership {
     private static func isLoopbackOrWildcard(_ host: String) -> Bool {
         host == "0.0.0.0" || host == "::" || host == "::1" || host == "localhost" || host.hasPrefix("127.")
             || host == "0:0:0:0:0:0:0:0" || host == "0:0:0:0:0:0:0:1"
-    }
-}
-
-extension StringProtocol {
-    /// Without leading and trailing blanks (Java's `String.trim` for the characters in use).
-    func trimmingBlanks() -> String {
-        String(drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }.reversed())
     }
 }

@@ -13,13 +13,19 @@ from rawzk import Closed, RawClient
 from servers import aviary_binary, four_letter, free_port
 
 
-def start(config_text, myid=None):
+def data_directory(myid=None):
+    """A new directory with a data directory in it, holding a myid file when `myid` is given."""
     directory = tempfile.mkdtemp(prefix="config-")
     data = os.path.join(directory, "data")
     os.makedirs(data)
     if myid is not None:
         with open(os.path.join(data, "myid"), "w") as f:
             f.write("%d\n" % myid)
+    return directory, data
+
+
+def start(config_text, myid=None):
+    directory, data = data_directory(myid)
     path = os.path.join(directory, "zoo.cfg")
     with open(path, "w") as f:
         f.write("tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"
@@ -33,11 +39,7 @@ ENSEMBLE = "server.1=127.0.0.2:2888:3888\nserver.2=127.0.0.3:2888:3888\nserver.3
 
 def member_alone(config_text, myid):
     """Starts a member whose peers are not running: it looks for a leader and must not serve."""
-    directory = tempfile.mkdtemp(prefix="config-")
-    data = os.path.join(directory, "data")
-    os.makedirs(data)
-    with open(os.path.join(data, "myid"), "w") as f:
-        f.write("%d\n" % myid)
+    directory, data = data_directory(myid)
     port, metrics = free_port(), free_port()
     path = os.path.join(directory, "zoo.cfg")
     with open(path, "w") as f:
@@ -73,11 +75,7 @@ def test_an_ensemble_is_never_run_standalone():
 
 def test_one_server_with_standalone_disabled_is_an_ensemble_of_one():
     """As ZooKeeper: it elects itself, leads a quorum of one, and serves as leader."""
-    directory = tempfile.mkdtemp(prefix="config-")
-    data = os.path.join(directory, "data")
-    os.makedirs(data)
-    with open(os.path.join(data, "myid"), "w") as f:
-        f.write("1\n")
+    directory, data = data_directory(1)
     port = free_port()
     path = os.path.join(directory, "zoo.cfg")
     with open(path, "w") as f:
@@ -114,11 +112,7 @@ def test_contradictory_ensembles_name_the_file_and_line():
 
 
 def test_config_check_names_every_bad_line_without_starting_a_server():
-    directory = tempfile.mkdtemp(prefix="config-check-")
-    data = os.path.join(directory, "data")
-    os.makedirs(data)
-    with open(os.path.join(data, "myid"), "w") as f:
-        f.write("1\n")
+    directory, data = data_directory(1)
     path = os.path.join(directory, "zoo.cfg")
     with open(path, "w") as f:
         f.write("tickTime=two\ndataDir=%s\nsyncLimit=-1\n" % data + ENSEMBLE + "server.4=127.0.0.5:2888:2888\n")
