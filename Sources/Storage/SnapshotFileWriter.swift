@@ -140,26 +140,6 @@ public final class SnapshotFileWriter: @unchecked Sendable {
         return try PendingSnapshotWrite { complete in writer.finish(prefix: prefix, completion: complete) }.wait()
     }
 
-    /// Writes the tree a leader sent after SNAP as a snapshot at `zxid`, from the stream's
-    /// own bytes: it is a snapshot file's body (sessions, ACL cache, znodes), so the file is
-    /// the header, the stream without its signature, and the seal, with nothing encoded again.
-    /// The stream must be one ``SnapStream/decode(_:zxid:)`` accepted.
-    public static func writeNow(snapStream stream: ByteBuffer, directory: String, zxid: Int64) throws(SnapshotError) -> String {
-        let signatureLength = 4 + SnapStream.signature.utf8.count
-        guard stream.readableBytes >= signatureLength,
-              let body = stream.getSlice(at: stream.readerIndex, length: stream.readableBytes - signatureLength) else {
-            throw SnapshotError(description: "the SNAP stream is too short to be one")
-        }
-        var header = JuteWriter(ByteBuffer())
-        header.write(FileHeader.snapshot)
-        var adler = Adler32()
-        header.buffer.withUnsafeReadableBytes { adler.update($0) }
-        body.withUnsafeReadableBytes { adler.update($0) }
-        var seal = ByteBuffer()
-        SnapshotSerializer.appendSeal(adler.value, to: &seal)
-        return try writeNow(pieces: [header.buffer, body, seal], directory: directory, zxid: zxid)
-    }
-
     /// Writes a whole snapshot now (startup, tools): to a temporary name, synced, then renamed.
     public static func writeNow(_ bytes: ByteBuffer, directory: String, zxid: Int64) throws(SnapshotError) -> String {
         try writeNow(pieces: [bytes], directory: directory, zxid: zxid)
@@ -214,25 +194,12 @@ public final class SnapshotFileWriter: @unchecked Sendable {
     }
 }
 
-/// A snapshot file being written from a leader's SNAP stream on another thread
-/// (``SnapshotFileWriter/writeNow(snapStream:directory:zxid:)``), so that a learner decodes
-/// the stream meanwhile and only waits for what is left of the write at NEWLEADER.
+/// A snapshot file being written on another thread (``StreamedSnapshotFile/finish()``,
+/// ``SnapshotFileWriter/finish(prefix:completion:)``), so that its writer waits only for what
+/// is left of the write when it needs the file.
 public final class PendingSnapshotWrite: Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let outcome = NIOLockedValueBox<Result<String, SnapshotError>?>(nil)
-
-    /// Starts writing `stream` as the snapshot at `zxid` in `directory`.
-    public convenience init(snapStream stream: ByteBuffer, directory: String, zxid: Int64) {
-        self.init { complete in
-            DispatchQueue.global(qos: .userInitiated).async {
-                do throws(SnapshotError) {
-                    complete(.success(try SnapshotFileWriter.writeNow(snapStream: stream, directory: directory, zxid: zxid)))
-                } catch {
-                    complete(.failure(error))
-                }
-            }
-        }
-    }
 
     /// A write `start` begins, which calls its completion once, from any thread.
     init(_ start: (@escaping @Sendable (Result<String, SnapshotError>) -> Void) -> Void) {

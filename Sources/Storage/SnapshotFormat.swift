@@ -27,16 +27,37 @@ public final class SnapshotSerializer {
     /// How many znodes were written.
     public private(set) var nodeCount = 0
 
-    /// Begins a snapshot of `tree` as it stands; holds its ACL lists until ``finish()``.
-    public init(tree: DataTree) {
+    /// For a SNAP stream, whose ACL cache goes first: the lists there were when it began.
+    private let streamedACLs: [Int64: [ACL]]?
+    private var holdingACLs = true
+
+    /// Begins a snapshot of `tree` as it stands; holds its ACL lists until ``finish()`` (or
+    /// ``releaseACLs()``). With `forStream`, the sessions and ACL cache are taken now and go
+    /// first (``streamPrefix()``); a znode whose ACL list is not among them is one created or
+    /// given a new ACL since, and the log replayed from ``zxid`` restores it: the first is left
+    /// out with its subtree (created later still), the second is written as `world:anyone`.
+    public init(tree: DataTree, forStream: Bool = false) {
         self.tree = tree
         self.zxid = tree.lastProcessedZxid
         self.sessions = tree.sessions
+        streamedACLs = forStream ? tree.aclCache.listsByReference : nil
         tree.holdACLs(true)
+    }
+
+    /// Ends the hold on the tree's ACL lists (once; ``finish()`` does it too).
+    public func releaseACLs() {
+        guard holdingACLs else { return }
+        holdingACLs = false
+        tree.holdACLs(false)
     }
 
     /// Writes one znode whose snapshot path is `path`; keeps its children for later.
     private func write(path: [UInt8], _ node: Znode, to writer: inout JuteWriter) {
+        var aclReference = node.aclReference
+        if let streamedACLs, aclReference != ACLCache.openUnsafeReference, streamedACLs[aclReference] == nil {
+            if node.stat.czxid > zxid { return }
+            aclReference = ACLCache.openUnsafeReference
+        }
         writer.writeInt(Int32(truncatingIfNeeded: path.count))
         writer.buffer.writeBytes(path)
         tree.withData(of: node) { data in
@@ -47,7 +68,7 @@ public final class SnapshotSerializer {
                 writer.writeInt(-1)
             }
         }
-        writer.writeLong(node.aclReference)
+        writer.writeLong(aclReference)
         writer.write(node.stat)
         nodeCount += 1
         if node.childCount > 0 { stack.append((path, tree.childHandles(of: node), 0)) }
@@ -106,24 +127,35 @@ public final class SnapshotSerializer {
         }
     }
 
-    /// The bytes that precede the znodes: header, sessions and the ACL cache. Ends the ACL hold.
-    /// A SNAP stream to a learner has no file header (`includeHeader: false`).
-    public func finish(includeHeader: Bool = true) -> ByteBuffer {
+    /// The bytes that precede the znodes in a file: header, sessions and the ACL cache, every
+    /// list the written znodes refer to. Ends the ACL hold.
+    public func finish() -> ByteBuffer {
         var writer = JuteWriter(ByteBuffer())
-        if includeHeader { writer.write(FileHeader.snapshot) }
+        writer.write(FileHeader.snapshot)
+        writePrefix(acls: tree.aclCache.listsByReference, to: &writer)
+        releaseACLs()
+        return writer.buffer
+    }
+
+    /// The bytes that open a SNAP stream: sessions and ACL cache as they were at the start
+    /// (``init(tree:forStream:)`` with `forStream`), no header.
+    public func streamPrefix() -> ByteBuffer {
+        var writer = JuteWriter(ByteBuffer())
+        writePrefix(acls: streamedACLs ?? tree.aclCache.listsByReference, to: &writer)
+        return writer.buffer
+    }
+
+    private func writePrefix(acls: [Int64: [ACL]], to writer: inout JuteWriter) {
         writer.writeInt(Int32(sessions.count))
         for (id, timeout) in sessions.sorted(by: { $0.key < $1.key }) {
             writer.writeLong(id)
             writer.writeInt(timeout)
         }
-        let lists = tree.aclCache.listsByReference.sorted { $0.key < $1.key }
-        writer.writeInt(Int32(lists.count))
-        for (reference, acl) in lists {
+        writer.writeInt(Int32(acls.count))
+        for (reference, acl) in acls.sorted(by: { $0.key < $1.key }) {
             writer.writeLong(reference)
             writer.writeACLs(acl)
         }
-        tree.holdACLs(false)
-        return writer.buffer
     }
 
     /// A whole snapshot at once (recovery, tests, `aviary data`): prefix, znodes, seal.

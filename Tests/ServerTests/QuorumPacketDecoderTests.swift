@@ -29,13 +29,16 @@ struct QuorumPacketDecoderTests {
                 offset += step
             }
             var kinds: [String] = []
+            var body: [UInt8] = []
             while let inbound = try channel.readInbound(as: LeaderInbound.self) {
                 switch inbound {
                 case .packet(let packet): kinds.append("\(packet.kind.map(String.init(describing:)) ?? "?")")
-                case .snapshot(let tree): kinds.append("tree \(try SnapStream.decode(tree, zxid: 1 << 32).nodeCount)")
+                case .snapshotBody(let bytes): body += Array(bytes.readableBytesView)
+                case .snapshot(let tree): kinds.append("tree \(tree.nodeCount) at \(tree.lastProcessedZxid)")
                 }
             }
-            #expect(kinds == ["leaderInfo", "snap", "tree 4", "newLeader"], "in pieces of \(step)")
+            #expect(kinds == ["leaderInfo", "snap", "tree 4 at \(1 << 32)", "newLeader"], "in pieces of \(step)")
+            #expect(body == Array(SnapStream.encode(DataTree()).readableBytesView.dropLast(14)), "in pieces of \(step)")
         }
     }
 

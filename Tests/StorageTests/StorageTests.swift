@@ -550,22 +550,6 @@ struct SnapStreamTests {
         #expect(again.paths().sorted() == tree.paths().sorted() && again.digest == tree.digest)
     }
 
-    /// A learner writes the leader's stream as its synchronized snapshot without encoding the
-    /// tree again: the file loads (its checksum holds) to the tree the stream decodes to.
-    @Test func aStreamWrittenAsItCameIsASnapshotFile() throws {
-        let captured = try #require(Self.captured)
-        let stream = ByteBuffer(bytes: captured.bytes)
-        let decoded = try SnapStream.decode(stream, zxid: captured.zxid)
-        let directory = NSTemporaryDirectory() + "snap-stream-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = try SnapshotFileWriter.writeNow(snapStream: stream, directory: directory, zxid: captured.zxid)
-        #expect(path.hasSuffix(DataDirectory.snapshotName(captured.zxid)))
-        let loaded = try SnapshotLoader.load(path, zxid: captured.zxid)
-        #expect(loaded.paths().sorted() == decoded.paths().sorted() && loaded.digest == decoded.digest)
-        #expect(throws: SnapshotError.self) { try SnapshotFileWriter.writeNow(snapStream: ByteBuffer(bytes: [0, 0]), directory: directory, zxid: 1) }
-    }
-
     @Test func aStreamWithoutItsSignatureIsRefused() throws {
         var events: [WatchNotification] = []
         let tree = DataTree()
@@ -576,17 +560,5 @@ struct SnapStreamTests {
         stream.moveWriterIndex(to: stream.writerIndex - 3)
         #expect(throws: SnapshotError.self) { try SnapStream.decode(stream, zxid: 1) }
         #expect(throws: SnapshotError.self) { try SnapStream.decode(ByteBuffer(bytes: [0, 0, 0, 9]), zxid: 1) }
-    }
-}
-
-struct SnapStreamLengthTests {
-    @Test func theLengthIsKnownOnlyOnceTheWholeStreamIsThere() throws {
-        let captured = try #require(SnapStreamTests.captured)
-        let whole = captured.bytes + [9, 9, 9]  // whatever follows the stream on the connection
-        #expect(try SnapStream.length(of: ByteBuffer(bytes: whole)) == captured.bytes.count)
-        for cut in [0, 3, 4, 20, captured.bytes.count / 2, captured.bytes.count - 1] {
-            #expect(try SnapStream.length(of: ByteBuffer(bytes: Array(captured.bytes.prefix(cut)))) == nil, "cut at \(cut)")
-        }
-        #expect(throws: SnapshotError.self) { try SnapStream.length(of: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0xF0])) }
     }
 }

@@ -377,7 +377,7 @@ def test_aviary_leads_zookeeper_followers_and_syncs_them_by_diff_and_snap():
         assert ensemble.wait_for_mode(2, ("follower",), timeout=60) == "follower"
         with open(os.path.join(root, "aviary3.log")) as f:
             log = f.read()
-        assert "sending server.2 a SNAP" in log, log[-3000:]
+        assert "sent server.2 a SNAP" in log, log[-3000:]
         metrics = prometheus(ensemble, 3)
         assert metrics["snap_count"] >= 1 and metrics["diff_count"] >= 3, metrics
         assert metrics["proposal_count"] >= 25 and metrics["commit_count"] == metrics["proposal_count"], metrics

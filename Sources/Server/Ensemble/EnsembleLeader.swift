@@ -230,9 +230,9 @@ final class EnsembleLeader: @unchecked Sendable {
     }
 
     private func send(_ packet: QuorumPacket, to sid: Int64) {
-        if snapshotsInProgress[sid] != nil {
-            // Behind the SNAP being encoded: sent once it is.
-            snapshotsInProgress[sid]?.append(packet)
+        if let snapshot = snapshotsInProgress[sid] {
+            // Behind the SNAP being streamed: sent once it is.
+            snapshot.held.append(packet)
             return
         }
         guard let channel = learnerChannels[sid] else { return }
@@ -243,45 +243,95 @@ final class EnsembleLeader: @unchecked Sendable {
 
     // MARK: SNAP
 
-    /// Learners whose SNAP is being encoded, with the packets that follow it meanwhile.
-    private var snapshotsInProgress: [Int64: [QuorumPacket]] = [:]
+    /// Learners whose SNAP is being streamed.
+    private var snapshotsInProgress: [Int64: SnapshotInProgress] = [:]
 
-    /// Encodes the tree for learner `sid` a few thousand znodes per turn of the core's loop
-    /// (clients are served and learners pinged in between), then sends SNAP, the stream and
-    /// what the leader sent that learner meanwhile, in order.
-    private func startSnapshot(to sid: Int64, planned: Int64) {
-        guard let channel = learnerChannels[sid] else { return }
-        snapshotsInProgress[sid] = []
-        let encoder = NIOLoopBound(SnapStream.Encoder(tree: server.core.tree), eventLoop: server.coreLoop)
-        continueSnapshot(encoder, to: sid, on: channel, planned: planned, started: DispatchTime.now().uptimeNanoseconds)
+    /// A SNAP stream on its way to one learner (touched on the core's loop only).
+    private final class SnapshotInProgress {
+        let encoder: SnapStream.Encoder
+        let planned: Int64
+        let started = DispatchTime.now().uptimeNanoseconds
+        /// What the leader sent that learner meanwhile, to follow the stream.
+        var held: [QuorumPacket] = []
+        /// Bytes handed to the channel and not yet written to the socket.
+        var unwritten = 0
+        /// Whether the encoding waits for ``unwritten`` to fall.
+        var waiting = false
+        var bytes = 0
+
+        init(encoder: SnapStream.Encoder, planned: Int64) {
+            self.encoder = encoder
+            self.planned = planned
+        }
     }
 
-    private func continueSnapshot(_ encoder: NIOLoopBound<SnapStream.Encoder>, to sid: Int64, on channel: Channel,
-                                  planned: Int64, started: UInt64) {
-        guard !closed, learnerChannels[sid] === channel else {
-            snapshotsInProgress[sid] = nil
-            _ = encoder.value.finishInParts()  // ends the tree's ACL hold
-            return
-        }
-        guard encoder.value.step(maximumNodes: 4096) else {
-            server.coreLoop.execute { self.continueSnapshot(encoder, to: sid, on: channel, planned: planned, started: started) }
-            return
-        }
-        let parts = encoder.value.finishInParts()
-        let bytes = parts.reduce(0) { $0 + $1.readableBytes }
-        let zxid = encoder.value.zxid
-        let held = snapshotsInProgress.removeValue(forKey: sid) ?? []
+    /// The most stream bytes queued on a learner's connection before the encoding waits for
+    /// the learner to read them, so that a slow learner does not pile the tree up in memory.
+    static let snapshotBacklogLimit = 8 << 20
+
+    /// Streams the tree to learner `sid`: SNAP, the sessions and ACL cache, then a few
+    /// thousand znodes per turn of the core's loop, each chunk sent as it is encoded (clients
+    /// are served and learners pinged in between, and the learner decodes while the leader
+    /// encodes), then the signature and what the leader sent that learner meanwhile, in order.
+    private func startSnapshot(to sid: Int64, planned: Int64) {
+        guard let channel = learnerChannels[sid] else { return }
+        let snapshot = SnapshotInProgress(encoder: SnapStream.Encoder(tree: server.core.tree), planned: planned)
+        snapshotsInProgress[sid] = snapshot
         var writer = JuteWriter(channel.allocator.buffer(capacity: 64))
-        writer.write(QuorumPacket(.snap, zxid: zxid))
+        writer.write(QuorumPacket(.snap, zxid: snapshot.encoder.zxid))
         views[sid]?.packetsSent += 1
-        views[sid]?.lastZxid = zxid
+        views[sid]?.lastZxid = snapshot.encoder.zxid
         channel.write(writer.buffer, promise: nil)
-        for part in parts { channel.write(part, promise: nil) }
-        for packet in held { send(packet, to: sid) }
+        stream(snapshot.encoder.prefix(), of: snapshot, on: channel)
+        continueSnapshot(snapshot, to: sid, on: channel)
+    }
+
+    /// Writes part of a stream, counting it as unwritten until the socket has taken it.
+    private func stream(_ part: ByteBuffer, of snapshot: SnapshotInProgress, on channel: Channel) {
+        let size = part.readableBytes
+        snapshot.unwritten += size
+        snapshot.bytes += size
+        let bound = NIOLoopBound(snapshot, eventLoop: server.coreLoop)
+        channel.write(part).hop(to: server.coreLoop).whenComplete { [self] _ in
+            let snapshot = bound.value
+            snapshot.unwritten -= size
+            guard snapshot.waiting, snapshot.unwritten <= Self.snapshotBacklogLimit / 2 else { return }
+            snapshot.waiting = false
+            if let sid = snapshotsInProgress.first(where: { $0.value === snapshot })?.key {
+                continueSnapshot(snapshot, to: sid, on: channel)
+            } else {
+                snapshot.encoder.abandon()
+            }
+        }
+    }
+
+    private func continueSnapshot(_ snapshot: SnapshotInProgress, to sid: Int64, on channel: Channel) {
+        guard !closed, learnerChannels[sid] === channel, snapshotsInProgress[sid] === snapshot else {
+            if snapshotsInProgress[sid] === snapshot { snapshotsInProgress[sid] = nil }
+            snapshot.encoder.abandon()
+            return
+        }
+        if snapshot.unwritten >= Self.snapshotBacklogLimit {
+            // Resumed as the learner reads (``stream(_:of:on:)``).
+            snapshot.waiting = true
+            channel.flush()
+            return
+        }
+        stream(snapshot.encoder.nextChunk(maximumNodes: 4096), of: snapshot, on: channel)
         channel.flush()
-        let millis = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
-        logger.info("sending server.\(sid) a SNAP at 0x\(hex(zxid)) (\(encoder.value.nodeCount) znodes, \(bytes) bytes, encoded in \(millis) ms; planned at 0x\(hex(planned)))")
-        server.events.publish("learner_sync", ["learner": String(sid), "kind": "SNAP", "bytes": String(bytes)])
+        guard snapshot.encoder.isFinished else {
+            let bound = NIOLoopBound(snapshot, eventLoop: server.coreLoop)
+            server.coreLoop.execute { self.continueSnapshot(bound.value, to: sid, on: channel) }
+            return
+        }
+        stream(snapshot.encoder.end(), of: snapshot, on: channel)
+        snapshotsInProgress[sid] = nil
+        for packet in snapshot.held { send(packet, to: sid) }
+        channel.flush()
+        let zxid = snapshot.encoder.zxid
+        let millis = (DispatchTime.now().uptimeNanoseconds - snapshot.started) / 1_000_000
+        logger.info("sent server.\(sid) a SNAP at 0x\(hex(zxid)) (\(snapshot.encoder.nodeCount) znodes, \(snapshot.bytes) bytes, encoded and sent in \(millis) ms; planned at 0x\(hex(snapshot.planned)))")
+        server.events.publish("learner_sync", ["learner": String(sid), "kind": "SNAP", "bytes": String(snapshot.bytes)])
     }
 
     // MARK: Core
@@ -364,7 +414,7 @@ final class LearnerHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .packet(let packet): leader.received(packet, on: context.channel)
-        case .snapshot: context.close(promise: nil)
+        case .snapshot, .snapshotBody: context.close(promise: nil)
         }
     }
 

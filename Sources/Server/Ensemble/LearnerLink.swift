@@ -31,6 +31,8 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
     /// The leader's SNAP stream being written as the synchronized snapshot while it is decoded;
     /// NEWLEADER waits for it.
     private var snapshotWrite: PendingSnapshotWrite?
+    /// The file the SNAP stream is written to as it arrives, until its end.
+    private var snapshotFile: StreamedSnapshotFile?
     /// When the SNAP packet came (its stream follows).
     private var snapArrivedAt: UInt64 = 0
     private var closed = false
@@ -135,6 +137,8 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
     private func end(_ reason: String) {
         guard !closed else { return }
         close()
+        snapshotFile?.abandon()
+        snapshotFile = nil
         if let write = snapshotWrite, let path = try? write.wait() {
             // A SNAP that never reached NEWLEADER leaves nothing on disk, as before it.
             unlink(path)
@@ -176,20 +180,20 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
                 }
                 perform(core.receive(.packet(packet)))
             }
-        case .snapshot(let stream):
-            syncBytes = stream.readableBytes
-            do {
-                let received = DispatchTime.now().uptimeNanoseconds
-                snapshotWrite = PendingSnapshotWrite(snapStream: stream, directory: server.dataDirectory.snapshotDirectory, zxid: snapshotZxid)
-                let loaded = try SnapStream.decode(stream, zxid: snapshotZxid)
-                let decoded = DispatchTime.now().uptimeNanoseconds
-                logger.info("received the leader's snapshot of \(stream.readableBytes) bytes in \((received - snapArrivedAt) / 1_000_000) ms; decoded \(loaded.nodeCount) znodes in \((decoded - received) / 1_000_000) ms")
-                loaded.digestEnabled = server.configuration.digestEnabled
-                tree = loaded
-                perform(core.receive(.snapshotLoaded))
-            } catch {
-                end("the leader's snapshot cannot be loaded: \(error)")
+        case .snapshotBody(let bytes):
+            if snapshotFile == nil {
+                snapshotFile = StreamedSnapshotFile(directory: server.dataDirectory.snapshotDirectory, zxid: snapshotZxid)
             }
+            snapshotFile?.append(bytes)
+            syncBytes += bytes.readableBytes
+        case .snapshot(let loaded):
+            let decoded = DispatchTime.now().uptimeNanoseconds
+            logger.info("received and decoded the leader's snapshot (\(loaded.nodeCount) znodes, \(syncBytes) bytes) in \((decoded - snapArrivedAt) / 1_000_000) ms")
+            snapshotWrite = snapshotFile?.finish()
+            snapshotFile = nil
+            loaded.digestEnabled = server.configuration.digestEnabled
+            tree = loaded
+            perform(core.receive(.snapshotLoaded))
         }
     }
 

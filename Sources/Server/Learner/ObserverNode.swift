@@ -60,21 +60,17 @@ public final class ObserverNode: LeaderConnectionOwner, @unchecked Sendable {
         switch inbound {
         case .packet(let packet):
             perform(learner.receive(.packet(packet)))
-        case .snapshot(let stream):
-            do {
-                tree = try SnapStream.decode(stream, zxid: snapshotZxid)
-                perform(learner.receive(.snapshotLoaded))
-            } catch {
-                fail("the leader's snapshot cannot be loaded: \(error)")
-            }
+        case .snapshotBody:
+            break
+        case .snapshot(let loaded):
+            tree = loaded
+            perform(learner.receive(.snapshotLoaded))
         }
     }
 
     func connectionClosed() {
         if !state.serving && state.failure == nil { state.failure = "the leader closed the connection" }
     }
-
-    private var snapshotZxid: Int64 = 0
 
     private func fail(_ reason: String) {
         state.failure = reason
@@ -100,7 +96,7 @@ public final class ObserverNode: LeaderConnectionOwner, @unchecked Sendable {
             switch queue.removeFirst() {
             case .send(let packet): send(packet)
             case .answerPing(let zxid): send(QuorumPacket(.ping, zxid: zxid, data: []))
-            case .loadSnapshot(let zxid): snapshotZxid = zxid
+            case .loadSnapshot: break  // the tree comes decoded (LeaderInbound.snapshot)
             case .truncate: fail("the leader asked an empty observer to truncate")
             case .applyUnlogged(let proposal): apply(proposal)
             case .log(let proposal):
