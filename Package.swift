@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "ServerCore",
             dependencies: [
-                "DataTree", "ZooKeeperProtocol",
+                "DataTree", "ZooKeeperProtocol", "Configuration",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "JuteTests", dependencies: ["Jute"]),
         .testTarget(name: "ZooKeeperProtocolTests", dependencies: ["ZooKeeperProtocol"], exclude: ["Fixtures"]),
         .testTarget(name: "DataTreeTests", dependencies: ["DataTree"]),
-        .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "DataTree", "ZooKeeperProtocol"]),
+        .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "DataTree", "ZooKeeperProtocol", "Configuration"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "ZooKeeperProtocol", "Jute", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "StorageTests", dependencies: [

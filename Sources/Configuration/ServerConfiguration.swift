@@ -116,6 +116,9 @@ public struct ServerConfiguration: Sendable {
     public var auditEnabled = false
     /// The configuration file's text, as read (`initial_configuration`).
     public var sourceText = ""
+    /// The configuration file's path, when the server was started with one: reconfig writes
+    /// the dynamic files beside it and points it at them.
+    public var filePath: String?
     /// Whether the tree digest is kept and logged (`digest.enabled`, `hash`).
     public var digestEnabled = true
     /// `znode.container.checkIntervalMs`.

@@ -181,6 +181,13 @@ public enum ZooConfigParser {
             }
             config.myid = id
         }
+        // A client address in this server's line (a dynamic file written by reconfig) serves
+        // when zoo.cfg names none (`QuorumPeerConfig.setupClientPort`).
+        if let myid = config.myid, let me = config.servers[myid], let port = me.clientPort,
+           !config.properties.contains(where: { $0.key == "clientPort" }) {
+            config.clientPort = port
+            if let address = me.clientAddress, address != "0.0.0.0" { config.clientPortAddress = address }
+        }
         try EnsembleValidation.check(&config, file: file, warnings: &warnings)
         return (config, warnings)
     }

@@ -380,12 +380,25 @@ public final class AviaryServer: @unchecked Sendable {
 
     /// The member left its quorum: every client connection closes, and new ones are refused
     /// until it serves again (ZooKeeper closes them as its ZooKeeperServer shuts down).
+    /// Closes every client connection, each after the replies already queued for it (a
+    /// write committed just before this member stopped serving is still answered).
+    func closeClientConnections() {
+        for (id, channel) in channels {
+            let pending = unflushed.removeValue(forKey: id)?.replies ?? channel.allocator.buffer(capacity: 0)
+            guard pending.readableBytes > 0 else {
+                channel.close(promise: nil)
+                continue
+            }
+            channel.writeAndFlush(pending).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
     func stopServing() {
         coreLoop.preconditionInEventLoop()
         guard core.serving else { return }
         core.serving = false
         quorumLostAt = Self.now().monotonicMillis
-        for channel in channels.values { channel.close(promise: nil) }
+        closeClientConnections()
         events.publish("state_changed", ["state": "looking", "serving": "false"])
         events.publish("quorum_lost", ["zxid": "0x" + String(UInt64(bitPattern: core.tree.lastProcessedZxid), radix: 16)])
     }
@@ -408,7 +421,7 @@ public final class AviaryServer: @unchecked Sendable {
         coreLoop.preconditionInEventLoop()
         guard core.readOnly else { return }
         core.serving = false
-        for channel in channels.values { channel.close(promise: nil) }
+        closeClientConnections()
         resetCore(role: .standalone, tree: core.tree)
         events.publish("state_changed", ["state": "looking", "serving": "false"])
     }
@@ -417,8 +430,8 @@ public final class AviaryServer: @unchecked Sendable {
     func startServing(role: ServerCore.Role, tree: DataTree) {
         if configuration.isDistributed {
             // As QuorumPeerMain and Learner.syncWithLeader do (initConfigInZKDatabase).
-            tree.setConfiguration(Array(configuration.membership.text.utf8), version: configuration.configVersion,
-                                  time: Self.now().wallMillis)
+            let membership = peer?.membership ?? configuration.membership
+            tree.setConfiguration(Array(membership.text.utf8), version: membership.version, time: Self.now().wallMillis)
         }
         resetCore(role: role, tree: tree)
         core.serving = true
@@ -433,7 +446,7 @@ public final class AviaryServer: @unchecked Sendable {
     /// A new core over `tree`, not serving: every client connection closes.
     func resetCore(role: ServerCore.Role, tree: DataTree) {
         coreLoop.preconditionInEventLoop()
-        for channel in channels.values { channel.close(promise: nil) }
+        closeClientConnections()
         var settings = coreConfiguration
         settings.role = role
         core = ServerCore(configuration: settings, tree: tree, now: Self.now())

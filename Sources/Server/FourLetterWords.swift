@@ -52,8 +52,14 @@ extension AviaryServer {
             ("user.dir", FileManager.default.currentDirectoryPath),
             ("os.memory.max", "\(process.physicalMemory / 1_048_576)MB"),
         ]
+        // The membership in force, which a reconfig may have changed since the start.
+        var shown = configuration
+        if let peer {
+            shown.servers = peer.membership.servers
+            shown.configVersion = peer.membership.version
+        }
         var context = ServerContext(
-            version: Self.version, mode: mode, configuration: configuration,
+            version: Self.version, mode: mode, configuration: shown,
             snapshotDirectory: snapshotDirectory, logDirectory: logDirectory,
             snapshotDirectorySize: files.snapshotDirectorySize, logDirectorySize: files.logDirectorySize,
             startedAt: startedAt, now: Self.now(), traceMask: traceMask, environment: environment,

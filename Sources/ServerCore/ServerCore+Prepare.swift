@@ -1,3 +1,4 @@
+import Configuration
 import DataTree
 import ZooKeeperProtocol
 
@@ -114,17 +115,54 @@ extension ServerCore {
             let newVersion = try nextVersion(current: node.stat?.version ?? 0, expected: version)
             return TypedTxn(type: .check, txn: .check(path: path, version: newVersion))
 
-        case .reconfig:
+        case .reconfig(let reconfig):
             if inMulti { throw .badArguments }
-            // As a standalone ZooKeeper: disabled, else only who may write the config node
-            // gets as far as learning that a standalone server cannot reconfigure.
             if !configuration.reconfigEnabled { throw .reconfigDisabled }
-            try check(try record(DataTree.configPath).acl, .write, authInfo)
-            throw .unimplemented
+            guard reconfigContext != nil else {
+                // As a standalone ZooKeeper: only who may write the config node gets as far as
+                // learning that a standalone server cannot reconfigure.
+                try check(try record(DataTree.configPath).acl, .write, authInfo)
+                throw .unimplemented
+            }
+            return try prepareReconfig(reconfig, authInfo: authInfo, zxid: zxid, now: now)
 
         default:
             throw inMulti ? .badArguments : .marshallingError
         }
+    }
+
+    /// A leader's `reconfig` (`PrepRequestProcessor`): no other reconfig in flight, the version
+    /// the client saw, the new membership's form, a synchronized quorum of its voters, then
+    /// the config node's ACL; the transaction sets `/zookeeper/config` to the new
+    /// configuration, whose version is this zxid.
+    private mutating func prepareReconfig(_ request: ReconfigRequest, authInfo: [Id], zxid: Int64,
+                                          now: Now) throws(KeeperError) -> TypedTxn {
+        guard var context = reconfigContext else { throw .unimplemented }
+        if context.isReconfiguring { throw .reconfigInProgress }
+        if request.curConfigId != -1 && request.curConfigId != context.lastSeen.version { throw .badVersion }
+        let next: Membership
+        do {
+            next = try context.lastSeen.reconfigured(joining: request.joiningServers, leaving: request.leavingServers,
+                                                     newMembers: request.newMembers, version: zxid,
+                                                     standaloneEnabled: context.standaloneEnabled)
+        } catch {
+            switch error {
+            case .badArguments: throw .badArguments
+            case .marshallingError: throw .marshallingError
+            }
+        }
+        if !context.isQuorumSynced(next) { throw .newConfigNoQuorum }
+        var node = try record(DataTree.configPath)
+        try check(node.acl, .write, authInfo)
+        let text = Array(next.text.utf8)
+        node.zxid = zxid
+        node.stat?.version = -1
+        node.stat?.mzxid = zxid
+        node.stat?.mtime = now.wallMillis
+        pending.add(node)
+        context.lastSeen = next
+        reconfigContext = context
+        return TypedTxn(type: .reconfig, txn: .setData(path: DataTree.configPath, data: text, version: -1))
     }
 
     private mutating func removeChild(_ path: String, parent: inout ChangeRecord, zxid: Int64) {

@@ -175,6 +175,8 @@ public struct ServerCore {
     /// server connect; their writes and `sync` are answered NotReadOnly; sessions made here
     /// live in this server alone, and the tree does not change.
     public var readOnly = false
+    /// While leading: what a `reconfig` request is checked against. nil elsewhere.
+    public var reconfigContext: ReconfigContext?
     /// A learner: each session's requests in arrival order, waiting for the leader.
     var learnerQueues: [Int64: Deque<LearnerPending>] = [:]
     /// A learner: sessions whose `sync` went to the leader, oldest first.
@@ -666,6 +668,10 @@ public struct ServerCore {
             case .create: body = .create(path: result.path)
             case .create2, .createTTL, .createContainer: body = .create2(path: result.path, stat: result.stat ?? Stat())
             case .setData, .setACL: body = .stat(result.stat ?? Stat())
+            case .reconfig:
+                // The configuration now in force, with the config node's stat (FinalRequestProcessor).
+                guard case .setData(_, let data, _) = write.txn else { body = .empty; break }
+                body = .getData(data: data, stat: result.stat ?? Stat())
             case .multi: body = .multi(result.multi.map(Self.multiResult))
             default: body = .empty
             }

@@ -36,6 +36,7 @@ struct ServerCommand: AsyncParsableCommand {
             } catch {
                 throw StartupError("\(error)")
             }
+            configuration.filePath = URL(fileURLWithPath: configFile).standardizedFileURL.path
         }
         configuration.apply(systemProperties: JVMFlags.properties(ProcessInfo.processInfo.environment))
         var settings = LogSettings()

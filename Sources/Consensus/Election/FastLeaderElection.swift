@@ -51,7 +51,7 @@ public struct FastLeaderElection: Sendable {
         case elected(Vote, state: PeerState)
     }
 
-    public let configuration: Configuration
+    public private(set) var configuration: Configuration
     /// LOOKING while an election runs; afterwards the state it ended in.
     public private(set) var state: PeerState = .looking
     /// The round (`logicalclock`): 0 before the first election, then one more per election.
@@ -86,6 +86,15 @@ public struct FastLeaderElection: Sendable {
     /// answer LOOKING servers with (`QuorumPeer.updateElectionVote`).
     public mutating func updatePeerEpoch(_ epoch: Int64) {
         currentVote.peerEpoch = epoch
+    }
+
+    /// A new configuration is in force (`QuorumPeer.processReconfig` restarting the
+    /// election): later rounds count its voters and send its text. `vote`, when given, is the
+    /// designated leader this server now stands by and answers LOOKING servers with
+    /// (`QuorumPeer.updateVote`).
+    public mutating func reconfigure(_ configuration: Configuration, vote: Vote? = nil) {
+        self.configuration = configuration
+        if let vote { currentVote = vote }
     }
 
     public mutating func receive(_ event: Event) -> [Action] {

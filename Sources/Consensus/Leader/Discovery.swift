@@ -46,6 +46,10 @@ public struct Discovery: Sendable {
     }
 
     public let verifier: QuorumVerifier
+    /// A newer configuration the leader has seen but not committed (a reconfig in flight when
+    /// the last leader stopped): NEWLEADER needs a quorum of it too, as `Leader.lead` adds
+    /// the last-seen verifier to its NEWLEADER proposal.
+    public let nextVerifier: QuorumVerifier?
     public private(set) var leader: Leader
     public private(set) var phase: Phase = .proposingEpoch
     /// The epoch being proposed (decided once a quorum has connected).
@@ -54,10 +58,13 @@ public struct Discovery: Sendable {
     private var waitingForLeaderInfo: [Int64] = []
     private var acknowledgedEpoch: Set<Int64> = []
     private var acknowledgedNewLeader: Set<Int64> = []
+    /// The voters that acknowledged NEWLEADER (the leader among them).
+    public var newLeaderAcks: Set<Int64> { acknowledgedNewLeader }
     private var pendingSync: [(Int64, Int64)] = []
 
-    public init(verifier: QuorumVerifier, leader: Leader) {
+    public init(verifier: QuorumVerifier, nextVerifier: QuorumVerifier? = nil, leader: Leader) {
         self.verifier = verifier
+        self.nextVerifier = nextVerifier.flatMap { $0.version > verifier.version ? $0 : nil }
         self.leader = leader
         self.epoch = leader.acceptedEpoch + 1
         connecting = [leader.myid]
@@ -114,8 +121,8 @@ public struct Discovery: Sendable {
             // Only the ACK of NEWLEADER counts (3.8.0 followers may race proposal ACKs ahead of it).
             guard zxid == newLeaderZxid else { break }
             guard phase == .awaitingNewLeaderAcks else { break }
-            if verifier.voters.contains(sid) { acknowledgedNewLeader.insert(sid) }
-            if verifier.isQuorum(acknowledgedNewLeader) {
+            if verifier.voters.contains(sid) || nextVerifier?.voters.contains(sid) == true { acknowledgedNewLeader.insert(sid) }
+            if newLeaderQuorum {
                 phase = .established
                 actions.append(.established(epoch: epoch))
             }
@@ -129,6 +136,11 @@ public struct Discovery: Sendable {
             if !actions.isEmpty { phase = .failed }
         }
         return actions
+    }
+
+    /// Whether NEWLEADER is acknowledged by a quorum of the configuration and of the next one.
+    private var newLeaderQuorum: Bool {
+        verifier.isQuorum(acknowledgedNewLeader) && (nextVerifier?.isQuorum(acknowledgedNewLeader) ?? true)
     }
 
     private mutating func decideEpochIfQuorum(into actions: inout [Action]) {
@@ -145,7 +157,7 @@ public struct Discovery: Sendable {
             phase = .awaitingNewLeaderAcks
             leader.currentEpoch = epoch
             actions.append(.writeCurrentEpoch(epoch))
-            if verifier.isQuorum(acknowledgedNewLeader) {
+            if newLeaderQuorum {
                 phase = .established
                 actions.append(.established(epoch: epoch))
             }

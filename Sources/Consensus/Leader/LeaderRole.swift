@@ -13,8 +13,8 @@ public struct LeaderRole: Sendable {
         /// The leader's own log is durable up to `zxid`.
         case durable(upTo: Int64)
         /// A new transaction to replicate, prepared by the leader's server core at
-        /// ``nextZxid``.
-        case propose(TxnHeader, Txn)
+        /// ``nextZxid``; for a reconfig, the configuration it proposes.
+        case propose(TxnHeader, Txn, reconfiguring: QuorumVerifier? = nil)
         case deadlinePassed
         /// Half a tick passed (`Leader.lead`'s loop): ping every learner, and every second
         /// call advance the tick and check that a quorum is still heard.
@@ -36,6 +36,12 @@ public struct LeaderRole: Sendable {
         case log(Learner.Proposal)
         /// Apply a committed transaction to the leader's tree.
         case commit(Int64)
+        /// Put `config` (`QuorumVerifier.toString`) in force on this server
+        /// (`QuorumPeer.processReconfig`): the reconfig committed at `zxid`, or at the start of
+        /// the epoch (zxid `epoch << 32`) the configuration NEWLEADER carried. The new
+        /// configuration's leader is `designatedLeader`; when that is another server, this one
+        /// commits nothing more and is about to stop leading.
+        case activate(config: [UInt8], designatedLeader: Int64, zxid: Int64)
         /// The epoch is established: serve clients.
         case serving(epoch: Int64)
         /// A learner's PING reply carried these sessions' touches (id, timeout).
@@ -69,7 +75,9 @@ public struct LeaderRole: Sendable {
     /// How many committed proposals are kept for DIFFs by default (`zookeeper.commitLogCount`).
     public static let commitLogCount = 500
 
-    public let verifier: QuorumVerifier
+    /// The configuration in force, and one proposed and not yet committed.
+    public private(set) var verifier: QuorumVerifier
+    public private(set) var pendingVerifier: QuorumVerifier?
     public private(set) var discovery: Discovery
     public private(set) var broadcast: Broadcast
     /// Every committed proposal this leader can send in a DIFF, oldest first.
@@ -82,8 +90,11 @@ public struct LeaderRole: Sendable {
     /// Learners' SYNC requests waiting for the commit of the zxid proposed last when they came
     /// (`Leader.pendingSyncs`).
     private var pendingSyncs: [(zxid: Int64, sid: Int64)] = []
-    /// The configuration NEWLEADER carries (`QuorumVerifier.toString`).
-    private let configText: [UInt8]
+    /// The configuration NEWLEADER carries (`QuorumVerifier.toString`), the last seen.
+    private var configText: [UInt8]
+    /// Whether this leader still commits: not after a reconfiguration that named another
+    /// leader (`Leader.allowedToCommit`).
+    public private(set) var allowedToCommit = true
     private var lastZxid: Int64
     private var established = false
     public let limits: Limits
@@ -106,20 +117,63 @@ public struct LeaderRole: Sendable {
     ///   - commitLogCount: how many of them are kept as more commit (ZooKeeper keeps 500).
     ///   - readsTxnLog: whether older ones are asked for (``Action/readTxnLog(for:after:upTo:)``)
     ///     for a DIFF; otherwise a learner behind the committed log gets a SNAP.
-    public init(verifier: QuorumVerifier, leader: Discovery.Leader, committedLog: [Learner.Proposal], limits: Limits = Limits(),
-                configText: String = "version=0", commitLogCount: Int = LeaderRole.commitLogCount, readsTxnLog: Bool = false) {
+    ///   - configText: the last-seen configuration NEWLEADER carries (`QuorumVerifier.toString`);
+    ///     with `lastSeenVerifier` newer than `verifier` (a reconfig not known to be committed),
+    ///     NEWLEADER needs a quorum of both, and the configuration is put in force once the
+    ///     epoch is established.
+    ///   - reconfigEnabled: whether the configuration NEWLEADER carries is put in force at the
+    ///     start of the epoch (`Leader.startZkServer`), and a configuration still at version 0
+    ///     gets the new epoch's first zxid as its version (`Leader.lead`, ZOOKEEPER-1783), so
+    ///     that the version names an agreed configuration.
+    public init(verifier: QuorumVerifier, lastSeenVerifier: QuorumVerifier? = nil, leader: Discovery.Leader,
+                committedLog: [Learner.Proposal], limits: Limits = Limits(), configText: String = "version=0",
+                reconfigEnabled: Bool = false, commitLogCount: Int = LeaderRole.commitLogCount, readsTxnLog: Bool = false) {
         self.readsTxnLog = readsTxnLog
         self.commitLogCount = max(1, commitLogCount)
         self.verifier = verifier
+        self.pendingVerifier = lastSeenVerifier.flatMap { $0.version > verifier.version ? $0 : nil }
         self.configText = Array(configText.utf8)
+        self.reconfigEnabled = reconfigEnabled
+        self.bumpsVersion = reconfigEnabled && verifier.version == 0 && (lastSeenVerifier?.version ?? 0) == 0
         self.limits = limits
-        self.discovery = Discovery(verifier: verifier, leader: leader)
+        self.discovery = Discovery(verifier: verifier, nextVerifier: lastSeenVerifier, leader: leader)
         self.committedLog = Array(committedLog.suffix(self.commitLogCount))
         self.lastZxid = leader.lastProcessedZxid
         self.broadcast = Broadcast(verifier: verifier, lastCommitted: leader.lastProcessedZxid)
     }
 
     public var epoch: Int64 { discovery.epoch }
+
+    private let reconfigEnabled: Bool
+    /// Whether the version-0 configuration still has to take the epoch's first zxid as version.
+    private var bumpsVersion: Bool
+
+    /// With `reconfigEnabled`, a configuration at version 0 becomes the last seen at version
+    /// `epoch << 32` once the epoch is decided, before any NEWLEADER carries it.
+    private mutating func versionConfiguration() {
+        guard bumpsVersion, discovery.phase != .proposingEpoch else { return }
+        bumpsVersion = false
+        let version = discovery.newLeaderZxid
+        var lines = String(decoding: configText, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        if let last = lines.last, last.hasPrefix("version=") { lines.removeLast() }
+        configText = Array((lines.map(String.init) + ["version=\(String(UInt64(bitPattern: version), radix: 16))"]).joined(separator: "\n").utf8)
+        var next = verifier
+        next.version = version
+        pendingVerifier = next
+    }
+
+    /// Whether this leader and the followers synchronized with it hold a quorum of
+    /// `candidate`'s voters (`Leader.isQuorumSynced`: a reconfig is refused otherwise).
+    public func isQuorumSynced(_ candidate: QuorumVerifier) -> Bool {
+        var ids: Set<Int64> = [discovery.leader.myid]
+        for (sid, state) in learners where state == .synced && !observers.contains(sid) && tick <= (deadlines[sid] ?? 0) {
+            ids.insert(sid)
+        }
+        return candidate.isQuorum(ids)
+    }
+
+    /// Whether a reconfiguration is proposed and not yet committed.
+    public var isReconfiguring: Bool { pendingVerifier != nil }
 
     /// The zxid the next proposal must have.
     public var nextZxid: Int64 { lastZxid + 1 }
@@ -149,23 +203,30 @@ public struct LeaderRole: Sendable {
             guard awaitingTxnLog[sid] == after, learners[sid] == .handshaking, let peerLastZxid = awaitingTxnLog.removeValue(forKey: sid) else { break }
             synchronize(sid, peerLastZxid: peerLastZxid, fromLog: proposals, logRead: true, into: &actions)
         case .durable(let zxid):
+            guard allowedToCommit else { break }
             for proposal in inFlight where proposal.header.zxid <= zxid {
                 acknowledge(proposal.header.zxid, from: discovery.leader.myid, into: &actions)
             }
-        case .propose(let header, let txn):
+        case .propose(let header, let txn, let next):
             guard established else { actions.append(.fail("not serving yet")); break }
+            guard allowedToCommit else { actions.append(.fail("a reconfiguration handed leadership to another server")); break }
             let zxid = header.zxid
             guard zxid == lastZxid + 1 else {
                 actions.append(.fail("proposal 0x\(String(zxid, radix: 16)) does not follow 0x\(String(lastZxid, radix: 16))"))
                 break
             }
             do throws(Broadcast.ProposalError) {
-                try broadcast.propose(zxid)
+                try broadcast.propose(zxid, reconfiguring: next)
             } catch {
                 actions.append(.fail("cannot propose 0x\(String(zxid, radix: 16)): \(error)"))
                 break
             }
             lastZxid = zxid
+            if let next {
+                // The last-seen configuration: NEWLEADER carries it to learners from now on.
+                pendingVerifier = next
+                if case .setData(_, let data, _) = txn, let data { configText = data }
+            }
             let proposal = Learner.Proposal(header: header, txn: txn, digest: nil)
             inFlight.append(proposal)
             actions.append(.log(proposal))
@@ -208,8 +269,9 @@ public struct LeaderRole: Sendable {
         guard established else { return }
         var heard: Set<Int64> = [discovery.leader.myid]
         for (sid, state) in learners where state == .synced && tick <= (deadlines[sid] ?? 0) { heard.insert(sid) }
-        if !verifier.isQuorum(heard) {
-            actions.append(.fail("not hearing a quorum: synced voters \(heard.sorted()) of \(verifier.voters.sorted()) within syncLimit"))
+        // A quorum of the configuration in force, and of one proposed (`Leader.lead`'s syncedAckSet).
+        for required in [verifier] + (pendingVerifier.map { [$0] } ?? []) where !required.isQuorum(heard) {
+            return actions.append(.fail("not hearing a quorum: synced voters \(heard.sorted()) of \(required.voters.sorted()) within syncLimit"))
         }
     }
 
@@ -234,7 +296,7 @@ public struct LeaderRole: Sendable {
                 if wasEstablished { actions.append(.send(to: sid, QuorumPacket(.upToDate, zxid: -1))) }
             } else if packet.zxid & 0xFFFF_FFFF != 0 {
                 syncLimitChecks[sid]?.acknowledged(packet.zxid)
-                acknowledge(packet.zxid, from: sid, into: &actions)
+                if allowedToCommit { acknowledge(packet.zxid, from: sid, into: &actions) }
             }
         case .ping?:
             // The reply carries the learner's session touches.
@@ -273,24 +335,72 @@ public struct LeaderRole: Sendable {
     }
 
     private mutating func acknowledge(_ zxid: Int64, from sid: Int64, into actions: inout [Action]) {
-        for committed in broadcast.acknowledge(zxid, from: sid) {
-            guard let index = inFlight.firstIndex(where: { $0.header.zxid == committed }) else { continue }
-            let proposal = inFlight.remove(at: index)
-            committedLog.append(proposal)
-            if committedLog.count > commitLogCount + commitLogCount / 10 {
-                committedLog.removeFirst(committedLog.count - commitLogCount)
+        var ready = broadcast.acknowledge(zxid, from: sid)
+        while !ready.isEmpty {
+            for committed in ready { commit(committed, into: &actions) }
+            // Commits stop after a reconfiguration: go on once it is in force, if still allowed.
+            ready = allowedToCommit ? broadcast.commitReady() : []
+        }
+    }
+
+    /// `tryToCommit` for a proposal that has its quorums: COMMIT to followers, INFORM to
+    /// observers, or for a reconfiguration COMMITANDACTIVATE and INFORMANDACTIVATE naming
+    /// the new configuration's leader.
+    private mutating func commit(_ committed: Int64, into actions: inout [Action]) {
+        guard let index = inFlight.firstIndex(where: { $0.header.zxid == committed }) else { return }
+        let proposal = inFlight.remove(at: index)
+        committedLog.append(proposal)
+        if committedLog.count > commitLogCount + commitLogCount / 10 {
+            committedLog.removeFirst(committedLog.count - commitLogCount)
+        }
+        actions.append(.commit(committed))
+        if proposal.header.type == OpCode.reconfig.rawValue, let next = pendingVerifier, case .setData(_, let data, _) = proposal.txn {
+            let designated = designatedLeader(next, acks: broadcast.reconfigAcks)
+            broadcast.activate(next)
+            verifier = next
+            pendingVerifier = nil
+            if designated != discovery.leader.myid { allowedToCommit = false }
+            let leaderBytes = Self.bytes(designated)
+            for (learner, state) in learners.sorted(by: { $0.key < $1.key }) where state != .handshaking {
+                actions.append(.send(to: learner, observers.contains(learner)
+                    ? QuorumPacket(.informAndActivate, zxid: committed, data: leaderBytes + proposal.bytes)
+                    : QuorumPacket(.commitAndActivate, zxid: committed, data: leaderBytes)))
             }
-            actions.append(.commit(committed))
+            // Last: a leader that hands over stops once the learners have been told.
+            actions.append(.activate(config: data ?? [], designatedLeader: designated, zxid: committed))
+        } else {
             for (learner, state) in learners.sorted(by: { $0.key < $1.key }) where state != .handshaking {
                 actions.append(.send(to: learner, observers.contains(learner)
                     ? QuorumPacket(.inform, zxid: committed, data: proposal.bytes)
                     : QuorumPacket(.commit, zxid: committed)))
             }
-            while let first = pendingSyncs.first, first.zxid <= committed {
-                pendingSyncs.removeFirst()
-                actions.append(.send(to: first.sid, QuorumPacket(.sync, zxid: 0)))
-            }
         }
+        while let first = pendingSyncs.first, first.zxid <= committed {
+            pendingSyncs.removeFirst()
+            actions.append(.send(to: first.sid, QuorumPacket(.sync, zxid: 0)))
+        }
+    }
+
+    /// `Leader.getDesignatedLeader`: this server while it is a voter of the new configuration;
+    /// otherwise, of the new voters that acknowledged the reconfiguration, the one that has
+    /// acknowledged the most of the proposals after it (the smallest id among equals).
+    private func designatedLeader(_ next: QuorumVerifier, acks: Set<Int64>) -> Int64 {
+        let myid = discovery.leader.myid
+        if next.voters.contains(myid) { return myid }
+        var candidates = acks.intersection(next.voters)
+        candidates.remove(myid)
+        guard var best = candidates.min() else { return myid }
+        for later in broadcast.outstanding {
+            let remaining = candidates.intersection(later.acks)
+            if remaining.isEmpty { break }
+            candidates = remaining
+            best = remaining.min() ?? best
+        }
+        return best
+    }
+
+    private static func bytes(_ value: Int64) -> [UInt8] {
+        withUnsafeBytes(of: value.bigEndian) { Array($0) }
     }
 
     private mutating func discoveryActions(_ steps: [Discovery.Action], into actions: inout [Action]) {
@@ -306,6 +416,17 @@ public struct LeaderRole: Sendable {
             case .established(let epoch):
                 established = true
                 lastZxid = max(lastZxid, epoch << 32)
+                if reconfigEnabled {
+                    versionConfiguration()
+                    // `startZkServer`: the configuration NEWLEADER carried is now in force.
+                    let next = pendingVerifier ?? verifier
+                    let designated = designatedLeader(next, acks: discovery.newLeaderAcks)
+                    actions.append(.activate(config: configText, designatedLeader: designated, zxid: epoch << 32))
+                    broadcast.activate(next)
+                    verifier = next
+                    pendingVerifier = nil
+                    if designated != discovery.leader.myid { allowedToCommit = false }
+                }
                 actions.append(.serving(epoch: epoch))
                 for (sid, state) in learners.sorted(by: { $0.key < $1.key }) where state == .synced {
                     actions.append(.send(to: sid, QuorumPacket(.upToDate, zxid: -1)))
@@ -348,6 +469,7 @@ public struct LeaderRole: Sendable {
             }
         }
         learners[sid] = .synchronizing
+        versionConfiguration()
         actions.append(.send(to: sid, QuorumPacket(.newLeader, zxid: discovery.newLeaderZxid, data: configText)))
     }
 }

@@ -65,6 +65,15 @@ public struct Learner: Sendable {
         case answerPing(zxid: Int64)
         /// Synchronized: serve clients in `epoch`, and vote with it (`updateElectionVote`).
         case serving(epoch: Int64)
+        /// A reconfig proposal arrived: `config` (`QuorumVerifier.toString`) is the last-seen
+        /// configuration (`setLastSeenQuorumVerifier`), not yet in force.
+        case sawConfiguration([UInt8])
+        /// Put `config` in force (`QuorumPeer.processReconfig`): after a COMMITANDACTIVATE or
+        /// INFORMANDACTIVATE of the reconfig at `zxid`, naming the leader of the new
+        /// configuration, or at UPTODATE for the configuration NEWLEADER carried (no
+        /// designated leader, no zxid). The shell decides whether the change ends this
+        /// leadership (a new leader, or this server's role changed).
+        case activate(config: [UInt8], designatedLeader: Int64?, zxid: Int64?)
         /// Give up on this leader (close the connection, elect again), with the reason.
         case fail(String)
     }
@@ -92,6 +101,13 @@ public struct Learner: Sendable {
     /// Whether NEWLEADER has arrived, and the zxid whose durability releases its ACK.
     private var sawNewLeader = false
     private var newLeaderBarrier: Int64 = Int64.min
+    /// The configuration NEWLEADER carried, put in force at UPTODATE.
+    private var newLeaderConfig: [UInt8]?
+    /// The configuration each reconfig proposal not yet committed carries, by zxid.
+    private var reconfigs: [Int64: [UInt8]] = [:]
+    /// COMMITANDACTIVATEs received while synchronizing, applied with their commit: the
+    /// designated leader of each, by zxid.
+    private var activations: [Int64: Int64] = [:]
 
     public init(configuration: Configuration, disk: Disk) {
         self.configuration = configuration
@@ -193,13 +209,47 @@ public struct Learner: Sendable {
         try? TxnRecord(decoding: ByteBuffer(bytes: data ?? []))
     }
 
+    /// An INFORM's proposal, or an INFORMANDACTIVATE's designated leader and proposal.
+    private static func informed(_ kind: QuorumPacket.Kind, _ data: [UInt8]?) -> (Proposal, Int64?)? {
+        guard kind == .informAndActivate else { return proposal(from: data).map { ($0, nil) } }
+        guard let data, let designated = designatedLeader(data), let proposal = proposal(from: Array(data.dropFirst(8))) else { return nil }
+        return (proposal, designated)
+    }
+
+    /// Remembers the configuration a reconfig proposal carries (the last seen one).
+    private mutating func noteReconfig(_ proposal: Proposal, into actions: inout [Action]) {
+        guard proposal.header.type == OpCode.reconfig.rawValue, case .setData(_, let data, _) = proposal.txn, let data else { return }
+        reconfigs[proposal.header.zxid] = data
+        actions.append(.sawConfiguration(data))
+    }
+
+    /// The designated leader a COMMITANDACTIVATE's or INFORMANDACTIVATE's data starts with.
+    private static func designatedLeader(_ data: [UInt8]?) -> Int64? {
+        guard let data, data.count >= 8 else { return nil }
+        return data.prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
+    }
+
+    /// Puts the configuration of the reconfig committed at `zxid` in force.
+    private mutating func activate(_ zxid: Int64, designatedLeader: Int64, into actions: inout [Action]) {
+        guard let config = reconfigs.removeValue(forKey: zxid) else {
+            return actions.append(.fail("COMMITANDACTIVATE 0x\(String(zxid, radix: 16)) is not for a reconfig proposal"))
+        }
+        actions.append(.activate(config: config, designatedLeader: designatedLeader, zxid: zxid))
+    }
+
     private mutating func synchronizing(_ kind: QuorumPacket.Kind, _ packet: QuorumPacket, into actions: inout [Action]) {
         let afterNewLeader = sawNewLeader
         switch kind {
         case .proposal:
             guard let proposal = Self.proposal(from: packet.data) else { return actions.append(.fail("undecodable PROPOSAL \(packet.zxid)")) }
+            noteReconfig(proposal, into: &actions)
             notCommitted.append(proposal)
-        case .commit:
+        case .commit, .commitAndActivate:
+            let designated = kind == .commitAndActivate ? Self.designatedLeader(packet.data) : nil
+            if kind == .commitAndActivate && designated == nil {
+                return actions.append(.fail("COMMITANDACTIVATE 0x\(String(packet.zxid, radix: 16)) without a designated leader"))
+            }
+            if let designated { activations[packet.zxid] = designated }
             if afterNewLeader {
                 // The proposals are logged already; the commit is applied after UPTODATE, in
                 // order. (3.8.0's learner peeks at the queue it emptied at NEWLEADER and throws a
@@ -215,12 +265,19 @@ public struct Learner: Sendable {
                 if head.header.zxid == packet.zxid {
                     notCommitted.removeFirst()
                     actions.append(.applyUnlogged(head))
+                    if let designated = activations.removeValue(forKey: head.header.zxid) {
+                        activate(head.header.zxid, designatedLeader: designated, into: &actions)
+                    } else {
+                        reconfigs[head.header.zxid] = nil
+                    }
                 }
             } else {
                 committedWhileSyncing.append(packet.zxid)
             }
         case .newLeader:
             guard !afterNewLeader else { return actions.append(.fail("a second NEWLEADER")) }
+            // The leader's last-seen configuration, in force at UPTODATE.
+            if let data = packet.data, data.count > 1 { newLeaderConfig = data }
             if snapshotNeeded { actions.append(.takeSnapshot) }
             // 3.8.5 order: the proposals so far become durable, then currentEpoch, then the ACK.
             for proposal in notCommitted { log(proposal, into: &actions) }
@@ -234,6 +291,7 @@ public struct Learner: Sendable {
             guard phase == .synchronizing else { return actions.append(.fail("UPTODATE before NEWLEADER was acknowledged")) }
             actions.append(.send(QuorumPacket(.ack, zxid: newLeaderZxid)))
             disk.currentEpoch = newEpoch
+            if let config = newLeaderConfig { actions.append(.activate(config: config, designatedLeader: nil, zxid: nil)) }
             actions.append(.serving(epoch: newEpoch))
             for proposal in notCommitted { log(proposal, into: &actions) }
             notCommitted.removeAll()
@@ -243,8 +301,10 @@ public struct Learner: Sendable {
             acknowledgeDurable(into: &actions)
         case .ping:
             actions.append(.answerPing(zxid: packet.zxid))
-        case .inform:
-            guard let proposal = Self.proposal(from: packet.data) else { return actions.append(.fail("undecodable INFORM")) }
+        case .inform, .informAndActivate:
+            guard let (proposal, designated) = Self.informed(kind, packet.data) else { return actions.append(.fail("undecodable \(kind)")) }
+            noteReconfig(proposal, into: &actions)
+            if let designated { activations[proposal.header.zxid] = designated }
             notCommitted.append(proposal)
             committedWhileSyncing.append(proposal.header.zxid)
         default:
@@ -277,6 +337,11 @@ public struct Learner: Sendable {
         }
         awaitingCommit.removeFirst()
         actions.append(.commit(zxid))
+        if let designated = activations.removeValue(forKey: zxid) {
+            activate(zxid, designatedLeader: designated, into: &actions)
+        } else {
+            reconfigs[zxid] = nil  // a reconfig committed without activation (a plain COMMIT)
+        }
     }
 
     private mutating func durable(upTo zxid: Int64, into actions: inout [Action]) {
@@ -297,11 +362,20 @@ public struct Learner: Sendable {
         switch kind {
         case .proposal:
             guard let proposal = Self.proposal(from: packet.data) else { return actions.append(.fail("undecodable PROPOSAL \(packet.zxid)")) }
+            noteReconfig(proposal, into: &actions)
             log(proposal, into: &actions)
         case .commit:
             commit(packet.zxid, into: &actions)
-        case .inform:
-            guard let proposal = Self.proposal(from: packet.data) else { return actions.append(.fail("undecodable INFORM")) }
+        case .commitAndActivate:
+            guard let designated = Self.designatedLeader(packet.data) else {
+                return actions.append(.fail("COMMITANDACTIVATE 0x\(String(packet.zxid, radix: 16)) without a designated leader"))
+            }
+            activations[packet.zxid] = designated
+            commit(packet.zxid, into: &actions)
+        case .inform, .informAndActivate:
+            guard let (proposal, designated) = Self.informed(kind, packet.data) else { return actions.append(.fail("undecodable \(kind)")) }
+            noteReconfig(proposal, into: &actions)
+            if let designated { activations[proposal.header.zxid] = designated }
             log(proposal, into: &actions)
             commit(proposal.header.zxid, into: &actions)
         case .ping:

@@ -24,7 +24,7 @@ public final class ElectionNode: @unchecked Sendable {
     let loop: EventLoop
     let logger: Logger
     let myid: Int64
-    let peers: [Int64: Peer]
+    private(set) var peers: [Int64: Peer]
     let connectTimeout: TimeAmount
     private var core: FastLeaderElection
     private var channels: [Int64: Channel] = [:]
@@ -74,6 +74,17 @@ public final class ElectionNode: @unchecked Sendable {
     public func updatePeerEpoch(_ epoch: Int64) {
         loop.execute { [self] in core.updatePeerEpoch(epoch) }
     }
+
+    /// A new configuration is in force: later elections count its voters and dial its members;
+    /// `vote`, when given, is the designated leader this server now stands by. Call on the loop.
+    public func reconfigure(_ configuration: FastLeaderElection.Configuration, peers: [Peer], vote: Vote? = nil) {
+        loop.preconditionInEventLoop()
+        core.reconfigure(configuration, vote: vote)
+        self.peers = Dictionary(peers.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The election's configuration now.
+    public var configuration: FastLeaderElection.Configuration { core.configuration }
 
     /// Closes the election port and every connection.
     public func close() async {

@@ -1,3 +1,4 @@
+import Configuration
 import Consensus
 import DataTree
 import Foundation
@@ -37,12 +38,13 @@ final class EnsembleLeader: @unchecked Sendable {
         let config = server.configuration
         let last = server.core.tree.lastProcessedZxid
         let committed = Self.committedLog(server.dataDirectory, upTo: last)
-        core = LeaderRole(verifier: peer.verifier,
+        core = LeaderRole(verifier: peer.verifier, lastSeenVerifier: QuorumPeer.verifier(peer.lastSeenMembership),
                           leader: .init(myid: peer.myid, acceptedEpoch: peer.acceptedEpoch, currentEpoch: peer.currentEpoch,
                                         lastProcessedZxid: last),
                           committedLog: committed,
                           limits: .init(initLimit: Int64(config.initLimit), syncLimit: Int64(config.syncLimit)),
-                          configText: QuorumPeer.configText(config),
+                          configText: peer.lastSeenMembership.text,
+                          reconfigEnabled: config.reconfigEnabled,
                           readsTxnLog: true)
     }
 
@@ -135,9 +137,26 @@ final class EnsembleLeader: @unchecked Sendable {
 
     // MARK: Server side
 
-    /// A transaction the server core prepared: propose it.
+    /// A transaction the server core prepared: propose it. A reconfig's configuration becomes
+    /// the last seen, and needs a quorum of its own from here on.
     func propose(_ header: TxnHeader, _ txn: Txn) {
-        receive(.propose(header, txn))
+        guard header.type == OpCode.reconfig.rawValue, case .setData(_, let data, _) = txn, let data else {
+            return receive(.propose(header, txn))
+        }
+        guard let next = try? Membership(parsing: String(decoding: data, as: UTF8.self)) else {
+            return end("the reconfig at 0x\(hex(header.zxid)) carries a configuration that cannot be read")
+        }
+        peer.sawConfiguration(data)
+        logger.info("proposing configuration version 0x\(hex(next.version)): voters \(next.voters.map(\.id)), observers \(next.observers.map(\.id))")
+        receive(.propose(header, txn, reconfiguring: QuorumPeer.verifier(next)))
+    }
+
+    /// What the server core checks a reconfig request against, while this server leads.
+    private func reconfigContext() -> ReconfigContext {
+        let bound = NIOLoopBound(self, eventLoop: server.coreLoop)
+        return ReconfigContext(lastSeen: peer.lastSeenMembership, committedVersion: peer.membership.version,
+                               standaloneEnabled: server.configuration.standaloneEnabled,
+                               isQuorumSynced: { bound.value.core.isQuorumSynced(QuorumPeer.verifier($0)) })
     }
 
     /// The server's log is durable up to `zxid`: the leader's own ACK.
@@ -366,6 +385,7 @@ final class EnsembleLeader: @unchecked Sendable {
                 discoveryWatch?.cancel()
                 server.startServing(role: .standalone, tree: server.core.tree)
                 server.core.startLeading(epoch: epoch)
+                server.core.reconfigContext = reconfigContext()
                 peer.serving(epoch: epoch)
                 let millis = (DispatchTime.now().uptimeNanoseconds - startedAt) / 1_000_000
                 logger.info("LEADING epoch \(epoch): a quorum is synchronized after \(millis) ms; serving clients at zxid 0x\(hex(server.core.tree.lastProcessedZxid))")
@@ -393,6 +413,15 @@ final class EnsembleLeader: @unchecked Sendable {
                 guard let channel = learnerChannels[sid] else { continue }
                 logger.warning("closing the connection of learner server.\(sid): \(reason)")
                 channel.close(promise: nil)
+            case .activate(let config, let designated, let zxid):
+                peer.activate(config, designatedLeader: designated, zxid: zxid, currentLeader: peer.myid)
+                if designated != peer.myid {
+                    // `allowedToCommit` is false: the designated leader takes over; this server
+                    // joins it as soon as the learners have the COMMITANDACTIVATE.
+                    peer.designatedLeader = designated
+                    return end("the configuration at 0x\(hex(zxid)) names server.\(designated) leader")
+                }
+                if core.isEstablished { server.core.reconfigContext = reconfigContext() }
             case .fail(let reason):
                 return end(reason)
             }

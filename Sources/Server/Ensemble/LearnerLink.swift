@@ -53,8 +53,7 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
         self.host = host
         self.port = port
         self.tree = peer.server.core.tree
-        let config = peer.server.configuration
-        self.core = Learner(configuration: .init(myid: peer.myid, isObserver: peer.isObserver, configVersion: config.configVersion),
+        self.core = Learner(configuration: .init(myid: peer.myid, isObserver: peer.isObserver, configVersion: peer.membership.version),
                             disk: .init(acceptedEpoch: peer.acceptedEpoch, currentEpoch: peer.currentEpoch,
                                         lastLoggedZxid: peer.server.core.tree.lastProcessedZxid))
     }
@@ -279,6 +278,14 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
                 logger.info("synchronized with server.\(leaderId) by \(syncKind) in \(millis) ms: serving clients in epoch \(epoch) at zxid 0x\(hex(tree.lastProcessedZxid))")
                 server.events.publish("learner_synced", ["leader": String(leaderId), "kind": syncKind, "bytes": String(syncBytes),
                                                          "millis": String(millis), "epoch": String(epoch)])
+            case .sawConfiguration(let config):
+                peer.sawConfiguration(config)
+            case .activate(let config, let designated, let zxid):
+                // A reconfig that changes this server's role or leader ends this link; the new
+                // role starts at once (`Follower.processPacket` throws "changes proposed in reconfig").
+                if peer.activate(config, designatedLeader: designated, zxid: zxid, currentLeader: leaderId) {
+                    return end("changes proposed in reconfig")
+                }
             case .fail(let reason):
                 return end(reason)
             }

@@ -27,7 +27,12 @@ final class QuorumPeer: @unchecked Sendable {
     unowned let server: AviaryServer
     let myid: Int64
     let me: ServerSpec
-    let verifier: QuorumVerifier
+    /// The configuration in force (`getQuorumVerifier`), and the newest seen, which differs
+    /// while a reconfig is proposed and not committed (`getLastSeenQuorumVerifier`).
+    var membership: Membership
+    var lastSeenMembership: Membership
+    /// The voters and observers of the configuration in force.
+    var verifier: QuorumVerifier { Self.verifier(membership) }
     let election: ElectionNode
     let epochs: EpochFiles
     var logger: Logger { server.logger }
@@ -36,8 +41,12 @@ final class QuorumPeer: @unchecked Sendable {
     var learner: LearnerLink?
     /// Leadership of the current epoch, while leading.
     var leader: EnsembleLeader?
-    /// Whether this member is a voter (participant) or an observer.
-    var isObserver: Bool { !verifier.voters.contains(myid) }
+    /// Whether this member observes. A server the configuration no longer lists follows as a
+    /// non-voting participant, as ZooKeeper's `updateLearnerType` leaves it.
+    var isObserver: Bool { membership.servers[myid]?.role == "observer" }
+    /// The leader a reconfig named (`updateVote`): the next role starts with it, without an
+    /// election (`QuorumPeer.updateServerState` with the reconfig flag set).
+    var designatedLeader: Int64?
     private var electionStartedAt: UInt64 = 0
     /// Since when this member has not served clients (`unavailableStartTime`); nil while serving.
     private var unavailableSince: UInt64? = DispatchTime.now().uptimeNanoseconds
@@ -53,21 +62,23 @@ final class QuorumPeer: @unchecked Sendable {
         self.myid = myid
         self.me = me
         let config = server.configuration
-        self.verifier = Self.verifier(config)
+        self.membership = config.membership
+        self.lastSeenMembership = config.membership
         self.epochs = EpochFiles(directory: server.dataDirectory.snapshotDirectory)
-        let core = FastLeaderElection(configuration: .init(myid: myid, verifier: verifier, configText: Self.configText(config)))
-        self.election = ElectionNode(core: core, peers: config.servers.values.map { .init(id: $0.id, host: $0.host, port: $0.electionPort) },
+        let core = FastLeaderElection(configuration: .init(myid: myid, verifier: Self.verifier(config.membership),
+                                                           configText: config.membership.text))
+        self.election = ElectionNode(core: core, peers: Self.electionPeers(config.membership),
                                      loop: server.coreLoop, connectTimeoutMillis: Int64(config.connectTimeoutMs), logger: server.logger)
     }
 
-    /// The configuration's voters and observers.
-    static func verifier(_ config: ServerConfiguration) -> QuorumVerifier {
-        QuorumVerifier(voters: Set(config.voters.map(\.id)), observers: Set(config.observers.map(\.id)), version: config.configVersion)
+    /// A configuration's voters and observers.
+    static func verifier(_ membership: Membership) -> QuorumVerifier {
+        QuorumVerifier(voters: Set(membership.voters.map(\.id)), observers: Set(membership.observers.map(\.id)), version: membership.version)
     }
 
-    /// The configuration as election notifications carry it (`QuorumVerifier.toString`).
-    static func configText(_ config: ServerConfiguration) -> String {
-        config.membership.text
+    /// Where a configuration's members listen for election connections.
+    static func electionPeers(_ membership: Membership) -> [ElectionNode.Peer] {
+        membership.servers.values.map { .init(id: $0.id, host: $0.host, port: $0.electionPort) }
     }
 
     /// Binds the election port and starts the first election.
@@ -134,12 +145,14 @@ final class QuorumPeer: @unchecked Sendable {
         server.events.publish("leader_elected", ["leader": String(vote.leader), "zxid": hex(vote.zxid), "epoch": String(vote.peerEpoch)])
         switch outcome {
         case .following, .observing:
-            guard let leader = server.configuration.servers[vote.leader] else {
+            guard let leader = membership.servers[vote.leader] ?? lastSeenMembership.servers[vote.leader] else {
                 logger.error("elected server.\(vote.leader), which is not in the configuration; electing again")
                 return retryElection()
             }
-            state = outcome == .observing ? .observing(leader: vote.leader) : .following(leader: vote.leader)
-            logger.info("\(outcome == .observing ? "OBSERVING" : "FOLLOWING") server.\(vote.leader) at \(leader.host):\(leader.quorumPort) (election took \(millis) ms)")
+            // A server the configuration no longer lists follows without a vote (ZooKeeper's
+            // `learningState` goes by the learner type, which stays participant).
+            state = isObserver ? .observing(leader: vote.leader) : .following(leader: vote.leader)
+            logger.info("\(isObserver ? "OBSERVING" : "FOLLOWING") server.\(vote.leader) at \(leader.host):\(leader.quorumPort) (election took \(millis) ms)")
             let link = LearnerLink(peer: self, leaderId: vote.leader, host: leader.host, port: leader.quorumPort)
             learner = link
             link.connect()
@@ -185,7 +198,7 @@ final class QuorumPeer: @unchecked Sendable {
             figures = EnsembleFigures(peerState: isObserver ? "observing" : "following", quorumSize: quorumSize)
             figures.zabState = learner?.zabState ?? "discovery"
             figures.leaderId = leaderId
-            figures.leaderHost = server.configuration.servers[leaderId]?.host
+            figures.leaderHost = membership.servers[leaderId]?.host
         case .leading:
             figures = EnsembleFigures(peerState: "leading", quorumSize: quorumSize)
             if let leader {
@@ -223,7 +236,22 @@ final class QuorumPeer: @unchecked Sendable {
         learner = nil
         logger.warning("leaving the leader server.\(link.leaderId): \(reason)")
         server.events.publish("learner_lost_leader", ["leader": String(link.leaderId), "reason": reason])
-        lookForLeader()
+        nextRole()
+    }
+
+    /// After a reconfig that named a leader, starts following (or leading) it at once;
+    /// otherwise elects.
+    private func nextRole() {
+        guard let designated = designatedLeader else { return lookForLeader() }
+        designatedLeader = nil
+        guard !stopped else { return }
+        state = .looking
+        server.stopServing()
+        electionStartedAt = DispatchTime.now().uptimeNanoseconds
+        if unavailableSince == nil { unavailableSince = electionStartedAt }
+        let outcome: PeerState = designated == myid ? .leading : (isObserver ? .observing : .following)
+        logger.info("the reconfiguration names server.\(designated) leader: \(outcome) without an election")
+        elected(Vote(leader: designated, zxid: server.core.tree.lastProcessedZxid, electionEpoch: 0, peerEpoch: currentEpoch), outcome)
     }
 
     /// Leadership ended (`Leader.lead` returned): what was logged and not committed joins the
@@ -240,7 +268,7 @@ final class QuorumPeer: @unchecked Sendable {
         } catch {
             logger.error("cannot reload the tree from the data directory after leading: \(error)")
         }
-        lookForLeader()
+        nextRole()
     }
 
     /// The learner is synchronized with its leader in `epoch`: vote with it from now on.

@@ -110,6 +110,9 @@ public final class ObserverNode: LeaderConnectionOwner, @unchecked Sendable {
                 state.epoch = epoch
             case .fail(let reason): fail(reason)
             case .writeAcceptedEpoch, .writeCurrentEpoch, .takeSnapshot: break
+            // A one-off observer keeps the membership it started with; the committed reconfig
+            // still reaches its /zookeeper/config as a transaction.
+            case .sawConfiguration, .activate: break
             }
         }
         state.lastZxid = tree.lastProcessedZxid

@@ -1,0 +1,246 @@
+"""Dynamic reconfiguration (`reconfigEnabled=true`) in ensembles of Aviarys and in mixed
+ensembles with Apache ZooKeeper 3.8, through kazoo's `reconfig` as the super user: a member
+removed and added back, the configuration each member then holds (`/zookeeper/config`, the
+`zoo.cfg.dynamic.<version>` file and zoo.cfg pointing at it), writes going on through it, and
+the refusals ZooKeeper gives. In the mixed ensembles the expectation is the ZooKeeper members'
+own configuration."""
+import base64
+import hashlib
+import os
+import signal
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.exceptions import BadArgumentsError, NewConfigNoQuorumError, NoAuthError
+from servers import Ensemble
+from test_ensemble import AVIARY, Members, wait_until
+
+SUPER = "super:reconfig-secret"
+DIGEST = base64.b64encode(hashlib.sha1(SUPER.encode()).digest()).decode()
+# ZooKeeper reads unknown zoo.cfg keys as `zookeeper.`-prefixed system properties, so this
+# line gives both kinds of server the same super user.
+EXTRA = "reconfigEnabled=true\nDigestAuthenticationProvider.superDigest=super:%s\n" % DIGEST
+
+
+def connect(ensemble, sid, admin=True):
+    client = KazooClient(hosts=ensemble.client_address(sid), timeout=10,
+                         auth_data=[("digest", SUPER)] if admin else None)
+    client.start(timeout=30)
+    return client
+
+
+def config_of(ensemble, sid):
+    """Server `sid`'s /zookeeper/config after a sync, as text."""
+    client = connect(ensemble, sid, admin=False)
+    try:
+        client.sync("/zookeeper/config")
+        data, stat = client.get("/zookeeper/config")
+        return data.decode()
+    finally:
+        client.stop()
+
+
+def members_of(text):
+    return sorted(int(line.split("=")[0][len("server."):]) for line in text.splitlines() if line.startswith("server."))
+
+
+def version_of(text):
+    return [line for line in text.splitlines() if line.startswith("version=")][0][len("version="):]
+
+
+def server_line(ensemble, sid):
+    host = Ensemble.HOSTS[sid]
+    return "server.%d=%s:%d:%d:participant;%s:%d" % (sid, host, ensemble.quorum[sid], ensemble.election[sid], host, ensemble.client[sid])
+
+
+def assert_files(members, sid, text):
+    """Server `sid` keeps `text` as ZooKeeper does: zoo.cfg.dynamic.<version> with the sorted
+    server lines, and zoo.cfg pointing at it without server lines."""
+    config = members.ensemble.configs[sid]
+    dynamic = "%s.dynamic.%s" % (config, version_of(text))
+    assert os.path.exists(dynamic), os.listdir(members.root)
+    with open(dynamic) as f:
+        assert f.read() == "\n".join(sorted(line for line in text.splitlines() if line.startswith("server.")))
+    with open(config) as f:
+        static = f.read()
+    assert "dynamicConfigFile=" + os.path.abspath(dynamic) in static and "server." not in static
+
+
+def start_three_aviarys(members):
+    """Starts an Aviary on every member; returns the leader and the followers once formed."""
+    ensemble = members.ensemble
+    for sid in Ensemble.HOSTS:
+        members.processes[sid] = ensemble.start_aviary(sid)
+    leader = ensemble.wait_for_leader(list(Ensemble.HOSTS), timeout=60)
+    assert leader is not None, "three Aviarys elected no leader"
+    followers = [sid for sid in Ensemble.HOSTS if sid != leader]
+    for sid in followers:
+        assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+    return leader, followers
+
+
+@pytest.mark.timeout(300)
+def test_three_aviarys_remove_a_member_and_add_it_back():
+    members = Members(extra=EXTRA)
+    ensemble = members.ensemble
+    try:
+        leader, followers = start_three_aviarys(members)
+        # The first leader gives the static configuration a version: its epoch's first zxid.
+        first = config_of(ensemble, leader)
+        assert version_of(first) == "100000000" and members_of(first) == [1, 2, 3]
+        for sid in Ensemble.HOSTS:
+            assert wait_until(lambda: config_of(ensemble, sid) == first), (sid, config_of(ensemble, sid))
+            assert_files(members, sid, first)
+
+        removed, kept = followers
+        client = connect(ensemble, kept)
+        with pytest.raises(NoAuthError):
+            plain = connect(ensemble, kept, admin=False)
+            try:
+                plain.reconfig(joining=None, leaving=str(removed), new_members=None)
+            finally:
+                plain.stop()
+        data, stat = client.reconfig(joining=None, leaving=str(removed), new_members=None)
+        text = data.decode()
+        assert members_of(text) == sorted([leader, kept]) and int(version_of(text), 16) == stat.mzxid
+        client.create("/after-removal", b"x")
+        for sid in (leader, kept):
+            assert wait_until(lambda: config_of(ensemble, sid) == text), (sid, config_of(ensemble, sid))
+            assert_files(members, sid, text)
+        # The removed server follows on without a vote, as a ZooKeeper server does.
+        assert wait_until(lambda: config_of(ensemble, removed) == text)
+
+        data, stat = client.reconfig(joining=server_line(ensemble, removed), leaving=None, new_members=None,
+                                     from_config=int(version_of(text), 16))
+        back = data.decode()
+        assert members_of(back) == [1, 2, 3] and server_line(ensemble, removed) in back
+        for sid in Ensemble.HOSTS:
+            assert wait_until(lambda: config_of(ensemble, sid) == back), (sid, config_of(ensemble, sid))
+        other = connect(ensemble, removed)
+        other.create("/after-return", b"y")
+        assert "after-removal" in other.get_children("/")
+        other.stop()
+
+        # Refused as ZooKeeper refuses: a single voter left, and a member that is not there.
+        with pytest.raises(BadArgumentsError):
+            client.reconfig(joining=None, leaving="%d,%d" % (removed, kept), new_members=None)
+        members.kill(removed)
+        with pytest.raises(NewConfigNoQuorumError):
+            client.reconfig(joining="server.4=127.0.0.5:%d:%d;%d" % (ensemble.quorum[removed], ensemble.election[removed],
+                                                                     ensemble.client[removed]),
+                            leaving=None, new_members=None)
+        assert config_of(ensemble, leader) == back, "a refused reconfig changes nothing"
+        client.stop()
+    finally:
+        members.close()
+
+
+def remove_and_add_back(members, via, removed, zookeeper, aviary):
+    """Removes ZooKeeper follower `removed` through server `via` and adds it back. After each
+    step the ZooKeeper server `zookeeper` and the Aviary `aviary` hold the same configuration
+    (then every member does), the Aviary keeps it in its files, and writes go on through it."""
+    ensemble = members.ensemble
+    client = connect(ensemble, via)
+    data, _ = client.reconfig(joining=None, leaving=str(removed), new_members=None)
+    text = data.decode()
+    assert removed not in members_of(text) and len(members_of(text)) == 2
+    for sid in (zookeeper, aviary):
+        assert wait_until(lambda: config_of(ensemble, sid) == text), (sid, config_of(ensemble, sid))
+    assert_files(members, aviary, text)
+    writer = connect(ensemble, aviary)
+    writer.create("/written-through-aviary", b"")
+    data, _ = client.reconfig(joining=server_line(ensemble, removed), leaving=None, new_members=None)
+    back = data.decode()
+    assert members_of(back) == [1, 2, 3]
+    for sid in Ensemble.HOSTS:
+        assert wait_until(lambda: config_of(ensemble, sid) == back), (sid, config_of(ensemble, sid))
+    writer.create("/after-return", b"")
+    returned = connect(ensemble, removed)
+    returned.create("/written-through-the-returned-zookeeper", b"")
+    returned.stop()
+    writer.stop()
+    client.stop()
+
+
+@pytest.mark.timeout(300)
+def test_an_aviary_follower_takes_a_zookeeper_leaders_reconfiguration():
+    members = Members(extra=EXTRA)
+    try:
+        leader = members.start_zookeepers()
+        members.start_aviary()
+        follower = [sid for sid in (2, 3) if sid != leader][0]
+        remove_and_add_back(members, via=leader, removed=follower, zookeeper=leader, aviary=AVIARY)
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(300)
+def test_an_aviary_leader_reconfigures_zookeeper_followers():
+    members = Members(extra=EXTRA)
+    try:
+        members.start_aviary_leading()
+        # server.3 is the Aviary leader; the first leader's version is its epoch's first zxid,
+        # and ZooKeeper follower 1 holds it too. The requests go through follower 1.
+        first = config_of(members.ensemble, 3)
+        assert version_of(first) == "100000000", first
+        assert wait_until(lambda: config_of(members.ensemble, 1) == first), config_of(members.ensemble, 1)
+        remove_and_add_back(members, via=1, removed=2, zookeeper=1, aviary=3)
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(300)
+def test_a_removed_aviary_leader_hands_over_to_the_member_it_names():
+    members = Members(extra=EXTRA)
+    ensemble = members.ensemble
+    try:
+        leader, followers = start_three_aviarys(members)
+        client = connect(ensemble, followers[0])
+        for i in range(20):
+            client.create("/before-%d" % i, b"")
+        data, _ = client.reconfig(joining=None, leaving=str(leader), new_members=None)
+        text = data.decode()
+        assert members_of(text) == followers
+        # One of the two remaining voters leads now; the old leader follows without a vote.
+        new_leader = ensemble.wait_for_leader(followers, timeout=60)
+        assert new_leader is not None, members.aviary_log(leader)[-3000:]
+        assert wait_until(lambda: ensemble.mode(leader) == "follower", timeout=60), ensemble.mode(leader)
+        client.create("/after-handover", b"")
+        old = connect(ensemble, leader)
+        old.sync("/")
+        children = set(old.get_children("/"))
+        assert {"before-%d" % i for i in range(20)} | {"after-handover"} <= children
+        assert config_of(ensemble, leader) == text
+        old.stop()
+        client.stop()
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(300)
+def test_an_aviary_observer_is_promoted_to_a_voter_and_back():
+    members = Members(extra=EXTRA, observers=(3,))
+    ensemble = members.ensemble
+    try:
+        for sid in Ensemble.HOSTS:
+            members.processes[sid] = ensemble.start_aviary(sid)
+        leader = ensemble.wait_for_leader([1, 2], timeout=60)
+        assert leader is not None
+        assert ensemble.wait_for_mode(3, ("observer",), timeout=60) == "observer"
+        client = connect(ensemble, 3)
+        data, _ = client.reconfig(joining=server_line(ensemble, 3), leaving=None, new_members=None)
+        assert ":participant;" in [line for line in data.decode().splitlines() if line.startswith("server.3=")][0]
+        assert ensemble.wait_for_mode(3, ("follower", "leader"), timeout=60) in ("follower", "leader")
+        client.stop()
+        client = connect(ensemble, 3)
+        client.create("/as-a-voter", b"")
+        observer_line = server_line(ensemble, 3).replace(":participant;", ":observer;")
+        data, _ = client.reconfig(joining=observer_line, leaving=None, new_members=None)
+        assert observer_line in data.decode()
+        assert ensemble.wait_for_mode(3, ("observer",), timeout=60) == "observer"
+        client.stop()
+        client = connect(ensemble, 3)
+        client.create("/as-an-observer-again", b"")
+        client.stop()
+    finally:
+        members.close()
