@@ -49,7 +49,7 @@ def version_of(text):
 
 
 def server_line(ensemble, sid):
-    host = Ensemble.HOSTS[sid]
+    host = ensemble.HOSTS[sid]
     return "server.%d=%s:%d:%d:participant;%s:%d" % (sid, host, ensemble.quorum[sid], ensemble.election[sid], host, ensemble.client[sid])
 
 
@@ -242,5 +242,70 @@ def test_an_aviary_observer_is_promoted_to_a_voter_and_back():
         client = connect(ensemble, 3)
         client.create("/as-an-observer-again", b"")
         client.stop()
+    finally:
+        members.close()
+
+
+class FiveMembers(Members):
+    """Five members on 127.0.0.2-6: servers 1-3 start with a configuration of the three of
+    them, servers 4 and 5 with all five (how ZooKeeper's documentation has a server join)."""
+
+    def __init__(self):
+        original = Ensemble.HOSTS
+        Ensemble.HOSTS = {1: "127.0.0.2", 2: "127.0.0.3", 3: "127.0.0.4", 4: "127.0.0.5", 5: "127.0.0.6"}
+        try:
+            super().__init__(extra=EXTRA)
+            self.hosts = dict(Ensemble.HOSTS)
+        finally:
+            self.ensemble.HOSTS = self.hosts
+            Ensemble.HOSTS = original
+        for sid in (1, 2, 3):
+            path = self.ensemble.configs[sid]
+            with open(path) as f:
+                lines = [line for line in f.read().splitlines() if not line.startswith(("server.4=", "server.5="))]
+            with open(path, "w") as f:
+                f.write("\n".join(lines) + "\n")
+
+
+@pytest.mark.timeout(300)
+def test_grow_three_to_five_with_a_zookeeper_joining_and_shrink_back():
+    members = FiveMembers()
+    ensemble = members.ensemble
+    try:
+        for sid in (1, 2, 3):
+            members.processes[sid] = ensemble.start_aviary(sid)
+        leader = ensemble.wait_for_leader([1, 2, 3], timeout=60)
+        assert leader is not None
+        # The joiners find the leader and follow it without a vote, Aviary and ZooKeeper alike.
+        members.processes[4] = ensemble.start_aviary(4)
+        members.processes[5] = ensemble.start_zookeeper(5)
+        for sid in (4, 5):
+            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower", (sid, members.aviary_log(4)[-2000:])
+        client = connect(ensemble, [sid for sid in (1, 2, 3) if sid != leader][0])
+        client.create("/before-growing", b"")
+        data, _ = client.reconfig(joining="%s,%s" % (server_line(ensemble, 4), server_line(ensemble, 5)), leaving=None, new_members=None)
+        grown = data.decode()
+        assert members_of(grown) == [1, 2, 3, 4, 5]
+        for sid in ensemble.HOSTS:
+            assert wait_until(lambda: config_of(ensemble, sid) == grown), (sid, config_of(ensemble, sid))
+        # Five voters go on with two of the original three gone.
+        gone = [sid for sid in (1, 2, 3) if sid != leader]
+        client.stop()
+        for sid in gone:
+            members.kill(sid)
+        writer = connect(ensemble, 4)
+        writer.create("/with-two-gone", b"")
+        # Shrink back to three: the leader and the two joiners.
+        data, _ = writer.reconfig(joining=None, leaving=",".join(map(str, gone)), new_members=None)
+        shrunk = data.decode()
+        assert members_of(shrunk) == sorted([leader, 4, 5])
+        for sid in (leader, 4, 5):
+            assert wait_until(lambda: config_of(ensemble, sid) == shrunk), (sid, config_of(ensemble, sid))
+        writer.create("/after-shrinking", b"")
+        reader = connect(ensemble, 5)
+        reader.sync("/")
+        assert {"before-growing", "with-two-gone", "after-shrinking"} <= set(reader.get_children("/"))
+        reader.stop()
+        writer.stop()
     finally:
         members.close()
