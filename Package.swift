@@ -75,6 +75,7 @@ let package = Package(
             name: "aviary",
             dependencies: [
                 "CAviaryMalloc", "Server", "Configuration", "Storage", "DataTree", "ZooKeeperProtocol", "Operations", "Bench", "Consensus",
+                "Jute",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -90,7 +91,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: [
             "Storage", "DataTree", "ZooKeeperProtocol", "Jute", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .testTarget(name: "OperationsTests", dependencies: ["Operations", "ServerCore"]),
+        .testTarget(name: "OperationsTests", dependencies: ["Operations", "ServerCore", "Configuration"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench"]),
         .testTarget(
             name: "ServerTests",

@@ -35,7 +35,9 @@ extension ZooConfigParser {
         return text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
     }
 
-    static func parseServer(id: Int64, _ value: String) -> ServerSpec? {
+    /// One `server.N` line's value (`host:quorumPort:electionPort[:role][;[clientHost:]clientPort]`),
+    /// or nil when it is malformed.
+    public static func parseServer(id: Int64, _ value: String) -> ServerSpec? {
         let halves = value.split(separator: ";", omittingEmptySubsequences: false)
         guard halves.count <= 2, let parts = hostAndPorts(halves[0]) else { return nil }
         guard parts.count == 3 || parts.count == 4, !parts[0].isEmpty,

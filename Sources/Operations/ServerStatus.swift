@@ -68,9 +68,14 @@ public struct ServerStatus: Sendable, Equatable, Codable {
                     s.lag.map(String.init) ?? "?", s.latency ?? "?", s.connections.map(String.init) ?? "?",
                     s.outstanding.map(String.init) ?? "?", s.znodes.map(String.init) ?? "?"]
         }
-        let all = [header] + rows
-        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
-        return all.map { row in
+        return render([header] + rows)
+    }
+
+    /// Rows as columns padded to their widest cell, two spaces apart, one line each.
+    public static func render(_ rows: [[String]]) -> String {
+        let columns = rows.map(\.count).max() ?? 0
+        let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+        return rows.map { row in
             row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n") + "\n"
