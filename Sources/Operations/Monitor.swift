@@ -41,6 +41,7 @@ public enum Monitor {
             if let synced = ensemble.syncedFollowers { values.append(("synced_followers", "\(synced)")) }
             if let synced = ensemble.syncedObservers { values.append(("synced_observers", "\(synced)")) }
             if let pending = ensemble.pendingSyncs { values.append(("pending_syncs", "\(pending)")) }
+            if let uptime = ensemble.leaderUptime { values.append(("leader_uptime", "\(uptime)")) }
         }
         values.sort { $0.0 < $1.0 }
         return values.map { (key: $0.0, value: $0.1) }

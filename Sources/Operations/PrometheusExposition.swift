@@ -41,6 +41,8 @@ public enum PrometheusExposition {
         gauge("aviary_log_write_failures", "\(context.logWriteFailures)",
               help: "Log lines that could not be written (full disk, I/O error, closed pipe)", type: "counter")
         gauge("aviary_serving", core.serving ? "1" : "0", help: "1 while the server answers client requests")
+        gauge("aviary_last_zxid", "\(core.tree.lastProcessedZxid)",
+              help: "The zxid of the last transaction applied (epoch << 32 | counter): members of one ensemble should agree")
         gauge("process_resident_memory_bytes", "\(process.residentBytes)", help: "Resident memory size in bytes")
         gauge("process_virtual_memory_bytes", "\(process.virtualBytes)", help: "Virtual memory size in bytes")
         gauge("process_open_fds", "\(context.openFileDescriptors)", help: "Open file descriptors")

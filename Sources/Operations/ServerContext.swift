@@ -26,6 +26,8 @@ public struct EnsembleFigures: Sendable, Equatable {
     public var syncedFollowers: Int?
     public var syncedObservers: Int?
     public var pendingSyncs: Int?
+    /// The leader's: milliseconds since its epoch was established (`leader_uptime`).
+    public var leaderUptime: Int64?
     /// This member's id, and the leader it follows or is (nil while electing).
     public var myid: Int64 = 0
     public var leaderId: Int64?

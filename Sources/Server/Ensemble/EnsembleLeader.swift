@@ -31,6 +31,8 @@ final class EnsembleLeader: @unchecked Sendable {
     private var halfTick: RepeatedTask?
     private var closed = false
     private let startedAt = DispatchTime.now().uptimeNanoseconds
+    /// When the epoch was established (monotonic milliseconds), for `leader_uptime`.
+    private(set) var establishedAt: UInt64?
 
     init(peer: QuorumPeer) {
         self.peer = peer
@@ -386,6 +388,7 @@ final class EnsembleLeader: @unchecked Sendable {
                 server.startServing(role: .standalone, tree: server.core.tree)
                 server.core.startLeading(epoch: epoch)
                 server.core.reconfigContext = reconfigContext()
+                establishedAt = DispatchTime.now().uptimeNanoseconds / 1_000_000
                 peer.serving(epoch: epoch)
                 let millis = (DispatchTime.now().uptimeNanoseconds - startedAt) / 1_000_000
                 logger.info("LEADING epoch \(epoch): a quorum is synchronized after \(millis) ms; serving clients at zxid 0x\(hex(server.core.tree.lastProcessedZxid))")

@@ -207,6 +207,7 @@ final class QuorumPeer: @unchecked Sendable {
                 figures.syncedFollowers = role.syncedFollowers
                 figures.syncedObservers = role.syncedObservers
                 figures.pendingSyncs = role.pendingSyncCount
+                figures.leaderUptime = leader.establishedAt.map { DispatchTime.now().uptimeNanoseconds / 1_000_000 - $0 }.map(Int64.init)
                 figures.learnerViews = leader.learnerViews
                 switch role.discovery.phase {
                 case .proposingEpoch, .awaitingEpochAcks, .failed: figures.zabState = "discovery"
