@@ -314,6 +314,11 @@ public final class AviaryServer: @unchecked Sendable {
 
     // MARK: Actions out
 
+    /// Answers request `xid` on connection `id` with an empty body and `error` (`.ok` for success).
+    func answer(_ id: ConnectionID, xid: Int32, error: KeeperError) {
+        perform([.send(id, .reply(ReplyHeader(xid: xid, zxid: core.tree.lastProcessedZxid, err: error.rawValue), .empty))])
+    }
+
     func perform(_ actions: [ServerCore.Action]) {
         for action in actions {
             switch action {
@@ -342,6 +347,12 @@ public final class AviaryServer: @unchecked Sendable {
                 peer?.learner?.send(request.packet)
             case .revalidate(let session, let timeout):
                 peer?.learner?.send(Revalidation.request(sessionId: session, timeout: timeout))
+            case .transferLeadership(let id, let xid, let target):
+                if let leader = peer?.leader {
+                    leader.transfer(to: target, answering: id, xid: xid)
+                } else {
+                    answer(id, xid: xid, error: .unimplemented)
+                }
             case .warn(let message):
                 logger.warning("\(message)")
             case .info(let message):

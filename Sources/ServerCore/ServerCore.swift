@@ -87,6 +87,9 @@ public struct ServerCore {
         case forward(LearnerRequest)
         /// A learner: ask the leader whether a session a client re-attaches with is live.
         case revalidate(session: Int64, timeout: Int32)
+        /// The leader: a client asked it to hand leadership to server `target` (Aviary's
+        /// ``OpCode/transferLeadership``); answer `xid` on the connection when it is done.
+        case transferLeadership(ConnectionID, xid: Int32, target: Int64)
     }
 
     struct Connection {
@@ -471,6 +474,21 @@ public struct ServerCore {
             prepareCloseSession(session, origin: .closeSession(id, xid: header.xid), now: now, into: &actions)
         case _ where configuration.role == .learner && (request.isWrite || request.opCode == .sync):
             forward(id, header, request, session: session, authInfo: connection.authInfo, now: now, into: &actions)
+        case .transferLeadership(let target):
+            // Aviary's own request: only a leader of an ensemble acts on it, and only for a
+            // user who may change the configuration (as reconfig).
+            guard reconfigContext != nil else {
+                actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: tree.lastProcessedZxid,
+                                                            err: KeeperError.unimplemented.rawValue), .empty)))
+                return
+            }
+            let acl = tree.node(DataTree.configPath).map { tree.acl(of: $0) } ?? []
+            guard Authentication.permits(acl, .write, authInfo: connection.authInfo) else {
+                actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: tree.lastProcessedZxid,
+                                                            err: KeeperError.noAuth.rawValue), .empty)))
+                return
+            }
+            actions.append(.transferLeadership(id, xid: header.xid, target: target))
         case .deleteContainer:
             // Only the server reaps containers. ZooKeeper reads a client's deleteContainer body
             // as a raw path, so a well-formed one fails path validation: answer BadArguments

@@ -30,6 +30,9 @@ public enum OpCode: Int32, Sendable, CaseIterable {
     case setWatches2 = 105
     case addWatch = 106
     case whoAmI = 107
+    /// Aviary's own: ask the leader of an all-Aviary ensemble to hand its leadership to
+    /// another voter (`aviary leader transfer`). ZooKeeper answers it Unimplemented.
+    case transferLeadership = 1001
     case createSession = -10
     case closeSession = -11
     case error = -1

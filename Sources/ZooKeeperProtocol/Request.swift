@@ -59,6 +59,8 @@ public enum Request: Hashable, Sendable {
     case addWatch(path: String, mode: Int32)
     case whoAmI
     case closeSession
+    /// Aviary's leader transfer to server `target` (``OpCode/transferLeadership``).
+    case transferLeadership(target: Int64)
 
     /// The opcode this request travels as.
     public var opCode: OpCode {
@@ -89,6 +91,7 @@ public enum Request: Hashable, Sendable {
         case .addWatch: return .addWatch
         case .whoAmI: return .whoAmI
         case .closeSession: return .closeSession
+        case .transferLeadership: return .transferLeadership
         }
     }
 
@@ -174,6 +177,7 @@ public enum Request: Hashable, Sendable {
         case .addWatch: return .addWatch(path: try r.readRequiredString(), mode: try r.readInt())
         case .whoAmI: return .whoAmI
         case .closeSession: return .closeSession
+        case .transferLeadership: return .transferLeadership(target: try r.readLong())
         case .notification, .createSession, .error: throw KeeperError.unimplemented
         }
     }
@@ -233,6 +237,7 @@ public enum Request: Hashable, Sendable {
             w.writeString(p)
         case .exists(let p, let watch), .getData(let p, let watch), .getChildren(let p, let watch), .getChildren2(let p, let watch):
             w.writeString(p); w.writeBool(watch)
+        case .transferLeadership(let target): w.writeLong(target)
         case .setData(let p, let d, let v): w.writeString(p); w.writeBuffer(d); w.writeInt(v)
         case .setACL(let p, let acl, let v): w.writeString(p); w.writeACLs(acl); w.writeInt(v)
         case .ping, .whoAmI, .closeSession: break

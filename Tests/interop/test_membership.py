@@ -92,3 +92,62 @@ def test_status_and_member_commands_on_an_ensemble_of_aviarys_and_a_zookeeper():
         client.stop()
     finally:
         members.close()
+
+
+@pytest.mark.timeout(300)
+def test_leader_transfer_under_write_load_loses_nothing_and_expires_no_session():
+    from test_reconfig import DIGEST, start_three_aviarys
+    from test_ensemble import Members
+    import threading
+    members = Members(extra="DigestAuthenticationProvider.superDigest=super:%s\n" % DIGEST)
+    ensemble = members.ensemble
+    try:
+        leader, followers = start_three_aviarys(members)
+        target, other = followers
+        # A client on the leader (its connection goes with the leadership) and a writer on the other follower.
+        on_leader = connect(ensemble, leader, admin=False)
+        session_before = on_leader.client_id[0]
+        writer = connect(ensemble, other, admin=False)
+        acknowledged, stop = [], threading.Event()
+
+        def write():
+            i = 0
+            while not stop.is_set():
+                writer.create("/w-%05d" % i, b"")
+                acknowledged.append((time.monotonic(), "w-%05d" % i))
+                i += 1
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        time.sleep(1)
+        # Refused: the leader itself, and a server that is not a member.
+        assert member_transfer(ensemble, other, str(leader)).returncode != 0
+        assert member_transfer(ensemble, other, "9").returncode != 0
+        moved = member_transfer(ensemble, other, str(target))
+        time.sleep(1)
+        stop.set()
+        thread.join(timeout=60)
+        assert moved.returncode == 0, moved.stdout + moved.stderr
+        assert ensemble.mode(target) == "leader" and ensemble.mode(leader) == "follower", (ensemble.mode(target), ensemble.mode(leader))
+        gaps = [b[0] - a[0] for a, b in zip(acknowledged, acknowledged[1:])]
+        print("\nleader transfer: %s; %d writes acknowledged, longest pause between two acknowledgements %.0f ms"
+              % (moved.stdout.strip(), len(acknowledged), max(gaps) * 1000))
+        names = {name for _, name in acknowledged}
+        for sid in (leader, target, other):
+            client = connect(ensemble, sid, admin=False)
+            client.sync("/")
+            missing = names - set(client.get_children("/"))
+            assert not missing, "server.%d lost acknowledged writes: %s" % (sid, sorted(missing)[:5])
+            client.stop()
+        # The session on the old leader lives on (its client reconnected).
+        assert wait_until(lambda: on_leader.connected, timeout=30)
+        assert on_leader.client_id[0] == session_before
+        on_leader.create("/after-transfer", b"")
+        on_leader.stop()
+        writer.stop()
+    finally:
+        members.close()
+
+
+def member_transfer(ensemble, sid, target):
+    return aviary("leader", "transfer", "--server", ensemble.client_address(sid), "--auth", "digest:" + SUPER, target)

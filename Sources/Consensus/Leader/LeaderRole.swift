@@ -24,6 +24,12 @@ public struct LeaderRole: Sendable {
         /// not reach back, has a gap, or a SNAP is cheaper. An answer to a learner's earlier
         /// connection is ignored.
         case txnLogRead(for: Int64, after: Int64, [Learner.Proposal]?)
+        /// Hand leadership to voter `to` (Aviary's `aviary leader transfer`): once it has
+        /// acknowledged everything committed, the learners are told to follow it. The shell
+        /// proposes nothing meanwhile.
+        case transfer(to: Int64)
+        /// Give a transfer up (it took too long): this server leads on.
+        case cancelTransfer
     }
 
     public enum Action: Sendable, Hashable {
@@ -57,6 +63,11 @@ public struct LeaderRole: Sendable {
         /// Read the leader's own transaction log for learner `sid`, further behind than the
         /// committed log reaches (`getProposalsFromTxnLog`); answer with ``Event/txnLogRead(for:after:_:)``.
         case readTxnLog(for: Int64, after: Int64, upTo: Int64)
+        /// The learners were told to follow `to` (TRANSFERLEADERSHIP); this server commits
+        /// nothing more and stops leading.
+        case transferred(to: Int64)
+        /// A transfer cannot start, with the reason.
+        case transferRefused(String)
         /// Stop leading (back to LOOKING), with the reason.
         case fail(String)
     }
@@ -93,8 +104,14 @@ public struct LeaderRole: Sendable {
     /// The configuration NEWLEADER carries (`QuorumVerifier.toString`), the last seen.
     private var configText: [UInt8]
     /// Whether this leader still commits: not after a reconfiguration that named another
-    /// leader (`Leader.allowedToCommit`).
+    /// leader (`Leader.allowedToCommit`), nor after a transfer.
     public private(set) var allowedToCommit = true
+    /// The voter leadership is being handed to.
+    public private(set) var transferTarget: Int64?
+    /// The newest zxid each learner is known to hold durably: its ACKs, and where its
+    /// synchronization brought it (`syncPoints`, counted once it acknowledged NEWLEADER).
+    private var lastAcked: [Int64: Int64] = [:]
+    private var syncPoints: [Int64: Int64] = [:]
     private var lastZxid: Int64
     private var established = false
     public let limits: Limits
@@ -207,6 +224,7 @@ public struct LeaderRole: Sendable {
             for proposal in inFlight where proposal.header.zxid <= zxid {
                 acknowledge(proposal.header.zxid, from: discovery.leader.myid, into: &actions)
             }
+            completeTransfer(into: &actions)
         case .propose(let header, let txn, let next):
             guard established else { actions.append(.fail("not serving yet")); break }
             guard allowedToCommit else { actions.append(.fail("a reconfiguration handed leadership to another server")); break }
@@ -239,12 +257,46 @@ public struct LeaderRole: Sendable {
             discoveryActions(discovery.receive(.deadlinePassed), into: &actions)
         case .halfTick:
             halfTick(into: &actions)
+        case .transfer(let target):
+            if let refusal = transferRefusal(target) { actions.append(.transferRefused(refusal)); break }
+            transferTarget = target
+            completeTransfer(into: &actions)
+        case .cancelTransfer:
+            transferTarget = nil
         }
         return actions
     }
 
+    /// Why leadership cannot go to `target` now, or nil.
+    private func transferRefusal(_ target: Int64) -> String? {
+        if !established { return "this server is not serving as leader yet" }
+        if target == discovery.leader.myid { return "server.\(target) leads already" }
+        if transferTarget != nil { return "a transfer to server.\(transferTarget ?? 0) is under way" }
+        if !allowedToCommit { return "this server is handing over already" }
+        if pendingVerifier != nil { return "a reconfiguration is in progress" }
+        if !verifier.voters.contains(target) { return "server.\(target) is not a voter of the configuration" }
+        if learners[target] != .synced || observers.contains(target) { return "server.\(target) is not a follower synchronized with this leader" }
+        return nil
+    }
+
+    /// Tells the learners to follow the transfer's target once it holds everything committed
+    /// and nothing is outstanding.
+    private mutating func completeTransfer(into actions: inout [Action]) {
+        guard let target = transferTarget, broadcast.outstanding.isEmpty, learners[target] == .synced,
+              (lastAcked[target] ?? Int64.min) >= broadcast.lastCommitted else { return }
+        transferTarget = nil
+        allowedToCommit = false
+        let packet = QuorumPacket(.transferLeadership, zxid: broadcast.lastCommitted, data: Self.bytes(target))
+        for (sid, state) in learners.sorted(by: { $0.key < $1.key }) where state != .handshaking {
+            actions.append(.send(to: sid, packet))
+        }
+        actions.append(.transferred(to: target))
+    }
+
     private mutating func forget(_ sid: Int64) {
         learners[sid] = nil
+        lastAcked[sid] = nil
+        syncPoints[sid] = nil
         deadlines[sid] = nil
         syncLimitChecks[sid] = nil
         awaitingTxnLog[sid] = nil
@@ -290,13 +342,16 @@ public struct LeaderRole: Sendable {
         case .ack?:
             if learners[sid] == .synchronizing && packet.zxid == discovery.newLeaderZxid {
                 learners[sid] = .synced
+                if let point = syncPoints[sid] { lastAcked[sid] = max(lastAcked[sid] ?? Int64.min, point) }
                 let wasEstablished = established
                 discoveryActions(discovery.receive(.newLeaderAck(sid: sid, zxid: packet.zxid)), into: &actions)
                 // Learners synced after the epoch is established get UPTODATE at once.
                 if wasEstablished { actions.append(.send(to: sid, QuorumPacket(.upToDate, zxid: -1))) }
             } else if packet.zxid & 0xFFFF_FFFF != 0 {
                 syncLimitChecks[sid]?.acknowledged(packet.zxid)
+                lastAcked[sid] = max(lastAcked[sid] ?? Int64.min, packet.zxid)
                 if allowedToCommit { acknowledge(packet.zxid, from: sid, into: &actions) }
+                completeTransfer(into: &actions)
             }
         case .ping?:
             // The reply carries the learner's session touches.
@@ -469,6 +524,7 @@ public struct LeaderRole: Sendable {
             }
         }
         learners[sid] = .synchronizing
+        syncPoints[sid] = plan.lastQueued
         versionConfiguration()
         actions.append(.send(to: sid, QuorumPacket(.newLeader, zxid: discovery.newLeaderZxid, data: configText)))
     }

@@ -74,6 +74,9 @@ public struct Learner: Sendable {
         /// designated leader, no zxid). The shell decides whether the change ends this
         /// leadership (a new leader, or this server's role changed).
         case activate(config: [UInt8], designatedLeader: Int64?, zxid: Int64?)
+        /// The leader hands its leadership to server `to` (Aviary's TRANSFERLEADERSHIP):
+        /// leave it and follow that server, or lead when it is this one, without an election.
+        case handOver(to: Int64)
         /// Give up on this leader (close the connection, elect again), with the reason.
         case fail(String)
     }
@@ -380,6 +383,11 @@ public struct Learner: Sendable {
             commit(proposal.header.zxid, into: &actions)
         case .ping:
             actions.append(.answerPing(zxid: packet.zxid))
+        case .transferLeadership:
+            guard let target = Self.designatedLeader(packet.data) else {
+                return actions.append(.fail("TRANSFERLEADERSHIP without the next leader's id"))
+            }
+            actions.append(.handOver(to: target))
         case .sync, .revalidate:
             break  // answered through the server core once client forwarding exists
         default:

@@ -140,8 +140,11 @@ final class EnsembleLeader: @unchecked Sendable {
     // MARK: Server side
 
     /// A transaction the server core prepared: propose it. A reconfig's configuration becomes
-    /// the last seen, and needs a quorum of its own from here on.
+    /// the last seen, and needs a quorum of its own from here on. While leadership is being
+    /// handed over nothing is proposed: what comes meanwhile waits, and is proposed only if
+    /// the transfer is given up (otherwise its clients' connections close with this leadership).
     func propose(_ header: TxnHeader, _ txn: Txn) {
+        if transfer != nil { return heldProposals.append((header, txn)) }
         guard header.type == OpCode.reconfig.rawValue, case .setData(_, let data, _) = txn, let data else {
             return receive(.propose(header, txn))
         }
@@ -151,6 +154,41 @@ final class EnsembleLeader: @unchecked Sendable {
         peer.sawConfiguration(data)
         logger.info("proposing configuration version 0x\(hex(next.version)): voters \(next.voters.map(\.id)), observers \(next.observers.map(\.id))")
         receive(.propose(header, txn, reconfiguring: QuorumPeer.verifier(next)))
+    }
+
+    // MARK: Leader transfer
+
+    /// A transfer under way: the client to answer, when it started, and when it is given up.
+    private var transfer: (connection: ConnectionID, xid: Int32, target: Int64, startedAt: UInt64, deadline: Scheduled<Void>)?
+    private var heldProposals: [(TxnHeader, Txn)] = []
+
+    /// A client asked for leadership to go to server `target` (`aviary leader transfer`): it
+    /// is handed over once `target` has acknowledged everything committed, and given up after
+    /// max(2 ticks, 2 s).
+    func transfer(to target: Int64, answering connection: ConnectionID, xid: Int32) {
+        guard transfer == nil else { return server.answer(connection, xid: xid, error: .badArguments) }
+        let limit = Int64(max(2 * server.configuration.tickTime, 2000))
+        let deadline = server.coreLoop.scheduleTask(in: .milliseconds(limit)) { [self] in
+            guard let pending = transfer else { return }
+            logger.warning("leader transfer to server.\(pending.target) given up: it did not catch up within \(limit) ms")
+            endTransfer(error: .operationTimeout)
+            receive(.cancelTransfer)
+        }
+        transfer = (connection, xid, target, DispatchTime.now().uptimeNanoseconds, deadline)
+        logger.info("leader transfer to server.\(target) requested: proposing nothing until it has caught up")
+        receive(.transfer(to: target))
+    }
+
+    /// Answers the transfer's client and proposes what was held, unless leadership went.
+    private func endTransfer(error: KeeperError) {
+        guard let pending = transfer else { return }
+        transfer = nil
+        pending.deadline.cancel()
+        server.answer(pending.connection, xid: pending.xid, error: error)
+        guard error != .ok else { return heldProposals.removeAll() }
+        let held = heldProposals
+        heldProposals.removeAll()
+        for (header, txn) in held { propose(header, txn) }
     }
 
     /// What the server core checks a reconfig request against, while this server leads.
@@ -425,6 +463,16 @@ final class EnsembleLeader: @unchecked Sendable {
                     return end("the configuration at 0x\(hex(zxid)) names server.\(designated) leader")
                 }
                 if core.isEstablished { server.core.reconfigContext = reconfigContext() }
+            case .transferred(let target):
+                let millis = transfer.map { (DispatchTime.now().uptimeNanoseconds - $0.startedAt) / 1_000_000 } ?? 0
+                logger.info("leadership handed to server.\(target) after \(millis) ms without proposals")
+                server.events.publish("leader_transferred", ["to": String(target), "millis": String(millis)])
+                endTransfer(error: .ok)
+                peer.designatedLeader = target
+                return end("handed leadership to server.\(target)")
+            case .transferRefused(let reason):
+                logger.warning("leader transfer refused: \(reason)")
+                endTransfer(error: .badArguments)
             case .fail(let reason):
                 return end(reason)
             }

@@ -286,6 +286,10 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
                 if peer.activate(config, designatedLeader: designated, zxid: zxid, currentLeader: leaderId) {
                     return end("changes proposed in reconfig")
                 }
+            case .handOver(let target):
+                // The leader hands over (Aviary's leader transfer): follow, or lead, at once.
+                peer.designatedLeader = target
+                return end("the leader handed leadership to server.\(target)")
             case .fail(let reason):
                 return end(reason)
             }

@@ -113,6 +113,7 @@ public final class ObserverNode: LeaderConnectionOwner, @unchecked Sendable {
             // A one-off observer keeps the membership it started with; the committed reconfig
             // still reaches its /zookeeper/config as a transaction.
             case .sawConfiguration, .activate: break
+            case .handOver: fail("the leader handed leadership over")
             }
         }
         state.lastZxid = tree.lastProcessedZxid

@@ -9,6 +9,10 @@ public struct QuorumPacket: JuteRecord, Hashable {
         case request = 1, proposal = 2, ack = 3, commit = 4, ping = 5, revalidate = 6, sync = 7, inform = 8
         case commitAndActivate = 9, newLeader = 10, followerInfo = 11, upToDate = 12, diff = 13, trunc = 14
         case snap = 15, observerInfo = 16, leaderInfo = 17, ackEpoch = 18, informAndActivate = 19
+        /// Aviary's own, leader to learners of an all-Aviary ensemble: the leader hands its
+        /// leadership to the server whose id the data holds (a long), once that server has
+        /// everything committed (`aviary leader transfer`).
+        case transferLeadership = 1001
     }
 
     /// The raw type: unknown types are kept so that the caller decides what to do.

@@ -409,8 +409,8 @@ struct EnsembleSimulation {
                 nodes[id]?.election.updatePeerEpoch(epoch)
             case .touchSessions, .revalidate:
                 break
-            case .activate:
-                break  // no reconfiguration is simulated yet: leaders run without reconfigEnabled
+            case .activate, .transferred, .transferRefused:
+                break  // no reconfiguration or leader transfer is simulated yet
             case .request(_, let request):
                 guard let client = clientOf(request.sessionId) else { break }
                 propose(at: id, client: client, cxid: request.cxid)
@@ -553,8 +553,8 @@ struct EnsembleSimulation {
                 if node.serving { apply(id, zxid) } else { nodes[id]?.tree.append(zxid) }
             case .takeSnapshot:
                 nodes[id]?.disk.writeSnapshot(node.tree)
-            case .sawConfiguration, .activate:
-                break  // no reconfiguration is simulated yet
+            case .sawConfiguration, .activate, .handOver:
+                break  // no reconfiguration or leader transfer is simulated yet
             case .serving(let epoch):
                 note("server.\(id) follows server.\(node.leaderId ?? 0) in epoch \(epoch) at \(hex(node.tree.last ?? 0))")
                 nodes[id]?.serving = true

@@ -141,7 +141,7 @@ struct ZabSimulation {
                 leaderApplied.append(zxid)
             case .serving:
                 leaderServing = true
-            case .writeAcceptedEpoch, .writeCurrentEpoch, .touchSessions, .request, .revalidate, .readTxnLog, .activate:
+            case .writeAcceptedEpoch, .writeCurrentEpoch, .touchSessions, .request, .revalidate, .readTxnLog, .activate, .transferred, .transferRefused:
                 break
             case .closeLearner(let sid, let reason):
                 failures.append("leader closed server.\(sid): \(reason)")
@@ -190,8 +190,8 @@ struct ZabSimulation {
             case .takeSnapshot:
                 follower.disk.snapshot = follower.applied
                 follower.disk.log = []
-            case .sawConfiguration, .activate:
-                break  // no reconfiguration here
+            case .sawConfiguration, .activate, .handOver:
+                break  // no reconfiguration or leader transfer here
             case .serving:
                 follower.serving = true
             case .fail(let reason):
