@@ -21,41 +21,46 @@ struct LeaderCommand: ParsableCommand {
 
         func run() throws {
             let probe = try connection.probe()
-            let view = try connection.view(probe)
-            guard let leader = view.leader, let leaderAddress = leader.clientAddress else {
-                throw MemberCommand.Refusal("the ensemble has no single leader: \(view.problems.joined(separator: "; "))")
-            }
-            if let other = view.members.first(where: { $0.status?.version.map { !$0.contains("aviary") } ?? true }) {
-                throw MemberCommand.Refusal("leader transfer needs every member to be Aviary: server.\(other.id) is \(other.status?.version ?? "unreachable")")
-            }
-            let followers = view.members.filter { $0.isVoter && $0.status?.mode == "follower" }
-            let chosen = id ?? followers.min { ($0.status?.lag ?? .max, $0.id) < ($1.status?.lag ?? .max, $1.id) }?.id
-            guard let target = chosen else { throw MemberCommand.Refusal("no follower to hand leadership to") }
-            if target == leader.id { throw MemberCommand.Refusal("server.\(target) leads already") }
-            guard followers.contains(where: { $0.id == target }) else {
-                throw MemberCommand.Refusal("server.\(target) is not a following voter (\(view.members.first { $0.id == target }?.verdict ?? "not a member"))")
-            }
-            let started = Date()
-            let session = try ZooKeeperSession(address: leaderAddress, timeout: connection.timeout, auth: connection.auth)
-            do {
-                _ = try session.call(.transferLeadership(target: target))
-            } catch let refused as ZooKeeperSession.Refused {
-                switch refused.error {
-                case .noAuth?: throw MemberCommand.Refusal("not allowed: authenticate as a user who may change /zookeeper/config (--auth digest:super:PASSWORD)")
-                case .operationTimeout?: throw MemberCommand.Refusal("server.\(target) did not catch up in time; server.\(leader.id) leads on")
-                case .unimplemented?: throw MemberCommand.Refusal("server.\(leader.id) does not lead any more, or is not Aviary")
-                default: throw MemberCommand.Refusal("the leader refused (\(refused)); see its log")
-                }
-            }
-            let handed = Date().timeIntervalSince(started)
-            guard let target = view.members.first(where: { $0.id == target }), let address = target.clientAddress else { return }
-            let deadline = Date().addingTimeInterval(30)
-            while probe.status(address).mode != "leader" {
-                if Date() > deadline { throw MemberCommand.Refusal("server.\(target.id) was handed leadership but does not lead after 30 s") }
-                Thread.sleep(forTimeInterval: 0.02)
-            }
-            print(String(format: "server.%lld leads (handed over in %.0f ms, leading after %.0f ms)", target.id, handed * 1000,
-                         Date().timeIntervalSince(started) * 1000))
+            let (target, handed, leading) = try LeaderCommand.transfer(in: try connection.view(probe), to: id, probe: probe, connection: connection)
+            print(String(format: "server.%lld leads (handed over in %.0f ms, leading after %.0f ms)", target, handed * 1000, leading * 1000))
         }
+    }
+
+    /// Hands leadership to `id` (or the follower furthest ahead) and waits until it leads;
+    /// returns the new leader and the seconds until the handover was answered and until it led.
+    static func transfer(in view: EnsembleView, to id: Int64?, probe: EnsembleProbe,
+                         connection: MemberCommand.Connection) throws -> (Int64, Double, Double) {
+        guard let leader = view.leader, let leaderAddress = leader.clientAddress else {
+            throw MemberCommand.Refusal("the ensemble has no single leader: \(view.problems.joined(separator: "; "))")
+        }
+        if let other = view.members.first(where: { $0.status?.version.map { !$0.contains("aviary") } ?? true }) {
+            throw MemberCommand.Refusal("leader transfer needs every member to be Aviary: server.\(other.id) is \(other.status?.version ?? "unreachable")")
+        }
+        let followers = view.members.filter { $0.isVoter && $0.status?.mode == "follower" }
+        let chosen = id ?? followers.min { ($0.status?.lag ?? .max, $0.id) < ($1.status?.lag ?? .max, $1.id) }?.id
+        guard let target = chosen else { throw MemberCommand.Refusal("no follower to hand leadership to") }
+        if target == leader.id { throw MemberCommand.Refusal("server.\(target) leads already") }
+        guard let next = followers.first(where: { $0.id == target }), let address = next.clientAddress else {
+            throw MemberCommand.Refusal("server.\(target) is not a following voter (\(view.members.first { $0.id == target }?.verdict ?? "not a member"))")
+        }
+        let started = Date()
+        let session = try ZooKeeperSession(address: leaderAddress, timeout: connection.timeout, auth: connection.auth)
+        do {
+            _ = try session.call(.transferLeadership(target: target))
+        } catch let refused as ZooKeeperSession.Refused {
+            switch refused.error {
+            case .noAuth?: throw MemberCommand.Refusal("not allowed: authenticate as a user who may change /zookeeper/config (--auth digest:super:PASSWORD)")
+            case .operationTimeout?: throw MemberCommand.Refusal("server.\(target) did not catch up in time; server.\(leader.id) leads on")
+            case .unimplemented?: throw MemberCommand.Refusal("server.\(leader.id) does not lead any more, or is not Aviary")
+            default: throw MemberCommand.Refusal("the leader refused (\(refused)); see its log")
+            }
+        }
+        let handed = Date().timeIntervalSince(started)
+        let deadline = Date().addingTimeInterval(30)
+        while probe.status(address).mode != "leader" {
+            if Date() > deadline { throw MemberCommand.Refusal("server.\(target) was handed leadership but does not lead after 30 s") }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return (target, handed, Date().timeIntervalSince(started))
     }
 }

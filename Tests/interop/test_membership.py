@@ -3,14 +3,20 @@ a verdict per member and `--check` for scripts, a server added as an observer an
 once it has caught up, and refusals of unsafe changes (removing the leader, removing a voter
 the quorum needs, promoting an observer that is not serving). Servers 1-3 are Aviarys; the
 joiners are an Aviary (4) and an Apache ZooKeeper 3.8 (5)."""
+import os
+import shutil
 import signal
 import subprocess
+import tempfile
+import threading
 import time
 
 import pytest
-from servers import aviary_binary
-from test_ensemble import wait_until
-from test_reconfig import SUPER, FiveMembers, config_of, connect, members_of, server_line
+from kazoo.client import KazooClient
+from kazoo.exceptions import ConnectionLoss, NodeExistsError, SessionExpiredError
+from servers import Ensemble, aviary_binary
+from test_ensemble import Members, wait_until
+from test_reconfig import DIGEST, SUPER, FiveMembers, config_of, connect, members_of, server_line, start_three_aviarys
 
 
 def aviary(*arguments, timeout=120):
@@ -19,6 +25,45 @@ def aviary(*arguments, timeout=120):
 
 def member(command, ensemble, sid, *arguments):
     return aviary("member", command, "--server", ensemble.client_address(sid), "--auth", "digest:" + SUPER, *arguments)
+
+
+class Writer:
+    """Creates /PREFIX-00000, -00001, ... one at a time on `client` until stopped, retrying
+    a write whose connection was lost (NodeExists then means an earlier try was applied);
+    keeps each acknowledged name with when it was acknowledged."""
+
+    def __init__(self, client, prefix):
+        self.client, self.prefix = client, prefix
+        self.acknowledged, self.expired = [], False
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+        self.thread.start()
+
+    def run(self):
+        i = 0
+        while not self.stop_event.is_set():
+            name = "%s-%05d" % (self.prefix, i)
+            try:
+                self.client.create("/" + name, b"")
+            except NodeExistsError:
+                pass
+            except ConnectionLoss:
+                time.sleep(0.02)
+                continue
+            except SessionExpiredError:
+                self.expired = True
+                return
+            self.acknowledged.append((time.monotonic(), name))
+            i += 1
+
+    def stop(self):
+        self.stop_event.set()
+        self.thread.join(timeout=60)
+        return {name for _, name in self.acknowledged}
+
+    def longest_pause(self):
+        times = [t for t, _ in self.acknowledged]
+        return max(b - a for a, b in zip(times, times[1:]))
 
 
 def spec(ensemble, sid):
@@ -96,9 +141,6 @@ def test_status_and_member_commands_on_an_ensemble_of_aviarys_and_a_zookeeper():
 
 @pytest.mark.timeout(300)
 def test_leader_transfer_under_write_load_loses_nothing_and_expires_no_session():
-    from test_reconfig import DIGEST, start_three_aviarys
-    from test_ensemble import Members
-    import threading
     members = Members(extra="DigestAuthenticationProvider.superDigest=super:%s\n" % DIGEST)
     ensemble = members.ensemble
     try:
@@ -108,31 +150,19 @@ def test_leader_transfer_under_write_load_loses_nothing_and_expires_no_session()
         on_leader = connect(ensemble, leader, admin=False)
         session_before = on_leader.client_id[0]
         writer = connect(ensemble, other, admin=False)
-        acknowledged, stop = [], threading.Event()
-
-        def write():
-            i = 0
-            while not stop.is_set():
-                writer.create("/w-%05d" % i, b"")
-                acknowledged.append((time.monotonic(), "w-%05d" % i))
-                i += 1
-
-        thread = threading.Thread(target=write)
-        thread.start()
+        load = Writer(writer, "w")
         time.sleep(1)
         # Refused: the leader itself, and a server that is not a member.
         assert member_transfer(ensemble, other, str(leader)).returncode != 0
         assert member_transfer(ensemble, other, "9").returncode != 0
         moved = member_transfer(ensemble, other, str(target))
         time.sleep(1)
-        stop.set()
-        thread.join(timeout=60)
+        names = load.stop()
         assert moved.returncode == 0, moved.stdout + moved.stderr
         assert ensemble.mode(target) == "leader" and ensemble.mode(leader) == "follower", (ensemble.mode(target), ensemble.mode(leader))
-        gaps = [b[0] - a[0] for a, b in zip(acknowledged, acknowledged[1:])]
+        assert not load.expired
         print("\nleader transfer: %s; %d writes acknowledged, longest pause between two acknowledgements %.0f ms"
-              % (moved.stdout.strip(), len(acknowledged), max(gaps) * 1000))
-        names = {name for _, name in acknowledged}
+              % (moved.stdout.strip(), len(names), load.longest_pause() * 1000))
         for sid in (leader, target, other):
             client = connect(ensemble, sid, admin=False)
             client.sync("/")
@@ -151,3 +181,77 @@ def test_leader_transfer_under_write_load_loses_nothing_and_expires_no_session()
 
 def member_transfer(ensemble, sid, target):
     return aviary("leader", "transfer", "--server", ensemble.client_address(sid), "--auth", "digest:" + SUPER, target)
+
+
+RESTART = '''import os, signal, subprocess, sys, time
+root, binary, sid = sys.argv[1], sys.argv[2], sys.argv[3]
+pidfile = os.path.join(root, "pid" + sid)
+if os.path.exists(pidfile):
+    pid = int(open(pidfile).read())
+    try:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(600):
+            os.kill(pid, 0)
+            time.sleep(0.05)
+        sys.exit("server.%s did not stop" % sid)
+    except ProcessLookupError:
+        pass
+log = open(os.path.join(root, "aviary%s.log" % sid), "a")
+process = subprocess.Popen([binary, "server", os.path.join(root, "zoo%s.cfg" % sid)], stdout=log, stderr=subprocess.STDOUT,
+                           start_new_session=True)
+open(pidfile, "w").write(str(process.pid))
+'''
+
+
+@pytest.mark.timeout(400)
+def test_rolling_restart_under_load_restarts_the_leader_last_and_loses_nothing():
+    root = tempfile.mkdtemp(prefix="rolling-")
+    ensemble = Ensemble(root, extra="DigestAuthenticationProvider.superDigest=super:%s\n" % DIGEST)
+    script = os.path.join(root, "restart.py")
+    with open(script, "w") as f:
+        f.write(RESTART)
+
+    def pids():
+        return [int(open(os.path.join(root, name)).read()) for name in os.listdir(root) if name.startswith("pid")]
+
+    try:
+        for sid in Ensemble.HOSTS:
+            subprocess.run(["python3", script, root, aviary_binary(), str(sid)], check=True)
+        leader = ensemble.wait_for_leader(list(Ensemble.HOSTS), timeout=60)
+        assert leader is not None
+        hosts = ",".join(ensemble.client_address(sid) for sid in Ensemble.HOSTS)
+        holder = KazooClient(hosts=hosts, timeout=10)
+        holder.start(timeout=30)
+        holder.create("/held", b"", ephemeral=True)
+        session = holder.client_id[0]
+        writer = KazooClient(hosts=hosts, timeout=10)
+        writer.start(timeout=30)
+        load = Writer(writer, "r")
+        rolled = aviary("rolling-restart", ensemble.client_address(leader), "--auth", "digest:" + SUPER,
+                        "--restart-command", "python3 %s %s %s {id}" % (script, root, aviary_binary()), timeout=360)
+        acknowledged = load.stop()
+        print("\n" + rolled.stdout)
+        assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+        lines = rolled.stdout.splitlines()
+        restarted = [int(line.split()[0][len("server."):]) for line in lines if " restarted and caught up" in line]
+        assert sorted(restarted) == [1, 2, 3] and restarted[-1] == leader, lines
+        assert any("leadership handed to" in line for line in lines), lines
+        assert not load.expired, "the writer's session expired"
+        for sid in Ensemble.HOSTS:
+            client = KazooClient(hosts=ensemble.client_address(sid), timeout=10)
+            client.start(timeout=30)
+            client.sync("/")
+            children = set(client.get_children("/"))
+            assert acknowledged <= children, "server.%d lost %s" % (sid, sorted(acknowledged - children)[:5])
+            assert "held" in children, "the holder's session expired: its ephemeral is gone"
+            client.stop()
+        assert holder.client_id[0] == session and holder.connected
+        holder.stop()
+        writer.stop()
+    finally:
+        for pid in pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        shutil.rmtree(root, ignore_errors=True)

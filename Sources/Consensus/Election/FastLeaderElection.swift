@@ -97,6 +97,16 @@ public struct FastLeaderElection: Sendable {
         if let vote { currentVote = vote }
     }
 
+    /// Takes up `state` with `vote` without an election (`QuorumPeer.updateServerState` after
+    /// a reconfiguration or a leader transfer named the leader): LOOKING servers are answered
+    /// with them, so that they find the new leader.
+    public mutating func standBy(_ vote: Vote, state: PeerState) {
+        currentVote = vote
+        self.state = state
+        running = false
+        finalizing = false
+    }
+
     public mutating func receive(_ event: Event) -> [Action] {
         var actions: [Action] = []
         switch event {

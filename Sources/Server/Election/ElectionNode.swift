@@ -83,10 +83,13 @@ public final class ElectionNode: @unchecked Sendable {
         self.peers = Dictionary(peers.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    /// Stands by `vote` outside an election (`QuorumPeer.updateVote`): the leader a
-    /// reconfiguration or a transfer named, which LOOKING servers are answered with.
-    public func standBy(_ vote: Vote) {
-        loop.execute { [self] in core.reconfigure(core.configuration, vote: vote) }
+    /// Takes up `state` with `vote` outside an election (`QuorumPeer.updateServerState`): the
+    /// leader a reconfiguration or a transfer named, which LOOKING servers are answered with.
+    public func standBy(_ vote: Vote, state: PeerState) {
+        loop.execute { [self] in
+            timer?.cancel()
+            core.standBy(vote, state: state)
+        }
     }
 
     /// The election's configuration now.

@@ -251,7 +251,8 @@ final class QuorumPeer: @unchecked Sendable {
         electionStartedAt = DispatchTime.now().uptimeNanoseconds
         if unavailableSince == nil { unavailableSince = electionStartedAt }
         let outcome: PeerState = designated == myid ? .leading : (isObserver ? .observing : .following)
-        election.standBy(Vote(leader: designated, zxid: server.core.tree.lastProcessedZxid, electionEpoch: -1, peerEpoch: currentEpoch))
+        election.standBy(Vote(leader: designated, zxid: server.core.tree.lastProcessedZxid, electionEpoch: -1, peerEpoch: currentEpoch),
+                         state: outcome)
         logger.info("the reconfiguration names server.\(designated) leader: \(outcome) without an election")
         elected(Vote(leader: designated, zxid: server.core.tree.lastProcessedZxid, electionEpoch: 0, peerEpoch: currentEpoch), outcome)
     }

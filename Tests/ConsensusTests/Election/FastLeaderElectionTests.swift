@@ -44,6 +44,26 @@ struct FastLeaderElectionTests {
         #expect(world.outcomes[3]?.state == .following && world.outcomes[3]?.vote.leader == 2)
     }
 
+    /// After a leader transfer (or a reconfiguration naming the leader) the members take up
+    /// their roles without an election; a server that restarts then must find the new leader
+    /// from their answers, which needs the new leader to say it leads.
+    @Test func aServerThatRestartsAfterAHandOverFollowsTheNewLeader() {
+        var world = ElectionSimulation(voters: [1, 2, 3], seed: 5)
+        for id: Int64 in [1, 2, 3] { world.start(id, zxid: 0x1_0000_0004, epoch: 1) }
+        world.run(until: 10_000)
+        #expect(world.outcomes[3]?.state == .leading)
+        // Leadership goes from 3 to 1; 3 then restarts.
+        let handOver = Vote(leader: 1, zxid: 0x1_0000_0004, electionEpoch: -1, peerEpoch: 1)
+        world.servers[1]?.standBy(handOver, state: .leading)
+        world.servers[2]?.standBy(handOver, state: .following)
+        for id: Int64 in [1, 2] { world.servers[id]?.updatePeerEpoch(2) }
+        world.servers[3] = FastLeaderElection(configuration: .init(myid: 3, verifier: QuorumVerifier(voters: [1, 2, 3]), configText: "version=0"))
+        world.outcomes[3] = nil
+        world.start(3, zxid: 0x1_0000_0004, epoch: 1)
+        world.run(until: 30_000)
+        #expect(world.outcomes[3]?.state == .following && world.outcomes[3]?.vote.leader == 1)
+    }
+
     /// A voter answers an observer that is looking with its vote, whatever its own state (as
     /// ZooKeeper's WorkerReceiver does), but not the answer of one that observes: the two would
     /// trade notifications for as long as the voter looks.
