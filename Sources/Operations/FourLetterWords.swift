@@ -1,3 +1,4 @@
+import Configuration
 import DataTree
 import Foundation
 import ServerCore
@@ -110,7 +111,19 @@ public enum FourLetterWords {
             clientPortListenBacklog=-1
             serverId=\(c.myid ?? 0)
 
-            """
+            """ + quorumConfiguration(context)
+    }
+
+    /// A member's part of `conf` (`QuorumZooKeeperServer.dumpConf`): limits, election
+    /// algorithm, its ports and learner type (0 participant, 1 observer), then the membership
+    /// in force as `/zookeeper/config` holds it.
+    static func quorumConfiguration(_ context: ServerContext) -> String {
+        guard let ensemble = context.ensemble else { return "" }
+        let c = context.configuration
+        let me = c.servers[ensemble.myid]
+        return "initLimit=\(c.initLimit)\nsyncLimit=\(c.syncLimit)\nelectionAlg=3\n"
+            + "electionPort=\(me.map { String($0.electionPort) } ?? "")\nquorumPort=\(me.map { String($0.quorumPort) } ?? "")\n"
+            + "peerType=\(me?.role == "observer" ? 1 : 0)\nmembership: \n" + Membership(servers: c.servers, version: c.configVersion).text
     }
 
     static func environment(_ context: ServerContext) -> String {

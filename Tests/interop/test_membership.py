@@ -255,3 +255,22 @@ def test_rolling_restart_under_load_restarts_the_leader_last_and_loses_nothing()
             except ProcessLookupError:
                 pass
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.timeout(180)
+def test_config_show_and_diff_name_where_members_disagree():
+    members = Members()
+    ensemble = members.ensemble
+    with open(ensemble.configs[3], "a") as f:
+        f.write("maxClientCnxns=99\n")
+    try:
+        start_three_aviarys(members)
+        shown = aviary("config", "show", ensemble.client_address(1))
+        assert shown.returncode == 0, shown.stdout + shown.stderr
+        header = shown.stdout.splitlines()[0].split()
+        assert header == ["SETTING", "server.1", "server.2", "server.3"], header
+        assert [line.split() for line in shown.stdout.splitlines() if line.startswith("maxClientCnxns")] == [["maxClientCnxns", "60", "60", "99"]]
+        diff = aviary("config", "diff", ensemble.client_address(2))
+        assert diff.returncode == 1 and diff.stdout.strip() == "maxClientCnxns: server.1=60, server.2=60, server.3=99", diff.stdout
+    finally:
+        members.close()

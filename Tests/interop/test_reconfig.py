@@ -12,7 +12,7 @@ import signal
 import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import BadArgumentsError, NewConfigNoQuorumError, NoAuthError
-from servers import Ensemble
+from servers import Ensemble, four_letter
 from test_ensemble import AVIARY, Members, wait_until
 
 SUPER = "super:reconfig-secret"
@@ -170,6 +170,10 @@ def test_an_aviary_follower_takes_a_zookeeper_leaders_reconfiguration():
         members.start_aviary()
         follower = [sid for sid in (2, 3) if sid != leader][0]
         remove_and_add_back(members, via=leader, removed=follower, zookeeper=leader, aviary=AVIARY)
+        # `conf` of a member: the same settings as a ZooKeeper member prints, and the same membership.
+        ours, theirs = (four_letter(members.ensemble.client_address(sid), "conf") for sid in (AVIARY, leader))
+        assert [line.split("=")[0] for line in ours.splitlines()] == [line.split("=")[0] for line in theirs.splitlines()]
+        assert ours.split("membership: \n")[1] == theirs.split("membership: \n")[1]
     finally:
         members.close()
 
