@@ -13,6 +13,8 @@ public enum AdminCommands {
         ("observers", ["obsr"]), ("ruok", []), ("server_stats", ["srvr"]), ("set_trace_mask", ["stmk"]),
         ("stat_reset", ["srst"]), ("stats", ["stat"]), ("system_properties", ["sysp"]), ("voting_view", []),
         ("watch_summary", ["wchs"]), ("watches", ["wchc"]), ("watches_by_path", ["wchp"]), ("zabstate", []),
+        // Aviary's own, after ZooKeeper's: how this server sees each member (failure detection).
+        ("peers", []),
     ]
 
     /// The primary name for `name` or one of its aliases.
@@ -187,6 +189,13 @@ public enum AdminCommands {
                     ("client_address", .string(server.clientPort.map { "\(server.clientAddress ?? "0.0.0.0"):\($0)" } ?? "")),
                     ("learner_type", .string("participant")),
                 ]))
+            }))]
+        case "peers":
+            return [("peers", .array(PeerHealth.peers(core, context).map { peer in
+                .object([("id", .int(peer.id)), ("role", .string(peer.role)), ("state", .string(peer.state)),
+                         ("zxid", peer.zxid.map { .string("0x" + String(UInt64(bitPattern: $0), radix: 16)) } ?? .null),
+                         ("lag", peer.lag.map(JSONValue.int) ?? .null), ("heard_ms_ago", peer.heardMillisAgo.map(JSONValue.int) ?? .null),
+                         ("round_trip_ms", peer.roundTripMillis.map(JSONValue.int) ?? .null)])
             }))]
         case "watch_summary":
             let table = tree.dataWatches

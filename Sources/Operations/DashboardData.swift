@@ -41,24 +41,19 @@ public enum DashboardData {
             ("connections", .int(Int64(core.connectionCount))), ("outstanding", .int(Int64(core.outstandingRequests))),
             ("uptime_ms", .int(context.now.monotonicMillis - context.startedAt)),
         ]
-        guard let ensemble = context.ensemble else {
+        guard context.ensemble != nil else {
             let address = "\(context.configuration.clientPortAddress ?? "0.0.0.0"):\(context.configuration.clientPort)"
             return [.object([("server", .string(address))] + me)]
         }
-        let views = Dictionary(ensemble.learnerViews.map { ($0.sid, $0) }, uniquingKeysWith: { first, _ in first })
-        return context.configuration.servers.values.sorted { $0.id < $1.id }.map { server in
-            let name: JSONValue = .string("server.\(server.id) \(server.host)" + (server.clientPort.map { ":\($0)" } ?? ""))
-            if server.id == ensemble.myid { return .object([("server", name)] + me) }
-            let unknown: [(String, JSONValue)] = [("connections", .null), ("outstanding", .null), ("uptime_ms", .null)]
-            if let view = views[server.id] {
-                let acked = view.isObserver ? view.lastZxid : view.lastAckedZxid
-                return .object([("server", name),
-                                ("state", .string(!view.synced ? "synchronizing" : view.isObserver ? "observer" : "follower")),
-                                ("zxid", acked < 0 ? .null : hex(acked)), ("lag", acked < 0 ? .null : .int(max(0, zxid - acked))),
-                                ("heard_ms", .int(context.now.monotonicMillis - view.lastHeardMillis))] + unknown)
-            }
-            let state = server.id == ensemble.leaderId ? "leader" : ensemble.learnerViews.isEmpty && context.mode != .leader ? "unknown" : "not connected"
-            return .object([("server", name), ("state", .string(state)), ("zxid", .null), ("lag", .null), ("heard_ms", .null)] + unknown)
+        let servers = context.configuration.servers
+        return PeerHealth.peers(core, context).map { peer in
+            let server = servers[peer.id]
+            let name: JSONValue = .string("server.\(peer.id) \(server?.host ?? "")" + (server?.clientPort.map { ":\($0)" } ?? ""))
+            if peer.state == "self" { return .object([("server", name)] + me) }
+            let state = peer.state == "synced" ? (peer.role == "observer" ? "observer" : "follower") : peer.state
+            return .object([("server", name), ("state", .string(state)), ("zxid", peer.zxid.map(hex) ?? .null),
+                            ("lag", peer.lag.map(JSONValue.int) ?? .null), ("heard_ms", peer.heardMillisAgo.map(JSONValue.int) ?? .null),
+                            ("connections", .null), ("outstanding", .null), ("uptime_ms", .null)])
         }
     }
 }

@@ -41,6 +41,7 @@ public enum PrometheusExposition {
         gauge("aviary_log_write_failures", "\(context.logWriteFailures)",
               help: "Log lines that could not be written (full disk, I/O error, closed pipe)", type: "counter")
         gauge("aviary_serving", core.serving ? "1" : "0", help: "1 while the server answers client requests")
+        peerSeries(PeerHealth.peers(core, context), into: &out)
         gauge("aviary_last_zxid", "\(core.tree.lastProcessedZxid)",
               help: "The zxid of the last transaction applied (epoch << 32 | counter): members of one ensemble should agree")
         gauge("process_resident_memory_bytes", "\(process.residentBytes)", help: "Resident memory size in bytes")
@@ -56,5 +57,21 @@ public enum PrometheusExposition {
         out += "# HELP \(name) \(help)\n# TYPE \(name) summary\n"
         for q in quantiles { out += "\(name){quantile=\"\(q)\"} \(samples.quantile(q))\n" }
         out += "\(name)_count \(samples.count)\n\(name)_sum \(samples.sum)\n"
+    }
+
+    /// `aviary_peer_*{peer="N"}`: each other member as this server sees it.
+    static func peerSeries(_ peers: [PeerHealth], into out: inout String) {
+        let others = peers.filter { $0.state != "self" }
+        guard !others.isEmpty else { return }
+        func series(_ name: String, _ help: String, _ value: (PeerHealth) -> Int64?) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
+            for peer in others { if let v = value(peer) { out += "\(name){peer=\"\(peer.id)\",role=\"\(peer.role)\"} \(v)\n" } }
+        }
+        series("aviary_peer_up", "1 while the member takes part in the quorum, as far as this server knows") {
+            $0.state == "unknown" ? nil : ($0.isUp ? 1 : 0)
+        }
+        series("aviary_peer_lag", "Transactions the member is behind this server") { $0.lag }
+        series("aviary_peer_last_heard_ms", "Milliseconds since a packet from the member arrived") { $0.heardMillisAgo }
+        series("aviary_peer_round_trip_ms", "The last PING round trip to the member in milliseconds") { $0.roundTripMillis }
     }
 }

@@ -28,6 +28,8 @@ public struct EnsembleFigures: Sendable, Equatable {
     public var pendingSyncs: Int?
     /// The leader's: milliseconds since its epoch was established (`leader_uptime`).
     public var leaderUptime: Int64?
+    /// A learner's: when a packet from its leader last arrived (monotonic milliseconds).
+    public var leaderLastHeardMillis: Int64?
     /// This member's id, and the leader it follows or is (nil while electing).
     public var myid: Int64 = 0
     public var leaderId: Int64?
@@ -69,6 +71,9 @@ public struct LearnerView: Sendable, Equatable {
     public var lastAckedZxid: Int64 = -1
     /// When a packet from it last arrived, on the server's monotonic clock.
     public var lastHeardMillis: Int64 = 0
+    /// When the PING awaiting its answer was sent, and the last PING round trip in milliseconds.
+    public var pingSentMillis: Int64?
+    public var roundTripMillis: Int64?
 
     public init(sid: Int64, isObserver: Bool, remoteAddress: String, establishedMillis: Int64) {
         self.sid = sid; self.isObserver = isObserver; self.remoteAddress = remoteAddress; self.establishedMillis = establishedMillis

@@ -3,6 +3,7 @@ a verdict per member and `--check` for scripts, a server added as an observer an
 once it has caught up, and refusals of unsafe changes (removing the leader, removing a voter
 the quorum needs, promoting an observer that is not serving). Servers 1-3 are Aviarys; the
 joiners are an Aviary (4) and an Apache ZooKeeper 3.8 (5)."""
+import json
 import os
 import shutil
 import signal
@@ -10,12 +11,13 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.request
 
 import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import ConnectionLoss, NodeExistsError, SessionExpiredError
 from servers import Ensemble, aviary_binary
-from test_ensemble import Members, wait_until
+from test_ensemble import Members, prometheus, wait_until
 from test_reconfig import DIGEST, SUPER, FiveMembers, config_of, connect, members_of, server_line, start_three_aviarys
 
 
@@ -272,5 +274,37 @@ def test_config_show_and_diff_name_where_members_disagree():
         assert [line.split() for line in shown.stdout.splitlines() if line.startswith("maxClientCnxns")] == [["maxClientCnxns", "60", "60", "99"]]
         diff = aviary("config", "diff", ensemble.client_address(2))
         assert diff.returncode == 1 and diff.stdout.strip() == "maxClientCnxns: server.1=60, server.2=60, server.3=99", diff.stdout
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(180)
+def test_the_leader_detects_a_lost_member_and_the_quorum_at_risk_and_its_return():
+    members = Members(admin=True)
+    ensemble = members.ensemble
+    try:
+        leader, followers = start_three_aviarys(members)
+        lost = followers[0]
+
+        def peers(sid):
+            return {peer["id"]: peer for peer in ensemble.admin_command(sid, "peers")["peers"]}
+
+        def kinds(sid):
+            url = "http://%s:%d/events/recent" % (ensemble.HOSTS[sid], ensemble.metrics[sid])
+            return [(event["kind"], event["details"].get("member")) for event in json.loads(urllib.request.urlopen(url, timeout=10).read())]
+
+        assert wait_until(lambda: all(p["state"] == "synced" and p["round_trip_ms"] is not None
+                                      for sid, p in peers(leader).items() if sid != leader), timeout=30), peers(leader)
+        assert peers(leader)[leader]["state"] == "self"
+        assert peers(lost)[leader]["state"] == "leader" and peers(lost)[leader]["heard_ms_ago"] < 5000
+        assert prometheus(ensemble, leader)['aviary_peer_up{peer="%d",role="participant"}' % lost] == 1
+        members.kill(lost)
+        assert wait_until(lambda: ("member_lost", str(lost)) in kinds(leader) and ("quorum_at_risk", None) in kinds(leader),
+                          timeout=30), kinds(leader)
+        assert peers(leader)[lost]["state"] == "not connected"
+        assert prometheus(ensemble, leader)['aviary_peer_up{peer="%d",role="participant"}' % lost] == 0
+        members.processes[lost] = ensemble.start_aviary(lost)
+        assert wait_until(lambda: ("member_returned", str(lost)) in kinds(leader) and ("quorum_safe", None) in kinds(leader),
+                          timeout=60), kinds(leader)
     finally:
         members.close()

@@ -110,7 +110,10 @@ final class EnsembleLeader: @unchecked Sendable {
                         watchedPhase = core.discovery.phase
                     }
                     let half = TimeAmount.milliseconds(Int64(max(1, config.tickTime / 2)))
-                    halfTick = server.coreLoop.scheduleRepeatedTask(initialDelay: half, delay: half) { [self] _ in receive(.halfTick) }
+                    halfTick = server.coreLoop.scheduleRepeatedTask(initialDelay: half, delay: half) { [self] _ in
+                        receive(.halfTick)
+                        watchPeers()
+                    }
                     receive(.start)
                 case .failure(let error):
                     end("cannot listen on the quorum port \(host):\(peer.me.quorumPort): \(error)")
@@ -154,6 +157,26 @@ final class EnsembleLeader: @unchecked Sendable {
         peer.sawConfiguration(data)
         logger.info("proposing configuration version 0x\(hex(next.version)): voters \(next.voters.map(\.id)), observers \(next.observers.map(\.id))")
         receive(.propose(header, txn, reconfiguring: QuorumPeer.verifier(next)))
+    }
+
+    // MARK: Failure detection
+
+    /// Members lost, returned, lagging or caught up, and the quorum at risk or safe again.
+    private var peerWatch = PeerWatch()
+
+    /// Publishes what changed among the members since the last half tick (as events, and in
+    /// the log).
+    private func watchPeers() {
+        guard !closed, core.isEstablished else { return }
+        for event in peerWatch.update(PeerHealth.peers(server.core, server.operatorContext())) {
+            let details = event.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            if event.kind == "member_lost" || event.kind == "quorum_at_risk" || event.kind == "member_lagging" {
+                logger.warning("\(event.kind): \(details)")
+            } else {
+                logger.info("\(event.kind): \(details)")
+            }
+            server.events.publish(event.kind, event.details)
+        }
     }
 
     // MARK: Leader transfer
@@ -232,6 +255,10 @@ final class EnsembleLeader: @unchecked Sendable {
             views[sid]?.packetsReceived += 1
             views[sid]?.lastHeardMillis = AviaryServer.now().monotonicMillis
             if packet.kind == .request { views[sid]?.requests += 1 }
+            if packet.kind == .ping, let sent = views[sid]?.pingSentMillis {
+                views[sid]?.roundTripMillis = AviaryServer.now().monotonicMillis - sent
+                views[sid]?.pingSentMillis = nil
+            }
             if packet.kind == .ack, let acked = views[sid]?.lastAckedZxid { views[sid]?.lastAckedZxid = max(acked, packet.zxid) }
             return receive(.packet(from: sid, packet))
         }
@@ -296,6 +323,7 @@ final class EnsembleLeader: @unchecked Sendable {
         }
         guard let channel = learnerChannels[sid] else { return }
         views[sid]?.packetsSent += 1
+        if packet.kind == .ping && views[sid]?.pingSentMillis == nil { views[sid]?.pingSentMillis = AviaryServer.now().monotonicMillis }
         if packet.kind != .ping { views[sid]?.lastZxid = packet.zxid }
         server.sendQuorum(packet, on: channel)
     }

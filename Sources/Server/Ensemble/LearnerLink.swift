@@ -38,7 +38,7 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
     private var closed = false
     private var serving = false
     /// When the leader was last heard from (monotonic milliseconds), for the read timeout.
-    private var lastHeard = AviaryServer.now().monotonicMillis
+    private(set) var lastHeard = AviaryServer.now().monotonicMillis
     /// When the watchdog last ran: a late run means the loop stalled.
     private var lastWatchdogCheck: Int64 = 0
     private var watchdog: RepeatedTask?

@@ -197,6 +197,7 @@ final class QuorumPeer: @unchecked Sendable {
         case .following(let leaderId), .observing(let leaderId):
             figures = EnsembleFigures(peerState: isObserver ? "observing" : "following", quorumSize: quorumSize)
             figures.zabState = learner?.zabState ?? "discovery"
+            figures.leaderLastHeardMillis = learner?.lastHeard
             figures.leaderId = leaderId
             figures.leaderHost = membership.servers[leaderId]?.host
         case .leading:
