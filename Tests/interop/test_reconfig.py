@@ -313,3 +313,55 @@ def test_grow_three_to_five_with_a_zookeeper_joining_and_shrink_back():
         writer.stop()
     finally:
         members.close()
+
+
+@pytest.mark.timeout(300)
+def test_zkcli_reconfigures_an_ensemble_of_aviarys():
+    from test_real_clients import zkcli
+    members = Members(extra=EXTRA)
+    ensemble = members.ensemble
+    try:
+        leader, followers = start_three_aviarys(members)
+        removed = followers[1]
+        out = zkcli(ensemble.client_address(followers[0]), "addauth digest %s\nreconfig -remove %d\nconfig\nquit\n" % (SUPER, removed))
+        text = config_of(ensemble, leader)
+        assert members_of(text) == sorted([leader, followers[0]]), out
+        assert "Committed new configuration:" in out and "version=%s" % version_of(text) in out, out
+        line = server_line(ensemble, removed)
+        out = zkcli(ensemble.client_address(leader), "addauth digest %s\nreconfig -add %s\nquit\n" % (SUPER, line))
+        back = config_of(ensemble, leader)
+        assert members_of(back) == [1, 2, 3] and line in back, out
+        refused = zkcli(ensemble.client_address(leader), "reconfig -remove %d\nquit\n" % removed)
+        assert "Insufficient permission" in refused or "NoAuth" in refused, refused
+        assert config_of(ensemble, leader) == back
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(300)
+def test_a_member_is_replaced_in_one_reconfig():
+    members = FiveMembers()
+    ensemble = members.ensemble
+    try:
+        for sid in (1, 2, 3):
+            members.processes[sid] = ensemble.start_aviary(sid)
+        leader = ensemble.wait_for_leader([1, 2, 3], timeout=60)
+        assert leader is not None
+        members.processes[4] = ensemble.start_aviary(4)
+        assert ensemble.wait_for_mode(4, ("follower",), timeout=60) == "follower"
+        replaced = [sid for sid in (1, 2, 3) if sid != leader][0]
+        client = connect(ensemble, leader)
+        client.create("/before-the-replacement", b"")
+        data, _ = client.reconfig(joining=server_line(ensemble, 4), leaving=str(replaced), new_members=None)
+        text = data.decode()
+        assert members_of(text) == sorted({1, 2, 3, 4} - {replaced})
+        members.kill(replaced)
+        client.create("/after-the-replacement", b"")
+        replacement = connect(ensemble, 4)
+        replacement.sync("/")
+        assert {"before-the-replacement", "after-the-replacement"} <= set(replacement.get_children("/"))
+        assert config_of(ensemble, 4) == text
+        replacement.stop()
+        client.stop()
+    finally:
+        members.close()
