@@ -194,7 +194,8 @@ public enum AdminCommands {
             return [("peers", .array(PeerHealth.peers(core, context).map { peer in
                 .object([("id", .int(peer.id)), ("role", .string(peer.role)), ("state", .string(peer.state)),
                          ("zxid", peer.zxid.map { .string("0x" + String(UInt64(bitPattern: $0), radix: 16)) } ?? .null),
-                         ("lag", peer.lag.map(JSONValue.int) ?? .null), ("heard_ms_ago", peer.heardMillisAgo.map(JSONValue.int) ?? .null),
+                         ("lag", peer.lag.map(JSONValue.int) ?? .null), ("lag_ms", peer.lagMillis.map(JSONValue.int) ?? .null),
+                         ("heard_ms_ago", peer.heardMillisAgo.map(JSONValue.int) ?? .null),
                          ("round_trip_ms", peer.roundTripMillis.map(JSONValue.int) ?? .null)])
             }))]
         case "watch_summary":

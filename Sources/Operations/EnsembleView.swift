@@ -18,6 +18,10 @@ public struct EnsembleView: Sendable, Equatable, Codable {
         public var status: ServerStatus?
         /// "ok", or what is wrong with it.
         public var verdict: String
+        /// As an Aviary leader sees it (its `peer` word): milliseconds since the oldest proposal
+        /// it has not acknowledged was sent, and since a packet from it arrived.
+        public var lagMillis: Int64?
+        public var heardMillisAgo: Int64?
 
         public var isVoter: Bool { role == "participant" }
         /// Whether it serves as a member of a quorum (leads, follows or observes).
@@ -90,6 +94,21 @@ public struct EnsembleView: Sendable, Equatable, Codable {
         }
     }
 
+    /// Adds what the leader's `peer` word says of each member (Aviary's leaders answer it;
+    /// ZooKeeper's do not, and nothing changes).
+    public mutating func addLeaderView(_ peer: String) {
+        for line in peer.split(separator: "\n") {
+            var fields: [String: String] = [:]
+            for item in line.split(separator: " ") {
+                let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                if parts.count == 2 { fields[parts[0]] = parts[1] }
+            }
+            guard let id = fields["id"].flatMap({ Int64($0) }), let index = members.firstIndex(where: { $0.id == id }) else { continue }
+            members[index].lagMillis = fields["lag_ms"].flatMap { Int64($0) }
+            members[index].heardMillisAgo = fields["heard_ms"].flatMap { Int64($0) }
+        }
+    }
+
     /// The member that leads, if exactly one says so.
     public var leader: Member? {
         let leaders = members.filter { $0.status?.mode == "leader" }
@@ -143,17 +162,19 @@ public struct EnsembleView: Sendable, Equatable, Codable {
 
     /// One table, a row per member (then the servers the configuration does not list).
     public var table: String {
-        let header = ["ID", "ROLE", "SERVER", "STATE", "ZXID", "LAG", "LATENCY min/avg/max", "CONNECTIONS", "OUTSTANDING", "VERDICT"]
+        let header = ["ID", "ROLE", "SERVER", "STATE", "ZXID", "LAG", "LAG ms", "HEARD ms ago", "LATENCY min/avg/max", "CONNECTIONS",
+                      "OUTSTANDING", "VERDICT"]
         var rows: [[String]] = members.map { member in
             let s = member.status
             return [String(member.id), member.role, member.clientAddress ?? member.quorumAddress,
                     s.map { $0.reachable ? ($0.mode ?? "?") : "unreachable" } ?? "-",
-                    s?.zxid.map { "0x" + Self.hex($0) } ?? "-", s?.lag.map(String.init) ?? "-", s?.latency ?? "-",
+                    s?.zxid.map { "0x" + Self.hex($0) } ?? "-", s?.lag.map(String.init) ?? "-", member.lagMillis.map(String.init) ?? "-",
+                    member.heardMillisAgo.map(String.init) ?? "-", s?.latency ?? "-",
                     s?.connections.map(String.init) ?? "-", s?.outstanding.map(String.init) ?? "-", member.verdict]
         }
         rows += strangers.map { s in
             ["-", "not a member", s.address, s.reachable ? (s.mode ?? "?") : "unreachable", s.zxid.map { "0x" + Self.hex($0) } ?? "-",
-             s.lag.map(String.init) ?? "-", s.latency ?? "-", s.connections.map(String.init) ?? "-", s.outstanding.map(String.init) ?? "-", ""]
+             s.lag.map(String.init) ?? "-", "-", "-", s.latency ?? "-", s.connections.map(String.init) ?? "-", s.outstanding.map(String.init) ?? "-", ""]
         }
         return ServerStatus.render([header] + rows)
     }

@@ -11,12 +11,14 @@ public enum FourLetterWords {
     public static let all: [String] = [
         "conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "ruok", "stmk", "srvr", "srst", "stat",
         "wchc", "wchp", "wchs", "mntr", "isro", "hash",
+        // Aviary's own: how this server sees each member of its ensemble (`aviary member list`).
+        "peer",
     ]
 
     /// What a member outside a serving quorum answers the words that need one.
     public static let notServing = "This ZooKeeper instance is not currently serving requests\n"
     static let servingOnly: Set<String> = [
-        "srvr", "stat", "cons", "crst", "srst", "wchs", "wchc", "wchp", "dump", "mntr", "hash", "conf", "dirs",
+        "srvr", "stat", "cons", "crst", "srst", "wchs", "wchc", "wchp", "dump", "mntr", "hash", "conf", "dirs", "peer",
     ]
 
     /// Words that change nothing: Aviary's default allow-list (ZooKeeper's is `srvr` alone).
@@ -46,6 +48,13 @@ public enum FourLetterWords {
         case "wchp": return watchesByPath(core)
         case "dump": return dump(core, context)
         case "mntr": return Monitor.values(core, context).map { "zk_\($0.key)\t\($0.value)\n" }.joined()
+        case "peer":
+            return PeerHealth.peers(core, context).map { peer in
+                func number(_ value: Int64?) -> String { value.map(String.init) ?? "-" }
+                return "id=\(peer.id) role=\(peer.role) state=\(peer.state.replacingOccurrences(of: " ", with: "_")) "
+                    + "zxid=\(peer.zxid.map { "0x" + String(UInt64(bitPattern: $0), radix: 16) } ?? "-") lag=\(number(peer.lag)) "
+                    + "lag_ms=\(number(peer.lagMillis)) heard_ms=\(number(peer.heardMillisAgo)) round_trip_ms=\(number(peer.roundTripMillis))\n"
+            }.joined()
         case "hash":
             // DigestCommand: one line per logged digest, the zxid in hex.
             return core.tree.digestLog.map { "\(hex($0.zxid)): \($0.digest)\n" }.joined()

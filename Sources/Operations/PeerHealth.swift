@@ -17,6 +17,9 @@ public struct PeerHealth: Sendable, Equatable {
     public var zxid: Int64?
     /// Transactions behind this server.
     public var lag: Int64?
+    /// Milliseconds since the oldest proposal it has not acknowledged was sent (0 when it has
+    /// acknowledged everything; a follower's, as its leader sees it).
+    public var lagMillis: Int64?
     /// Milliseconds since a packet from it arrived.
     public var heardMillisAgo: Int64?
     /// The last PING round trip, in milliseconds.
@@ -49,6 +52,7 @@ public struct PeerHealth: Sendable, Equatable {
                 peer.lag = known < 0 ? nil : max(0, zxid - known)
                 peer.heardMillisAgo = context.now.monotonicMillis - view.lastHeardMillis
                 peer.roundTripMillis = view.roundTripMillis
+                if !view.isObserver { peer.lagMillis = view.oldestUnacknowledgedMillis.map { max(0, context.now.monotonicMillis - $0) } ?? 0 }
             } else if server.id == ensemble.leaderId && context.mode != .leader {
                 peer.state = "leader"
                 peer.heardMillisAgo = ensemble.leaderLastHeardMillis.map { context.now.monotonicMillis - $0 }

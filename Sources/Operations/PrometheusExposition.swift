@@ -71,6 +71,7 @@ public enum PrometheusExposition {
             $0.state == "unknown" ? nil : ($0.isUp ? 1 : 0)
         }
         series("aviary_peer_lag", "Transactions the member is behind this server") { $0.lag }
+        series("aviary_peer_lag_ms", "Milliseconds since the oldest proposal the follower has not acknowledged was sent") { $0.lagMillis }
         series("aviary_peer_last_heard_ms", "Milliseconds since a packet from the member arrived") { $0.heardMillisAgo }
         series("aviary_peer_round_trip_ms", "The last PING round trip to the member in milliseconds") { $0.roundTripMillis }
     }

@@ -71,6 +71,8 @@ public struct LearnerView: Sendable, Equatable {
     public var lastAckedZxid: Int64 = -1
     /// When a packet from it last arrived, on the server's monotonic clock.
     public var lastHeardMillis: Int64 = 0
+    /// When the oldest proposal it has not acknowledged was sent (monotonic milliseconds).
+    public var oldestUnacknowledgedMillis: Int64?
     /// When the PING awaiting its answer was sent, and the last PING round trip in milliseconds.
     public var pingSentMillis: Int64?
     public var roundTripMillis: Int64?

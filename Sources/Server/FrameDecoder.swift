@@ -22,10 +22,11 @@ public struct FrameLengthError: Error, CustomStringConvertible {
 public struct FrameDecoder: ByteToMessageDecoder {
     public typealias InboundOut = InboundFrame
 
-    /// The words ZooKeeper recognises on a fresh connection (`FourLetterCommands`).
+    /// The words ZooKeeper recognises on a fresh connection (`FourLetterCommands`), and
+    /// Aviary's own `peer`.
     public static let fourLetterWords: Set<String> = [
         "conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "ruok", "stmk", "srvr", "srst", "stat",
-        "wchc", "wchp", "wchs", "mntr", "isro", "hash",
+        "wchc", "wchp", "wchs", "mntr", "isro", "hash", "peer",
     ]
 
     let maximumLength: Int

@@ -63,6 +63,10 @@ struct EnsembleProbe {
             statuses[server.id] = status(address)
         }
         let others = servers.filter { !listed.contains($0) }.map(status)
-        return EnsembleView(membership: membership, statuses: statuses, others: others, lagLimit: lagLimit)
+        var view = EnsembleView(membership: membership, statuses: statuses, others: others, lagLimit: lagLimit)
+        if let leader = view.leader?.clientAddress, let peer = try? FourLetterClient.ask("peer", at: leader, timeout: timeout) {
+            view.addLeaderView(peer)
+        }
+        return view
     }
 }

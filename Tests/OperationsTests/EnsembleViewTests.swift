@@ -53,6 +53,16 @@ struct EnsembleViewTests {
         #expect(twoLeaders.problems.contains("server.4: an observer in the configuration, but follower"))
     }
 
+    @Test func theLeadersPeerWordAddsLagInTimeAndWhenEachWasHeard() {
+        var view = Self.view([1: ("follower", 10), 2: ("leader", 10), 3: ("follower", 10), 4: ("observer", 10)])
+        view.addLeaderView("id=1 role=participant state=synced zxid=0xa lag=0 lag_ms=12 heard_ms=80 round_trip_ms=1\n"
+                           + "id=2 role=participant state=self zxid=0xa lag=0 lag_ms=- heard_ms=- round_trip_ms=-\n")
+        #expect(view.members[0].lagMillis == 12 && view.members[0].heardMillisAgo == 80)
+        #expect(view.members[1].lagMillis == nil && view.members[2].heardMillisAgo == nil)
+        view.addLeaderView("peer is not executed because it is not in the whitelist.\n")
+        #expect(view.members[0].lagMillis == 12, "a ZooKeeper leader's answer changes nothing")
+    }
+
     @Test func removalsThatLoseTheQuorumOrTheLeaderAreRefused() {
         let view = Self.view([1: nil, 2: ("leader", 10), 3: ("follower", 10), 4: ("observer", 10)])
         #expect(view.refusalToRemove(2, force: false)?.contains("is the leader") == true)

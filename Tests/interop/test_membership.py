@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import ConnectionLoss, NodeExistsError, SessionExpiredError
-from servers import Ensemble, aviary_binary
+from servers import Ensemble, aviary_binary, four_letter
 from test_ensemble import Members, prometheus, wait_until
 from test_reconfig import DIGEST, SUPER, FiveMembers, config_of, connect, members_of, server_line, start_three_aviarys
 
@@ -296,6 +296,12 @@ def test_the_leader_detects_a_lost_member_and_the_quorum_at_risk_and_its_return(
         assert wait_until(lambda: all(p["state"] == "synced" and p["round_trip_ms"] is not None
                                       for sid, p in peers(leader).items() if sid != leader), timeout=30), peers(leader)
         assert peers(leader)[leader]["state"] == "self"
+        # The same view through Aviary's `peer` word, and in `aviary member list`.
+        word = four_letter(ensemble.client_address(leader), "peer")
+        assert "id=%d role=participant state=synced" % lost in word and "lag_ms=" in word, word
+        listing = aviary("member", "list", "--server", ensemble.client_address(lost)).stdout
+        row = [line.split() for line in listing.splitlines() if line.startswith("%d " % lost)][0]
+        assert row[6].isdigit() and row[7].isdigit(), listing
         assert peers(lost)[leader]["state"] == "leader" and peers(lost)[leader]["heard_ms_ago"] < 5000
         assert prometheus(ensemble, leader)['aviary_peer_up{peer="%d",role="participant"}' % lost] == 1
         members.kill(lost)

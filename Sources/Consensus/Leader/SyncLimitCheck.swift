@@ -25,6 +25,9 @@ public struct SyncLimitCheck: Sendable {
         }
     }
 
+    /// When the oldest proposal the follower has not acknowledged was sent, if any.
+    public var oldestUnacknowledgedSentAt: Int? { current?.sentAt }
+
     /// Whether the oldest unacknowledged proposal is at most `limit` half ticks old. It was
     /// sent some time within its half tick, so a follower is dropped between `limit` and
     /// `limit + 1` half ticks after the send: never sooner than ZooKeeper's millisecond check.

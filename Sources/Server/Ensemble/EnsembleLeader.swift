@@ -26,6 +26,8 @@ final class EnsembleLeader: @unchecked Sendable {
     private var sidOfChannel: [ObjectIdentifier: Int64] = [:]
     /// Each connected learner's figures, for the AdminServer.
     private var views: [Int64: LearnerView] = [:]
+    /// Each follower's oldest unacknowledged proposal, in milliseconds (its lag in time).
+    private var lagChecks: [Int64: SyncLimitCheck] = [:]
     private var discoveryWatch: RepeatedTask?
     private var watchedPhase: Discovery.Phase = .proposingEpoch
     private var halfTick: RepeatedTask?
@@ -259,7 +261,11 @@ final class EnsembleLeader: @unchecked Sendable {
                 views[sid]?.roundTripMillis = AviaryServer.now().monotonicMillis - sent
                 views[sid]?.pingSentMillis = nil
             }
-            if packet.kind == .ack, let acked = views[sid]?.lastAckedZxid { views[sid]?.lastAckedZxid = max(acked, packet.zxid) }
+            if packet.kind == .ack, let acked = views[sid]?.lastAckedZxid {
+                views[sid]?.lastAckedZxid = max(acked, packet.zxid)
+                lagChecks[sid]?.acknowledged(packet.zxid)
+                views[sid]?.oldestUnacknowledgedMillis = lagChecks[sid]?.oldestUnacknowledgedSentAt.map(Int64.init)
+            }
             return receive(.packet(from: sid, packet))
         }
         // The first packet names the learner (`LearnerHandler.run`).
@@ -277,6 +283,7 @@ final class EnsembleLeader: @unchecked Sendable {
             receive(.learnerLost(info.serverId))
         }
         learnerChannels[info.serverId] = channel
+        lagChecks[info.serverId] = nil
         sidOfChannel[key] = info.serverId
         var view = LearnerView(sid: info.serverId, isObserver: packet.kind == .observerInfo,
                                remoteAddress: channel.remoteAddress.map(Self.javaSocketAddress) ?? "<null>",
@@ -295,6 +302,7 @@ final class EnsembleLeader: @unchecked Sendable {
         guard learnerChannels[sid] === channel else { return }
         learnerChannels[sid] = nil
         views[sid] = nil
+        lagChecks[sid] = nil
         guard !closed else { return }
         logger.warning("learner server.\(sid) disconnected")
         server.events.publish("learner_lost", ["learner": String(sid)])
@@ -324,6 +332,10 @@ final class EnsembleLeader: @unchecked Sendable {
         guard let channel = learnerChannels[sid] else { return }
         views[sid]?.packetsSent += 1
         if packet.kind == .ping && views[sid]?.pingSentMillis == nil { views[sid]?.pingSentMillis = AviaryServer.now().monotonicMillis }
+        if packet.kind == .proposal {
+            lagChecks[sid, default: SyncLimitCheck()].proposed(packet.zxid, at: Int(AviaryServer.now().monotonicMillis))
+            views[sid]?.oldestUnacknowledgedMillis = lagChecks[sid]?.oldestUnacknowledgedSentAt.map(Int64.init)
+        }
         if packet.kind != .ping { views[sid]?.lastZxid = packet.zxid }
         server.sendQuorum(packet, on: channel)
     }
