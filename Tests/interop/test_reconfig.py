@@ -252,9 +252,10 @@ def test_an_aviary_observer_is_promoted_to_a_voter_and_back():
 
 class FiveMembers(Members):
     """Five members on 127.0.0.2-6: servers 1-3 start with a configuration of the three of
-    them, servers 4 and 5 with all five (how ZooKeeper's documentation has a server join)."""
+    them, servers 4 and 5 with all five (how ZooKeeper's documentation has a server join);
+    with `all_five`, every one starts with all five."""
 
-    def __init__(self):
+    def __init__(self, all_five=False):
         original = Ensemble.HOSTS
         Ensemble.HOSTS = {1: "127.0.0.2", 2: "127.0.0.3", 3: "127.0.0.4", 4: "127.0.0.5", 5: "127.0.0.6"}
         try:
@@ -263,7 +264,7 @@ class FiveMembers(Members):
         finally:
             self.ensemble.HOSTS = self.hosts
             Ensemble.HOSTS = original
-        for sid in (1, 2, 3):
+        for sid in () if all_five else (1, 2, 3):
             path = self.ensemble.configs[sid]
             with open(path) as f:
                 lines = [line for line in f.read().splitlines() if not line.startswith(("server.4=", "server.5="))]
@@ -362,6 +363,40 @@ def test_a_member_is_replaced_in_one_reconfig():
         assert {"before-the-replacement", "after-the-replacement"} <= set(replacement.get_children("/"))
         assert config_of(ensemble, 4) == text
         replacement.stop()
+        client.stop()
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(300)
+def test_a_member_away_during_a_shrink_learns_the_new_configuration_from_its_peers():
+    members = FiveMembers(all_five=True)
+    ensemble = members.ensemble
+    try:
+        for sid in ensemble.HOSTS:
+            members.processes[sid] = ensemble.start_aviary(sid)
+        leader = ensemble.wait_for_leader(list(ensemble.HOSTS), timeout=60)
+        assert leader is not None
+        away, removed_a, removed_b, kept = [sid for sid in ensemble.HOSTS if sid != leader]
+        for sid in (away, removed_a, removed_b, kept):
+            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        members.kill(away)
+        client = connect(ensemble, leader)
+        data, _ = client.reconfig(joining=None, leaving="%d,%d" % (removed_a, removed_b), new_members=None)
+        shrunk = data.decode()
+        assert members_of(shrunk) == sorted([leader, away, kept])
+        members.kill(removed_a)
+        members.kill(removed_b)
+        client.create("/while-away", b"")
+        # Its own files still list five voters, two of them gone: only the configuration its
+        # peers' notifications carry lets it find a quorum.
+        members.processes[away] = ensemble.start_aviary(away)
+        assert ensemble.wait_for_mode(away, ("follower",), timeout=60) == "follower", members.aviary_log(away)[-3000:]
+        assert config_of(ensemble, away) == shrunk
+        back = connect(ensemble, away)
+        back.sync("/")
+        assert "while-away" in back.get_children("/")
+        back.stop()
         client.stop()
     finally:
         members.close()

@@ -49,6 +49,10 @@ public struct FastLeaderElection: Sendable {
         case setTimer(milliseconds: Int64)
         /// The election is over: lead (state `.leading`) or follow or observe `vote.leader`.
         case elected(Vote, state: PeerState)
+        /// While looking, a notification carried a configuration newer than this server's
+        /// (`WorkerReceiver` calls `processReconfig`): the shell puts it in force, with
+        /// ``reconfigure(_:vote:)``, if reconfig is enabled; the election goes on with it.
+        case newerConfiguration(String)
     }
 
     public private(set) var configuration: Configuration
@@ -206,7 +210,18 @@ public struct FastLeaderElection: Sendable {
 
     // MARK: Notifications
 
+    /// The version a configuration text ends with (`version=<hex>`), if any.
+    static func version(of config: String) -> Int64? {
+        guard let line = config.split(separator: "\n").last(where: { $0.hasPrefix("version=") }),
+              let version = UInt64(line.dropFirst("version=".count), radix: 16) else { return nil }
+        return Int64(bitPattern: version)
+    }
+
     private mutating func receive(_ n: ElectionNotification, from sid: Int64, into actions: inout [Action]) {
+        if running, let version = Self.version(of: n.config), version > configuration.verifier.version,
+           version > (configuration.lastSeenVerifier?.version ?? Int64.min) {
+            actions.append(.newerConfiguration(n.config))
+        }
         let voters = configuration.allVoters
         unreachable.remove(sid)
         // WorkerReceiver: a server outside the voters is told at once where things stand, if

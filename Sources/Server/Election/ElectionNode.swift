@@ -35,6 +35,9 @@ public final class ElectionNode: @unchecked Sendable {
     private var timer: Scheduled<Void>?
     private var serverChannel: Channel?
     private var electedHandler: (@Sendable (Vote, PeerState) -> Void)?
+    /// Called on the loop when, while looking, a peer's notification carries a newer
+    /// configuration (``FastLeaderElection/Action/newerConfiguration(_:)``).
+    public var newerConfiguration: ((String) -> Void)?
 
     public init(core: FastLeaderElection, peers: [Peer], loop: EventLoop, connectTimeoutMillis: Int64 = 5000, logger: Logger) {
         self.core = core
@@ -122,6 +125,8 @@ public final class ElectionNode: @unchecked Sendable {
             case .setTimer(let millis):
                 timer?.cancel()
                 timer = loop.scheduleTask(in: .milliseconds(millis)) { [self] in perform(core.receive(.timerFired)) }
+            case .newerConfiguration(let text):
+                newerConfiguration?(text)
             case .elected(let vote, let state):
                 timer?.cancel()
                 logger.info("election over: \(state) with leader \(vote.leader) (round \(vote.electionEpoch), peerEpoch \(vote.peerEpoch))")

@@ -84,6 +84,12 @@ final class QuorumPeer: @unchecked Sendable {
     /// Binds the election port and starts the first election.
     func start() async throws {
         let config = server.configuration
+        election.newerConfiguration = { [unowned self] text in
+            // A member that was away during a reconfig learns it from its peers' notifications
+            // and elects with it (`processReconfig` from `WorkerReceiver`).
+            _ = activate(Array(text.utf8), designatedLeader: nil, zxid: nil, currentLeader: -1)
+            designatedLeader = nil  // no leader is named: the election decides
+        }
         try await election.listen(host: config.quorumListenOnAllIPs ? "0.0.0.0" : me.host, port: me.electionPort)
         try await server.coreLoop.submit { [self] in
             // A data directory from a standalone server has no epoch files: they start at the

@@ -75,6 +75,8 @@ struct ElectionSimulation {
             case .elected(let vote, let state):
                 outcomes[id] = (vote, state, now)
                 timers[id] = nil
+            case .newerConfiguration:
+                break  // every simulated server has the same configuration
             }
         }
     }

@@ -64,6 +64,20 @@ struct FastLeaderElectionTests {
         #expect(world.outcomes[3]?.state == .following && world.outcomes[3]?.vote.leader == 1)
     }
 
+    /// A server that was away during a reconfiguration hears of it from its peers' notifications
+    /// while it looks (`WorkerReceiver`'s processReconfig), and only then.
+    @Test func aLookingServerIsToldOfANewerConfiguration() {
+        var server = FastLeaderElection(configuration: .init(myid: 3, verifier: QuorumVerifier(voters: [1, 2, 3, 4, 5], version: 0x1_0000_0000),
+                                                             configText: "version=100000000"))
+        let newer = "server.1=a:1:2:participant\nserver.3=c:1:2:participant\nversion=100000007"
+        let answer = ElectionNotification(state: .leading, leader: 1, zxid: 0x1_0000_0007, electionEpoch: 1, peerEpoch: 1, config: newer)
+        #expect(server.receive(.notification(from: 1, answer)).isEmpty, "not looking: nothing to learn")
+        _ = server.receive(.start(lastLoggedZxid: 0x1_0000_0003, currentEpoch: 1))
+        #expect(server.receive(.notification(from: 1, answer)).first == .newerConfiguration(newer))
+        let same = ElectionNotification(state: .following, leader: 1, zxid: 0x1_0000_0007, electionEpoch: 1, peerEpoch: 1, config: "version=100000000")
+        #expect(!server.receive(.notification(from: 2, same)).contains(.newerConfiguration("version=100000000")))
+    }
+
     /// A voter answers an observer that is looking with its vote, whatever its own state (as
     /// ZooKeeper's WorkerReceiver does), but not the answer of one that observes: the two would
     /// trade notifications for as long as the voter looks.

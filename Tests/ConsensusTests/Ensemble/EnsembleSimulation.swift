@@ -341,6 +341,8 @@ struct EnsembleSimulation {
             case .setTimer(let milliseconds):
                 nodes[id]?.electionTimer += 1
                 schedule(.electionTimer(id, token: nodes[id]?.electionTimer ?? 0), after: milliseconds)
+            case .newerConfiguration:
+                break  // no reconfiguration is simulated yet
             case .elected(let vote, let state):
                 nodes[id]?.electionTimer += 1
                 switch state {
