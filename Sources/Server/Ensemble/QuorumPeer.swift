@@ -63,12 +63,22 @@ final class QuorumPeer: @unchecked Sendable {
         self.me = me
         let config = server.configuration
         self.membership = config.membership
-        self.lastSeenMembership = config.membership
+        self.lastSeenMembership = Self.pendingMembership(config) ?? config.membership
         self.epochs = EpochFiles(directory: server.dataDirectory.snapshotDirectory)
+        let lastSeen = lastSeenMembership.version > membership.version ? Self.verifier(lastSeenMembership) : nil
         let core = FastLeaderElection(configuration: .init(myid: myid, verifier: Self.verifier(config.membership),
-                                                           configText: config.membership.text))
+                                                           lastSeenVerifier: lastSeen, configText: config.membership.text))
         self.election = ElectionNode(core: core, peers: Self.electionPeers(config.membership),
                                      loop: server.coreLoop, connectTimeoutMillis: Int64(config.connectTimeoutMs), logger: server.logger)
+    }
+
+    /// A reconfig proposed and not known to be committed when the server last ran: its
+    /// `zoo.cfg.dynamic.next` (with reconfig enabled), when newer than the configuration in force.
+    static func pendingMembership(_ config: ServerConfiguration) -> Membership? {
+        guard config.reconfigEnabled, let file = config.filePath,
+              let text = try? String(contentsOfFile: DynamicConfigFile.nextPath(forConfig: file), encoding: .utf8),
+              let next = try? Membership(parsing: text), next.version > config.configVersion, !next.servers.isEmpty else { return nil }
+        return next
     }
 
     /// A configuration's voters and observers.
