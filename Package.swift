@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "Jute", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "ZooKeeperProtocol", dependencies: ["Jute", .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "CAviaryCRC32"),
-        .target(name: "DataTree", dependencies: ["ZooKeeperProtocol", "CAviaryCRC32"]),
+        .target(name: "DataTree", dependencies: ["ZooKeeperProtocol", "Jute", "CAviaryCRC32"]),
         .target(name: "Configuration"),
         .target(name: "Consensus", dependencies: ["ZooKeeperProtocol", "Jute", .product(name: "NIOCore", package: "swift-nio")]),
         .target(

@@ -1,3 +1,5 @@
+import Jute
+
 /// A znode held across changes to its tree, for a walk that stops and resumes between
 /// requests (a fuzzy snapshot): its record number with what shows whether the record still
 /// holds that znode (its parent's record, its full path's hash, the zxid that created it).
@@ -44,5 +46,22 @@ extension DataTree {
     /// Calls `body` with the name (the last path element) of `node`, read now.
     public func withName<R>(of node: Znode, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         store.withName(node.record, body)
+    }
+
+    /// Appends the name of `node` to `bytes`. (The snapshot walk's, with no generic closure: a
+    /// call through one from another module copies the whole store, retaining its buffers,
+    /// once per znode.)
+    public func appendName(of node: Znode, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: store.bytes(node.record).name)
+    }
+
+    /// Writes the data of `node` as a Jute buffer: its length then its bytes, -1 for null data.
+    public func writeData(of node: Znode, to writer: inout JuteWriter) {
+        if let data = store.bytes(node.record).data {
+            writer.writeInt(Int32(truncatingIfNeeded: data.count))
+            writer.buffer.writeBytes(data)
+        } else {
+            writer.writeInt(-1)
+        }
     }
 }

@@ -198,6 +198,18 @@ struct ZnodeStore {
 
     func header(_ record: UInt32) -> ZnodeHeader { layout(record).header }
 
+    /// The znode's name and data in place (data nil for null data), valid until the store next
+    /// changes. Without a closure, so that a caller holding the store in a class reads it
+    /// in place instead of copying it.
+    func bytes(_ record: UInt32) -> (name: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?) {
+        let parts = layout(record)
+        var p = UnsafePointer<UInt8>(parts.base.assumingMemoryBound(to: UInt8.self))
+        let length = Int(truncatingIfNeeded: ZnodeHeader.take(&p))
+        let name = UnsafeRawBufferPointer(start: p, count: length)
+        guard parts.header.dataLength >= 0 else { return (name, nil) }
+        return (name, UnsafeRawBufferPointer(start: parts.base + parts.dataOffset, count: parts.header.dataLength))
+    }
+
     /// The znode's data (nil for null data).
     func withData<R>(_ record: UInt32, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
         let parts = layout(record)

@@ -60,14 +60,7 @@ public final class SnapshotSerializer {
         }
         writer.writeInt(Int32(truncatingIfNeeded: path.count))
         writer.buffer.writeBytes(path)
-        tree.withData(of: node) { data in
-            if let data {
-                writer.writeInt(Int32(truncatingIfNeeded: data.count))
-                writer.buffer.writeBytes(data)
-            } else {
-                writer.writeInt(-1)
-            }
-        }
+        tree.writeData(of: node, to: &writer)
         writer.writeLong(aclReference)
         writer.write(node.stat)
         nodeCount += 1
@@ -116,7 +109,7 @@ public final class SnapshotSerializer {
             childPath.removeAll(keepingCapacity: true)
             childPath.append(contentsOf: top.path)
             childPath.append(UInt8(ascii: "/"))
-            tree.withName(of: node) { childPath.append(contentsOf: $0) }
+            tree.appendName(of: node, to: &childPath)
             stack.append(top)
             write(path: childPath, node, to: &writer)
             budget -= 1
