@@ -196,7 +196,7 @@ public enum AdminCommands {
                          ("zxid", peer.zxid.map { .string("0x" + String(UInt64(bitPattern: $0), radix: 16)) } ?? .null),
                          ("lag", peer.lag.map(JSONValue.int) ?? .null), ("lag_ms", peer.lagMillis.map(JSONValue.int) ?? .null),
                          ("heard_ms_ago", peer.heardMillisAgo.map(JSONValue.int) ?? .null),
-                         ("round_trip_ms", peer.roundTripMillis.map(JSONValue.int) ?? .null)])
+                         ("round_trip_ms", peer.roundTripMillis.map(JSONValue.int) ?? .null), ("seen_by", .string(peer.seenBy))])
             }))]
         case "watch_summary":
             let table = tree.dataWatches

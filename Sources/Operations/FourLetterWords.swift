@@ -53,7 +53,8 @@ public enum FourLetterWords {
                 func number(_ value: Int64?) -> String { value.map(String.init) ?? "-" }
                 return "id=\(peer.id) role=\(peer.role) state=\(peer.state.replacingOccurrences(of: " ", with: "_")) "
                     + "zxid=\(peer.zxid.map { "0x" + String(UInt64(bitPattern: $0), radix: 16) } ?? "-") lag=\(number(peer.lag)) "
-                    + "lag_ms=\(number(peer.lagMillis)) heard_ms=\(number(peer.heardMillisAgo)) round_trip_ms=\(number(peer.roundTripMillis))\n"
+                    + "lag_ms=\(number(peer.lagMillis)) heard_ms=\(number(peer.heardMillisAgo)) round_trip_ms=\(number(peer.roundTripMillis)) "
+                    + "seen_by=\(peer.seenBy)\n"
             }.joined()
         case "hash":
             // DigestCommand: one line per logged digest, the zxid in hex.

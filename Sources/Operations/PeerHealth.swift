@@ -24,10 +24,13 @@ public struct PeerHealth: Sendable, Equatable {
     public var heardMillisAgo: Int64?
     /// The last PING round trip, in milliseconds.
     public var roundTripMillis: Int64?
+    /// Whose view this is: "self", or "leader" for what a learner knows of the other members
+    /// from its leader's `peer` answer.
+    public var seenBy = "self"
 
-    public init(id: Int64, role: String, state: String, zxid: Int64? = nil, lag: Int64? = nil, heardMillisAgo: Int64? = nil,
-                roundTripMillis: Int64? = nil) {
-        self.id = id; self.role = role; self.state = state; self.zxid = zxid; self.lag = lag
+    public init(id: Int64, role: String, state: String, zxid: Int64? = nil, lag: Int64? = nil, lagMillis: Int64? = nil,
+                heardMillisAgo: Int64? = nil, roundTripMillis: Int64? = nil) {
+        self.id = id; self.role = role; self.state = state; self.zxid = zxid; self.lag = lag; self.lagMillis = lagMillis
         self.heardMillisAgo = heardMillisAgo; self.roundTripMillis = roundTripMillis
     }
 
@@ -39,6 +42,7 @@ public struct PeerHealth: Sendable, Equatable {
         guard let ensemble = context.ensemble else { return [] }
         let zxid = core.tree.lastProcessedZxid
         let views = Dictionary(ensemble.learnerViews.map { ($0.sid, $0) }, uniquingKeysWith: { first, _ in first })
+        let leaderView = ensemble.leaderPeerView.map(parse) ?? [:]
         return context.configuration.servers.values.sorted { $0.id < $1.id }.map { server in
             var peer = PeerHealth(id: server.id, role: server.role, state: "unknown")
             if server.id == ensemble.myid {
@@ -58,9 +62,32 @@ public struct PeerHealth: Sendable, Equatable {
                 peer.heardMillisAgo = ensemble.leaderLastHeardMillis.map { context.now.monotonicMillis - $0 }
             } else if context.mode == .leader {
                 peer.state = "not connected"
+            } else if let reported = leaderView[server.id] {
+                peer = reported
+                peer.role = server.role
+                peer.seenBy = "leader"
             }
             return peer
         }
+    }
+
+    /// A `peer` answer read back, by member id.
+    public static func parse(_ text: String) -> [Int64: PeerHealth] {
+        var peers: [Int64: PeerHealth] = [:]
+        for line in text.split(separator: "\n") {
+            var fields: [String: String] = [:]
+            for item in line.split(separator: " ") {
+                let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                if parts.count == 2 { fields[parts[0]] = parts[1] }
+            }
+            guard let id = fields["id"].flatMap({ Int64($0) }), let state = fields["state"] else { continue }
+            peers[id] = PeerHealth(id: id, role: fields["role"] ?? "participant", state: state.replacingOccurrences(of: "_", with: " "),
+                                   zxid: fields["zxid"].flatMap { $0.hasPrefix("0x") ? UInt64($0.dropFirst(2), radix: 16).map(Int64.init(bitPattern:)) : nil },
+                                   lag: fields["lag"].flatMap { Int64($0) }, lagMillis: fields["lag_ms"].flatMap { Int64($0) },
+                                   heardMillisAgo: fields["heard_ms"].flatMap { Int64($0) },
+                                   roundTripMillis: fields["round_trip_ms"].flatMap { Int64($0) })
+        }
+        return peers
     }
 }
 

@@ -30,6 +30,8 @@ public struct EnsembleFigures: Sendable, Equatable {
     public var leaderUptime: Int64?
     /// A learner's: when a packet from its leader last arrived (monotonic milliseconds).
     public var leaderLastHeardMillis: Int64?
+    /// A learner's: its (Aviary) leader's answer to `peer`, fetched within the last ticks.
+    public var leaderPeerView: String?
     /// This member's id, and the leader it follows or is (nil while electing).
     public var myid: Int64 = 0
     public var leaderId: Int64?

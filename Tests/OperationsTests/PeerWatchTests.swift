@@ -38,4 +38,14 @@ struct PeerWatchTests {
         #expect(watch.update([Self.peer(1, "self"), Self.peer(2, "synced", lag: 60)]).isEmpty, "not yet under half the threshold")
         #expect(Self.kinds(watch.update([Self.peer(1, "self"), Self.peer(2, "synced", lag: 50)])) == ["member_caught_up"])
     }
+
+    @Test func aPeerAnswerReadsBack() {
+        let text = "id=1 role=participant state=synced zxid=0x100000005 lag=2 lag_ms=14 heard_ms=80 round_trip_ms=1 seen_by=self\n"
+            + "id=3 role=observer state=not_connected zxid=- lag=- lag_ms=- heard_ms=- round_trip_ms=- seen_by=self\n"
+        let peers = PeerHealth.parse(text)
+        #expect(peers[1] == PeerHealth(id: 1, role: "participant", state: "synced", zxid: 0x1_0000_0005, lag: 2, lagMillis: 14,
+                                       heardMillisAgo: 80, roundTripMillis: 1))
+        #expect(peers[3]?.state == "not connected" && peers[3]?.lag == nil && peers[3]?.isUp == false)
+        #expect(PeerHealth.parse("peer is not executed because it is not in the whitelist.\n").isEmpty)
+    }
 }

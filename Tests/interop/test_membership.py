@@ -296,6 +296,9 @@ def test_the_leader_detects_a_lost_member_and_the_quorum_at_risk_and_its_return(
         assert wait_until(lambda: all(p["state"] == "synced" and p["round_trip_ms"] is not None
                                       for sid, p in peers(leader).items() if sid != leader), timeout=30), peers(leader)
         assert peers(leader)[leader]["state"] == "self"
+        # A follower shows the other follower as its leader sees it.
+        other = followers[1]
+        assert wait_until(lambda: peers(lost)[other]["seen_by"] == "leader" and peers(lost)[other]["state"] == "synced", timeout=30), peers(lost)
         # The same view through Aviary's `peer` word, and in `aviary member list`.
         word = four_letter(ensemble.client_address(leader), "peer")
         assert "id=%d role=participant state=synced" % lost in word and "lag_ms=" in word, word

@@ -137,6 +137,8 @@ final class QuorumPeer: @unchecked Sendable {
     /// Back to LOOKING: clients are no longer served until a leader is followed again.
     func lookForLeader() {
         guard !stopped else { return }
+        peerViewTask?.cancel()
+        leaderPeerView = nil
         state = .looking
         server.stopServing()
         electionStartedAt = DispatchTime.now().uptimeNanoseconds
@@ -214,6 +216,10 @@ final class QuorumPeer: @unchecked Sendable {
             figures = EnsembleFigures(peerState: isObserver ? "observing" : "following", quorumSize: quorumSize)
             figures.zabState = learner?.zabState ?? "discovery"
             figures.leaderLastHeardMillis = learner?.lastHeard
+            // The leader's view of the other members, while it is fresh (three fetches).
+            if let view = leaderPeerView, AviaryServer.now().monotonicMillis - view.at <= 3 * Int64(max(server.configuration.tickTime, 1000)) {
+                figures.leaderPeerView = view.text
+            }
             figures.leaderId = leaderId
             figures.leaderHost = membership.servers[leaderId]?.host
         case .leading:
@@ -291,9 +297,43 @@ final class QuorumPeer: @unchecked Sendable {
         nextRole()
     }
 
+    /// The leader's view of every member (its `peer` answer) and when it came, while this
+    /// server follows or observes an Aviary leader.
+    private(set) var leaderPeerView: (text: String, at: Int64)?
+    private var peerViewTask: RepeatedTask?
+
+    /// Fetches the leader's `peer` each tick while this server learns from it.
+    private func followLeaderPeerView() {
+        peerViewTask?.cancel()
+        leaderPeerView = nil
+        guard case .following(let leaderId) = state, let leader = membership.servers[leaderId] ?? lastSeenMembership.servers[leaderId],
+              let port = leader.clientPort else { return followObservedLeaderPeerView() }
+        schedulePeerView(host: leader.clientAddress.flatMap { $0 == "0.0.0.0" ? nil : $0 } ?? leader.host, port: port)
+    }
+
+    private func followObservedLeaderPeerView() {
+        guard case .observing(let leaderId) = state, let leader = membership.servers[leaderId], let port = leader.clientPort else { return }
+        schedulePeerView(host: leader.clientAddress.flatMap { $0 == "0.0.0.0" ? nil : $0 } ?? leader.host, port: port)
+    }
+
+    private func schedulePeerView(host: String, port: Int) {
+        let interval = TimeAmount.milliseconds(Int64(max(server.configuration.tickTime, 1000)))
+        let loop = server.coreLoop
+        peerViewTask = loop.scheduleRepeatedTask(initialDelay: .zero, delay: interval) { [weak self] task in
+            guard let self, !self.stopped, self.learner != nil else { return task.cancel() }
+            LeaderPeerView.fetch(host: host, port: port, on: loop, timeout: interval) { text in
+                loop.execute { [weak self] in
+                    guard let self, let text, self.learner != nil else { return }
+                    self.leaderPeerView = (text, AviaryServer.now().monotonicMillis)
+                }
+            }
+        }
+    }
+
     /// The learner is synchronized with its leader in `epoch`: vote with it from now on.
     func serving(epoch: Int64) {
         election.updatePeerEpoch(epoch)
+        if state != .leading { followLeaderPeerView() }
         if let since = unavailableSince {
             unavailableSince = nil
             let millis = Int64((DispatchTime.now().uptimeNanoseconds - since) / 1_000_000)
