@@ -18,7 +18,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import ConnectionLoss, NodeExistsError, SessionExpiredError
 from servers import Ensemble, aviary_binary, four_letter
 from test_ensemble import Members, prometheus, wait_until
-from test_reconfig import DIGEST, SUPER, FiveMembers, config_of, connect, members_of, server_line, start_three_aviarys
+from test_reconfig import DIGEST, SUPER, FiveMembers, config_of, connect, members_of, server_line, start_three_aviarys, three_aviarys
 
 
 def aviary(*arguments, timeout=120):
@@ -143,10 +143,8 @@ def test_status_and_member_commands_on_an_ensemble_of_aviarys_and_a_zookeeper():
 
 @pytest.mark.timeout(300)
 def test_leader_transfer_under_write_load_loses_nothing_and_expires_no_session():
-    members = Members(extra="DigestAuthenticationProvider.superDigest=super:%s\n" % DIGEST)
-    ensemble = members.ensemble
-    try:
-        leader, followers = start_three_aviarys(members)
+    with three_aviarys(extra="DigestAuthenticationProvider.superDigest=super:%s\n" % DIGEST) as (members, leader, followers):
+        ensemble = members.ensemble
         target, other = followers
         # A client on the leader (its connection goes with the leadership) and a writer on the other follower.
         on_leader = connect(ensemble, leader, admin=False)
@@ -177,8 +175,6 @@ def test_leader_transfer_under_write_load_loses_nothing_and_expires_no_session()
         on_leader.create("/after-transfer", b"")
         on_leader.stop()
         writer.stop()
-    finally:
-        members.close()
 
 
 def member_transfer(ensemble, sid, target):
@@ -280,10 +276,8 @@ def test_config_show_and_diff_name_where_members_disagree():
 
 @pytest.mark.timeout(180)
 def test_the_leader_detects_a_lost_member_and_the_quorum_at_risk_and_its_return():
-    members = Members(admin=True)
-    ensemble = members.ensemble
-    try:
-        leader, followers = start_three_aviarys(members)
+    with three_aviarys(admin=True) as (members, leader, followers):
+        ensemble = members.ensemble
         lost = followers[0]
 
         def peers(sid):
@@ -315,5 +309,3 @@ def test_the_leader_detects_a_lost_member_and_the_quorum_at_risk_and_its_return(
         members.processes[lost] = ensemble.start_aviary(lost)
         assert wait_until(lambda: ("member_returned", str(lost)) in kinds(leader) and ("quorum_safe", None) in kinds(leader),
                           timeout=60), kinds(leader)
-    finally:
-        members.close()

@@ -5,15 +5,17 @@ removed and added back, the configuration each member then holds (`/zookeeper/co
 the refusals ZooKeeper gives. In the mixed ensembles the expectation is the ZooKeeper members'
 own configuration."""
 import base64
+import contextlib
 import hashlib
 import os
 import signal
 
 import pytest
 from kazoo.client import KazooClient
-from kazoo.exceptions import BadArgumentsError, NewConfigNoQuorumError, NoAuthError
+from kazoo.exceptions import BadArgumentsError, BadVersionError, NewConfigNoQuorumError, NoAuthError
 from servers import Ensemble, four_letter
 from test_ensemble import AVIARY, Members, wait_until
+from test_real_clients import zkcli
 
 SUPER = "super:reconfig-secret"
 DIGEST = base64.b64encode(hashlib.sha1(SUPER.encode()).digest()).decode()
@@ -66,6 +68,18 @@ def assert_files(members, sid, text):
     assert "dynamicConfigFile=" + os.path.abspath(dynamic) in static and "server." not in static
 
 
+@contextlib.contextmanager
+def three_aviarys(**members_options):
+    """An ensemble of three Aviarys, formed; yields its Members, leader and followers, and
+    stops it after."""
+    members = Members(**members_options)
+    try:
+        leader, followers = start_three_aviarys(members)
+        yield members, leader, followers
+    finally:
+        members.close()
+
+
 def start_three_aviarys(members):
     """Starts an Aviary on every member; returns the leader and the followers once formed."""
     ensemble = members.ensemble
@@ -81,10 +95,8 @@ def start_three_aviarys(members):
 
 @pytest.mark.timeout(300)
 def test_three_aviarys_remove_a_member_and_add_it_back():
-    members = Members(extra=EXTRA)
-    ensemble = members.ensemble
-    try:
-        leader, followers = start_three_aviarys(members)
+    with three_aviarys(extra=EXTRA) as (members, leader, followers):
+        ensemble = members.ensemble
         # The first leader gives the static configuration a version: its epoch's first zxid.
         first = config_of(ensemble, leader)
         assert version_of(first) == "100000000" and members_of(first) == [1, 2, 3]
@@ -131,8 +143,6 @@ def test_three_aviarys_remove_a_member_and_add_it_back():
                             leaving=None, new_members=None)
         assert config_of(ensemble, leader) == back, "a refused reconfig changes nothing"
         client.stop()
-    finally:
-        members.close()
 
 
 def remove_and_add_back(members, via, removed, zookeeper, aviary):
@@ -195,10 +205,8 @@ def test_an_aviary_leader_reconfigures_zookeeper_followers():
 
 @pytest.mark.timeout(300)
 def test_a_removed_aviary_leader_hands_over_to_the_member_it_names():
-    members = Members(extra=EXTRA)
-    ensemble = members.ensemble
-    try:
-        leader, followers = start_three_aviarys(members)
+    with three_aviarys(extra=EXTRA) as (members, leader, followers):
+        ensemble = members.ensemble
         client = connect(ensemble, followers[0])
         for i in range(20):
             client.create("/before-%d" % i, b"")
@@ -217,8 +225,6 @@ def test_a_removed_aviary_leader_hands_over_to_the_member_it_names():
         assert config_of(ensemble, leader) == text
         old.stop()
         client.stop()
-    finally:
-        members.close()
 
 
 @pytest.mark.timeout(300)
@@ -318,11 +324,8 @@ def test_grow_three_to_five_with_a_zookeeper_joining_and_shrink_back():
 
 @pytest.mark.timeout(300)
 def test_zkcli_reconfigures_an_ensemble_of_aviarys():
-    from test_real_clients import zkcli
-    members = Members(extra=EXTRA)
-    ensemble = members.ensemble
-    try:
-        leader, followers = start_three_aviarys(members)
+    with three_aviarys(extra=EXTRA) as (members, leader, followers):
+        ensemble = members.ensemble
         removed = followers[1]
         out = zkcli(ensemble.client_address(followers[0]), "addauth digest %s\nreconfig -remove %d\nconfig\nquit\n" % (SUPER, removed))
         text = config_of(ensemble, leader)
@@ -335,8 +338,6 @@ def test_zkcli_reconfigures_an_ensemble_of_aviarys():
         refused = zkcli(ensemble.client_address(leader), "reconfig -remove %d\nquit\n" % removed)
         assert "Insufficient permission" in refused or "NoAuth" in refused, refused
         assert config_of(ensemble, leader) == back
-    finally:
-        members.close()
 
 
 @pytest.mark.timeout(300)
@@ -400,3 +401,23 @@ def test_a_member_away_during_a_shrink_learns_the_new_configuration_from_its_pee
         client.stop()
     finally:
         members.close()
+
+
+@pytest.mark.timeout(300)
+def test_a_whole_new_membership_in_one_reconfig_with_the_version_checked():
+    with three_aviarys(extra=EXTRA) as (members, leader, followers):
+        ensemble = members.ensemble
+        client = connect(ensemble, followers[0])
+        first = config_of(ensemble, leader)
+        keep = sorted([leader, followers[0]])
+        # Non-incremental: the new membership in full, commas between the lines as zkCli sends it.
+        new_members = ",".join(server_line(ensemble, sid) for sid in keep)
+        with pytest.raises(BadVersionError):
+            client.reconfig(joining=None, leaving=None, new_members=new_members, from_config=int(version_of(first), 16) + 1)
+        data, stat = client.reconfig(joining=None, leaving=None, new_members=new_members, from_config=int(version_of(first), 16))
+        text = data.decode()
+        assert members_of(text) == keep and int(version_of(text), 16) == stat.mzxid
+        for sid in keep:
+            assert wait_until(lambda: config_of(ensemble, sid) == text), (sid, config_of(ensemble, sid))
+        client.create("/after-new-members", b"")
+        client.stop()
