@@ -34,7 +34,14 @@ struct ZnodeStore {
     private var freeRecords: [UInt32] = []
     private var arena = PayloadArena()
     /// Record numbers by path hash, linear probing; ``none`` marks an empty slot.
-    private var slots = ContiguousArray<UInt32>(repeating: ZnodeStore.none, count: 16)
+    /// The path index: each slot holds a znode's path hash (high half) and record (low half),
+    /// so that a probe compares hashes in the index itself and reads a record only when its
+    /// hash matches (a record read is a cache miss, and inserting a path probes several slots).
+    private var slots = ContiguousArray<UInt64>(repeating: ZnodeStore.emptySlot, count: 16)
+    private static let emptySlot = UInt64.max
+    @inline(__always) private static func slot(_ record: UInt32, hash: UInt32) -> UInt64 { UInt64(hash) << 32 | UInt64(record) }
+    @inline(__always) private static func record(of slot: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: slot) }
+    @inline(__always) private static func hash(of slot: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: slot >> 32) }
     /// The root's record, once there is one.
     private(set) var root = ZnodeStore.none
     /// Live znodes, the root included.
@@ -94,8 +101,8 @@ struct ZnodeStore {
         var position = home(hash, capacity)
         while true {
             let entry = slots[position]
-            if entry == Self.none { return nil }
-            if records[Int(entry)].hash == hash && matches(entry, path) { return entry }
+            if entry == Self.emptySlot { return nil }
+            if Self.hash(of: entry) == hash && matches(Self.record(of: entry), path) { return Self.record(of: entry) }
             position += 1
             if position == capacity { position = 0 }
         }
@@ -129,25 +136,27 @@ struct ZnodeStore {
         if count + 1 > slots.count * 4 / 5 { rebuildIndex(capacity: slots.count * 2) }
         let capacity = slots.count
         var position = home(hash, capacity)
-        while slots[position] != Self.none {
+        while slots[position] != Self.emptySlot {
             position += 1
             if position == capacity { position = 0 }
         }
-        slots[position] = record
+        slots[position] = Self.slot(record, hash: hash)
     }
 
     private mutating func indexRemove(_ record: UInt32) {
         let capacity = slots.count
         var hole = home(records[Int(record)].hash, capacity)
-        while slots[hole] != record {
-            if slots[hole] == Self.none { return }
+        while true {
+            let entry = slots[hole]
+            if entry == Self.emptySlot { return }
+            if Self.record(of: entry) == record { break }
             hole += 1
             if hole == capacity { hole = 0 }
         }
         // Backward shift: move later entries of the run into the hole when their home allows.
         var next = hole + 1 == capacity ? 0 : hole + 1
-        while slots[next] != Self.none {
-            let entryHome = home(records[Int(slots[next])].hash, capacity)
+        while slots[next] != Self.emptySlot {
+            let entryHome = home(Self.hash(of: slots[next]), capacity)
             let fromHome = (next - entryHome + capacity) % capacity
             let fromHole = (next - hole + capacity) % capacity
             if fromHome >= fromHole {
@@ -156,16 +165,16 @@ struct ZnodeStore {
             }
             next = next + 1 == capacity ? 0 : next + 1
         }
-        slots[hole] = Self.none
+        slots[hole] = Self.emptySlot
     }
 
     private mutating func rebuildIndex(capacity: Int) {
         let old = slots
-        slots = ContiguousArray(repeating: Self.none, count: max(16, capacity))
+        slots = ContiguousArray(repeating: Self.emptySlot, count: max(16, capacity))
         let newCapacity = slots.count
-        for entry in old where entry != Self.none {
-            var position = home(records[Int(entry)].hash, newCapacity)
-            while slots[position] != Self.none {
+        for entry in old where entry != Self.emptySlot {
+            var position = home(Self.hash(of: entry), newCapacity)
+            while slots[position] != Self.emptySlot {
                 position += 1
                 if position == newCapacity { position = 0 }
             }
