@@ -8,7 +8,7 @@ import Darwin
 /// one payload per znode in a ``PayloadArena`` (name, ``ZnodeHeader``, data), and an
 /// open-addressing index from path hashes to records.
 ///
-/// A znode costs its record, its payload rounded up to 8 bytes, and 5 to 10 bytes of index:
+/// A znode costs its record, its payload rounded up to 8 bytes, and 10 to 20 bytes of index:
 /// for a znode of 100 bytes, some 150 bytes in all, where a dictionary of objects took 400.
 ///
 /// Record numbers are reused once a znode is deleted; a number is only meaningful until the
