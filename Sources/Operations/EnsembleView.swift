@@ -97,15 +97,10 @@ public struct EnsembleView: Sendable, Equatable, Codable {
     /// Adds what the leader's `peer` word says of each member (Aviary's leaders answer it;
     /// ZooKeeper's do not, and nothing changes).
     public mutating func addLeaderView(_ peer: String) {
-        for line in peer.split(separator: "\n") {
-            var fields: [String: String] = [:]
-            for item in line.split(separator: " ") {
-                let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-                if parts.count == 2 { fields[parts[0]] = parts[1] }
-            }
-            guard let id = fields["id"].flatMap({ Int64($0) }), let index = members.firstIndex(where: { $0.id == id }) else { continue }
-            members[index].lagMillis = fields["lag_ms"].flatMap { Int64($0) }
-            members[index].heardMillisAgo = fields["heard_ms"].flatMap { Int64($0) }
+        for (id, seen) in PeerHealth.parse(peer) {
+            guard let index = members.firstIndex(where: { $0.id == id }) else { continue }
+            members[index].lagMillis = seen.lagMillis
+            members[index].heardMillisAgo = seen.heardMillisAgo
         }
     }
 

@@ -41,22 +41,7 @@ public struct EpochFiles: Sendable {
 
     /// Replaces `name` with `value`, durably.
     public func write(_ name: String, _ value: Int64) throws(RecoveryError) {
-        let path = path(name)
-        let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw RecoveryError(description: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        let bytes = Array(String(value).utf8)
-        var failure: String?
-        if SnapshotFileWriter.writeAll(descriptor, ByteBuffer(bytes: bytes), at: 0) != nil || fsync(descriptor) != 0 {
-            failure = "cannot write \(temporary): \(String(cString: strerror(errno)))"
-        }
-        close(descriptor)
-        if failure == nil && rename(temporary, path) != 0 { failure = "cannot rename \(temporary): \(String(cString: strerror(errno)))" }
-        if let failure {
-            unlink(temporary)
-            throw RecoveryError(description: failure)
-        }
-        if let error = SnapshotFileWriter.syncDirectory(directory) { throw RecoveryError(description: error) }
+        try AtomicFile.replace(path(name), with: Array(String(value).utf8))
     }
 
     /// The value in `name`; a missing file is created holding `value` ("should only happen when

@@ -77,10 +77,7 @@ def test_status_and_member_commands_on_an_ensemble_of_aviarys_and_a_zookeeper():
     members = FiveMembers()
     ensemble = members.ensemble
     try:
-        for sid in (1, 2, 3):
-            members.processes[sid] = ensemble.start_aviary(sid)
-        leader = ensemble.wait_for_leader([1, 2, 3], timeout=60)
-        assert leader is not None
+        leader = members.start_first_three()
         followers = [sid for sid in (1, 2, 3) if sid != leader]
         for sid in followers:
             assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
@@ -91,6 +88,9 @@ def test_status_and_member_commands_on_an_ensemble_of_aviarys_and_a_zookeeper():
         rows = [line.split() for line in status.stdout.splitlines()[2:] if line and line[0].isdigit()]
         assert sorted(int(row[0]) for row in rows) == [1, 2, 3] and "healthy" in status.stdout
         assert [row[3] for row in rows if int(row[0]) == leader] == ["leader"]
+        # --watch redraws the table (home, clear screen) as often as asked.
+        watched = aviary("status", ensemble.client_address(leader), "--watch", "--count", "2", "--interval", "0.2")
+        assert watched.returncode == 0 and watched.stdout.count("\x1b[H\x1b[2J") == 2, watched.stdout + watched.stderr
 
         # Add an Aviary: it joins as an observer, catches up, and is made a participant.
         members.processes[4] = ensemble.start_aviary(4)

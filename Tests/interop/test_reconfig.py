@@ -277,16 +277,21 @@ class FiveMembers(Members):
             with open(path, "w") as f:
                 f.write("\n".join(lines) + "\n")
 
+    def start_first_three(self):
+        """Starts Aviarys 1-3; returns the one that leads once they elected."""
+        for sid in (1, 2, 3):
+            self.processes[sid] = self.ensemble.start_aviary(sid)
+        leader = self.ensemble.wait_for_leader([1, 2, 3], timeout=60)
+        assert leader is not None, "servers 1-3 elected no leader"
+        return leader
+
 
 @pytest.mark.timeout(300)
 def test_grow_three_to_five_with_a_zookeeper_joining_and_shrink_back():
     members = FiveMembers()
     ensemble = members.ensemble
     try:
-        for sid in (1, 2, 3):
-            members.processes[sid] = ensemble.start_aviary(sid)
-        leader = ensemble.wait_for_leader([1, 2, 3], timeout=60)
-        assert leader is not None
+        leader = members.start_first_three()
         # The joiners find the leader and follow it without a vote, Aviary and ZooKeeper alike.
         members.processes[4] = ensemble.start_aviary(4)
         members.processes[5] = ensemble.start_zookeeper(5)
@@ -345,10 +350,7 @@ def test_a_member_is_replaced_in_one_reconfig():
     members = FiveMembers()
     ensemble = members.ensemble
     try:
-        for sid in (1, 2, 3):
-            members.processes[sid] = ensemble.start_aviary(sid)
-        leader = ensemble.wait_for_leader([1, 2, 3], timeout=60)
-        assert leader is not None
+        leader = members.start_first_three()
         members.processes[4] = ensemble.start_aviary(4)
         assert ensemble.wait_for_mode(4, ("follower",), timeout=60) == "follower"
         replaced = [sid for sid in (1, 2, 3) if sid != leader][0]

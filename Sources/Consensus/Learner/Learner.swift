@@ -273,6 +273,10 @@ public struct Learner: Sendable {
                     } else {
                         reconfigs[head.header.zxid] = nil
                     }
+                } else {
+                    // A COMMIT that is not for the head applies nothing (as ZooKeeper's learner);
+                    // its activation is not kept either, so a leader cannot grow the table.
+                    activations[packet.zxid] = nil
                 }
             } else {
                 committedWhileSyncing.append(packet.zxid)

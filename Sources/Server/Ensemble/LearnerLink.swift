@@ -284,6 +284,7 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
                 // A reconfig that changes this server's role or leader ends this link; the new
                 // role starts at once (`Follower.processPacket` throws "changes proposed in reconfig").
                 if peer.activate(config, designatedLeader: designated, zxid: zxid, currentLeader: leaderId) {
+                    peer.designatedLeader = designated
                     return end("changes proposed in reconfig")
                 }
             case .handOver(let target):

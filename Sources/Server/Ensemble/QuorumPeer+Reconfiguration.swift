@@ -3,6 +3,7 @@ import Consensus
 import DataTree
 import Foundation
 import Logging
+import Storage
 
 /// Dynamic reconfiguration on a member (`QuorumPeer.setLastSeenQuorumVerifier`,
 /// `processReconfig`): the configuration in force and the last seen, their files beside
@@ -23,8 +24,8 @@ extension QuorumPeer {
 
     /// Puts `text` in force when it is newer than the configuration in force
     /// (`processReconfig`), with the leader it names, if any. Returns whether this member's
-    /// role or leader changes with it: it must then leave its leader (or its leadership) and
-    /// takes up its new role at once.
+    /// role or leader changes with it: it must then leave its leader (or its leadership); the
+    /// caller names the leader to take up the new role with (``designatedLeader``).
     @discardableResult
     func activate(_ text: [UInt8], designatedLeader designated: Int64?, zxid: Int64?, currentLeader: Int64) -> Bool {
         guard reconfigEnabled, let next = parse(text) else { return false }
@@ -67,7 +68,6 @@ extension QuorumPeer {
             "observers": next.observers.map { String($0.id) }.joined(separator: ","),
             "joined": joined.map(String.init).joined(separator: ","), "left": left.map(String.init).joined(separator: ","),
         ])
-        if roleChange || leaderChange { designatedLeader = designated }
         return roleChange || leaderChange
     }
 
@@ -93,19 +93,12 @@ extension QuorumPeer {
         if membership.version == lastSeenMembership.version { unlink(DynamicConfigFile.nextPath(forConfig: config)) }
     }
 
-    /// Writes `text` to `path` atomically (a temporary file, fsynced, renamed), as
-    /// ZooKeeper's `AtomicFileWritingIdiom`; a failure is logged.
+    /// Writes `text` to `path` atomically (``AtomicFile``); a failure is logged.
     private func write(_ text: String, to path: String) {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { return logger.error("cannot write \(path): \(String(cString: strerror(errno)))") }
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard written == bytes.count, synced, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            return logger.error("cannot write \(path): \(String(cString: strerror(errno)))")
+        do {
+            try AtomicFile.replace(path, with: Array(text.utf8))
+        } catch {
+            logger.error("\(error)")
         }
     }
 }

@@ -97,8 +97,8 @@ final class QuorumPeer: @unchecked Sendable {
         election.newerConfiguration = { [unowned self] text in
             // A member that was away during a reconfig learns it from its peers' notifications
             // and elects with it (`processReconfig` from `WorkerReceiver`).
+            // No leader is named: the election goes on and decides.
             _ = activate(Array(text.utf8), designatedLeader: nil, zxid: nil, currentLeader: -1)
-            designatedLeader = nil  // no leader is named: the election decides
         }
         try await election.listen(host: config.quorumListenOnAllIPs ? "0.0.0.0" : me.host, port: me.electionPort)
         try await server.coreLoop.submit { [self] in
@@ -302,21 +302,17 @@ final class QuorumPeer: @unchecked Sendable {
     private(set) var leaderPeerView: (text: String, at: Int64)?
     private var peerViewTask: RepeatedTask?
 
-    /// Fetches the leader's `peer` each tick while this server learns from it.
+    /// Fetches the leader's `peer` each tick while this server follows or observes it.
     private func followLeaderPeerView() {
         peerViewTask?.cancel()
         leaderPeerView = nil
-        guard case .following(let leaderId) = state, let leader = membership.servers[leaderId] ?? lastSeenMembership.servers[leaderId],
-              let port = leader.clientPort else { return followObservedLeaderPeerView() }
-        schedulePeerView(host: leader.clientAddress.flatMap { $0 == "0.0.0.0" ? nil : $0 } ?? leader.host, port: port)
-    }
-
-    private func followObservedLeaderPeerView() {
-        guard case .observing(let leaderId) = state, let leader = membership.servers[leaderId], let port = leader.clientPort else { return }
-        schedulePeerView(host: leader.clientAddress.flatMap { $0 == "0.0.0.0" ? nil : $0 } ?? leader.host, port: port)
-    }
-
-    private func schedulePeerView(host: String, port: Int) {
+        let leaderId: Int64
+        switch state {
+        case .following(let id), .observing(let id): leaderId = id
+        case .looking, .leading: return
+        }
+        guard let leader = membership.servers[leaderId] ?? lastSeenMembership.servers[leaderId], let port = leader.clientPort else { return }
+        let host = leader.clientAddress.flatMap { $0 == "0.0.0.0" ? nil : $0 } ?? leader.host
         let interval = TimeAmount.milliseconds(Int64(max(server.configuration.tickTime, 1000)))
         let loop = server.coreLoop
         peerViewTask = loop.scheduleRepeatedTask(initialDelay: .zero, delay: interval) { [weak self] task in
@@ -333,7 +329,7 @@ final class QuorumPeer: @unchecked Sendable {
     /// The learner is synchronized with its leader in `epoch`: vote with it from now on.
     func serving(epoch: Int64) {
         election.updatePeerEpoch(epoch)
-        if state != .leading { followLeaderPeerView() }
+        followLeaderPeerView()
         if let since = unavailableSince {
             unavailableSince = nil
             let millis = Int64((DispatchTime.now().uptimeNanoseconds - since) / 1_000_000)
