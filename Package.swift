@@ -27,14 +27,15 @@ let package = Package(
     targets: [
         .target(name: "Jute", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "ZooKeeperProtocol", dependencies: ["Jute", .product(name: "NIOCore", package: "swift-nio")]),
-        .target(name: "CAviaryCRC32"),
-        .target(name: "DataTree", dependencies: ["ZooKeeperProtocol", "Jute", "CAviaryCRC32"]),
+        .target(name: "CAviaryChecksums"),
+        .target(name: "CAviaryPrefetch"),
+        .target(name: "DataTree", dependencies: ["ZooKeeperProtocol", "Jute", "CAviaryChecksums", "CAviaryPrefetch", .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "Configuration"),
         .target(name: "Consensus", dependencies: ["ZooKeeperProtocol", "Jute", .product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "Storage",
             dependencies: [
-                "DataTree", "ZooKeeperProtocol", "Jute",
+                "DataTree", "ZooKeeperProtocol", "Jute", "CAviaryChecksums",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -84,6 +85,7 @@ let package = Package(
         ),
         .testTarget(name: "JuteTests", dependencies: ["Jute"]),
         .testTarget(name: "ZooKeeperProtocolTests", dependencies: ["ZooKeeperProtocol"], exclude: ["Fixtures"]),
+        .testTarget(name: "CAviaryChecksumsTests", dependencies: ["CAviaryChecksums"]),
         .testTarget(name: "DataTreeTests", dependencies: ["DataTree"]),
         .testTarget(name: "ServerCoreTests", dependencies: ["ServerCore", "DataTree", "ZooKeeperProtocol", "Configuration"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),

@@ -32,6 +32,13 @@ public struct DataTreeBuilder {
         store.reserve(expectedNodes)
     }
 
+    /// Says that the znode at `path` comes next (after the one about to be added), so that its
+    /// place in the path index is fetched from memory meanwhile. (Mutating only so that a
+    /// caller in another module passes the builder in place instead of copying it.)
+    public mutating func prefetch(path: UnsafeRawBufferPointer) {
+        store.prefetchSlot(hash: ZnodeStore.hash(path))
+    }
+
     /// Adds a znode read from a snapshot; its path is empty (or "/") for the root.
     public mutating func add(path: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?, aclReference: Int64,
                              stat: StatPersisted) throws(DataTreeError) {

@@ -1,3 +1,4 @@
+import CAviaryPrefetch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -108,6 +109,15 @@ struct ZnodeStore {
         }
     }
 
+    /// Starts bringing in the index slot where a path with `hash` would go (a cache miss in an
+    /// index of a million paths), for a lookup or insert that comes a little later.
+    func prefetchSlot(hash: UInt32) {
+        slots.withUnsafeBufferPointer { slots in
+            guard let base = slots.baseAddress else { return }
+            aviary_prefetch_for_write(base + home(hash, slots.count))
+        }
+    }
+
     /// Whether `record` is the znode at `path`: compares names up the parent chain.
     private func matches(_ record: UInt32, _ path: UnsafeRawBufferPointer) -> Bool {
         guard let base = path.baseAddress else { return false }
@@ -211,12 +221,28 @@ struct ZnodeStore {
     /// changes. Without a closure, so that a caller holding the store in a class reads it
     /// in place instead of copying it.
     func bytes(_ record: UInt32) -> (name: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer?) {
+        let (name, _, data) = parts(record)
+        return (name, data)
+    }
+
+    /// The znode's name, header and data in place (data nil for null data), from one reading
+    /// of its payload; valid until the store next changes.
+    func parts(_ record: UInt32) -> (name: UnsafeRawBufferPointer, header: ZnodeHeader, data: UnsafeRawBufferPointer?) {
         let parts = layout(record)
         var p = UnsafePointer<UInt8>(parts.base.assumingMemoryBound(to: UInt8.self))
         let length = Int(truncatingIfNeeded: ZnodeHeader.take(&p))
         let name = UnsafeRawBufferPointer(start: p, count: length)
-        guard parts.header.dataLength >= 0 else { return (name, nil) }
-        return (name, UnsafeRawBufferPointer(start: parts.base + parts.dataOffset, count: parts.header.dataLength))
+        guard parts.header.dataLength >= 0 else { return (name, parts.header, nil) }
+        return (name, parts.header, UnsafeRawBufferPointer(start: parts.base + parts.dataOffset, count: parts.header.dataLength))
+    }
+
+    /// The zxid that created the znode, read without decoding the rest of its header.
+    func czxid(_ record: UInt32) -> Int64 {
+        var p = UnsafePointer<UInt8>(arena.pointer(records[Int(record)].payload).assumingMemoryBound(to: UInt8.self))
+        let nameLength = Int(truncatingIfNeeded: ZnodeHeader.take(&p))
+        p += nameLength + 1  // the name, then the header's flag byte
+        _ = ZnodeHeader.take(&p)  // data length
+        return ZnodeHeader.takeZigZag(&p)
     }
 
     /// The znode's data (nil for null data).

@@ -1,3 +1,5 @@
+import CAviaryChecksums
+
 /// Adler-32, the checksum ZooKeeper puts on every log record and snapshot.
 public struct Adler32: Sendable {
     private var a: UInt32 = 1
@@ -24,39 +26,13 @@ public struct Adler32: Sendable {
         }
     }
 
-    /// Adds the bytes of a contiguous buffer (the fast path).
-    ///
-    /// Eight bytes at a time: `b` gains `8a` plus the bytes weighted 8 down to 1, which is
-    /// what eight single steps add, without each step waiting on the one before.
+    /// Adds the bytes of a contiguous buffer (the fast path: 32 bytes a step in vectors where
+    /// the CPU has AVX2, see `CAviaryChecksums`).
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress else { return }
-        var offset = 0
-        let count = bytes.count
-        while offset < count {
-            let end = min(offset + Self.blockSize, count)
-            var a = self.a
-            var b = self.b
-            while offset + 8 <= end {
-                let x0 = UInt32(base.load(fromByteOffset: offset, as: UInt8.self))
-                let x1 = UInt32(base.load(fromByteOffset: offset + 1, as: UInt8.self))
-                let x2 = UInt32(base.load(fromByteOffset: offset + 2, as: UInt8.self))
-                let x3 = UInt32(base.load(fromByteOffset: offset + 3, as: UInt8.self))
-                let x4 = UInt32(base.load(fromByteOffset: offset + 4, as: UInt8.self))
-                let x5 = UInt32(base.load(fromByteOffset: offset + 5, as: UInt8.self))
-                let x6 = UInt32(base.load(fromByteOffset: offset + 6, as: UInt8.self))
-                let x7 = UInt32(base.load(fromByteOffset: offset + 7, as: UInt8.self))
-                b &+= 8 &* a &+ 8 &* x0 &+ 7 &* x1 &+ 6 &* x2 &+ 5 &* x3 &+ 4 &* x4 &+ 3 &* x5 &+ 2 &* x6 &+ x7
-                a &+= x0 &+ x1 &+ x2 &+ x3 &+ x4 &+ x5 &+ x6 &+ x7
-                offset += 8
-            }
-            while offset < end {
-                a &+= UInt32(base.load(fromByteOffset: offset, as: UInt8.self))
-                b &+= a
-                offset += 1
-            }
-            self.a = a % Self.modulus
-            self.b = b % Self.modulus
-        }
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        let value = aviary_adler32(b << 16 | a, base, bytes.count)
+        a = value & 0xFFFF
+        b = value >> 16
     }
 
     /// The checksum so far, as ZooKeeper stores it (a long holding the 32-bit value).

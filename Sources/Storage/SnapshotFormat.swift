@@ -18,14 +18,12 @@ public final class SnapshotSerializer {
     /// The zxid the snapshot is named after: the last one applied when it began.
     public let zxid: Int64
     private let sessions: [Int64: Int32]
-    /// The znodes whose children are being written: each one's path as the snapshot spells it
-    /// (the root's is empty), its children, and the next of them to write.
-    private var stack: [(path: [UInt8], children: [ZnodeHandle], next: Int)] = []
-    private var started = false
+    /// Where the walk of the tree stands between chunks.
+    private var walk = SnapshotWalk()
     /// Whether every znode has been written.
-    public private(set) var isFinished = false
+    public var isFinished: Bool { walk.isFinished }
     /// How many znodes were written.
-    public private(set) var nodeCount = 0
+    public var nodeCount: Int { walk.nodeCount }
 
     /// For a SNAP stream, whose ACL cache goes first: the lists there were when it began.
     private let streamedACLs: [Int64: [ACL]]?
@@ -51,22 +49,6 @@ public final class SnapshotSerializer {
         tree.holdACLs(false)
     }
 
-    /// Writes one znode whose snapshot path is `path`; keeps its children for later.
-    private func write(path: [UInt8], _ node: Znode, to writer: inout JuteWriter) {
-        var aclReference = node.aclReference
-        if let streamedACLs, aclReference != ACLCache.openUnsafeReference, streamedACLs[aclReference] == nil {
-            if node.stat.czxid > zxid { return }
-            aclReference = ACLCache.openUnsafeReference
-        }
-        writer.writeInt(Int32(truncatingIfNeeded: path.count))
-        writer.buffer.writeBytes(path)
-        tree.writeData(of: node, to: &writer)
-        writer.writeLong(aclReference)
-        writer.write(node.stat)
-        nodeCount += 1
-        if node.childCount > 0 { stack.append((path, tree.childHandles(of: node), 0)) }
-    }
-
     /// Serializes up to `maximumNodes` more znodes; the last chunk ends with the "/" marker.
     ///
     /// The walk holds znodes by handle, not by path: no path is looked up, and a znode deleted
@@ -88,36 +70,7 @@ public final class SnapshotSerializer {
 
     /// Like ``nextChunk(maximumNodes:)``, appending to `buffer` instead.
     public func appendChunk(maximumNodes: Int, to buffer: inout ByteBuffer) {
-        // The writer takes the only reference, so that writing does not copy the buffer.
-        var writer = JuteWriter(buffer)
-        buffer = ByteBuffer()
-        defer { buffer = writer.buffer }
-        var budget = maximumNodes
-        if !started {
-            started = true
-            if let root = tree.rootHandle, let node = tree.node(root) { write(path: [], node, to: &writer); budget -= 1 }
-        }
-        var childPath: [UInt8] = []
-        while budget > 0, var top = stack.popLast() {
-            guard top.next < top.children.count else { continue }
-            let handle = top.children[top.next]
-            top.next += 1
-            guard let node = tree.node(handle) else {
-                stack.append(top)
-                continue
-            }
-            childPath.removeAll(keepingCapacity: true)
-            childPath.append(contentsOf: top.path)
-            childPath.append(UInt8(ascii: "/"))
-            tree.appendName(of: node, to: &childPath)
-            stack.append(top)
-            write(path: childPath, node, to: &writer)
-            budget -= 1
-        }
-        if stack.isEmpty && !isFinished {
-            isFinished = true
-            writer.writeString("/")
-        }
+        tree.continueSnapshot(&walk, maximumNodes: maximumNodes, streamedACLs: streamedACLs, asOf: zxid, to: &buffer)
     }
 
     /// The bytes that precede the znodes in a file: header, sessions and the ACL cache, every

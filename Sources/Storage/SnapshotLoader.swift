@@ -167,6 +167,13 @@ public enum SnapshotLoader {
                     if atEnd { throw SnapshotError(description: "it ends inside a znode") }
                     return (offset, false)
                 }
+                // The next znode's index slot is fetched while this one is added.
+                if cursor + 4 <= raw.count {
+                    let nextLength = Int(Int32(bigEndian: raw.loadUnaligned(fromByteOffset: cursor, as: Int32.self)))
+                    if nextLength > 1, cursor + 4 + nextLength <= raw.count {
+                        builder.prefetch(path: UnsafeRawBufferPointer(rebasing: raw[(cursor + 4)..<(cursor + 4 + nextLength)]))
+                    }
+                }
                 try builder.add(path: path, data: data, aclReference: acl, stat: stat)
                 offset = cursor
             }

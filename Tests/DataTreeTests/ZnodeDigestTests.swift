@@ -13,6 +13,11 @@ struct ZnodeDigestTests {
         let data = (0..<1000).map { UInt8($0 % 256) }
         let withData = path.withUnsafeBytes { p in data.withUnsafeBytes { ZnodeDigest.of(path: p, data: $0, stat: StatPersisted()) } }
         #expect(withData == ZnodeDigestTests.expectedWithData)
+        // Short data is gathered with path and stat into one buffer first:
+        // zlib.crc32(b"/123456789" + bytes(range(100)) + bytes(60)).
+        let short = (0..<100).map { UInt8($0) }
+        let withShort = path.withUnsafeBytes { p in short.withUnsafeBytes { ZnodeDigest.of(path: p, data: $0, stat: StatPersisted()) } }
+        #expect(withShort == 2_074_586_131)
     }
 
     static let expectedWithData: Int64 = 2_968_350_645
