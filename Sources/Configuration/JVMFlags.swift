@@ -21,8 +21,21 @@ public enum JVMFlags {
 
 extension ServerConfiguration {
     /// Takes the system properties that ZooKeeper reads as such: `readonlymode.enabled`
-    /// (`Boolean.getBoolean`, so only "true", in any case, turns it on).
-    public mutating func apply(systemProperties: [String: String]) {
+    /// (`Boolean.getBoolean`, so only "true", in any case, turns it on) and the TLS ones
+    /// (`zookeeper.ssl.*`, `zookeeper.client.portUnification`,
+    /// `zookeeper.X509AuthenticationProvider.superUser`) and those of authentication
+    /// (`java.security.auth.login.config`, `zookeeper.superUser`, `zookeeper.enforce.auth.*`,
+    /// `zookeeper.sessionRequireClientSASLAuth`, `zookeeper.sasl.serverconfig`), which win over
+    /// zoo.cfg's.
+    public mutating func apply(systemProperties: [String: String]) throws(ConfigurationError) {
         if let value = systemProperties["readonlymode.enabled"] { readOnlyModeEnabled = value.lowercased() == "true" }
+        for (key, value) in systemProperties.sorted(by: { $0.key < $1.key })
+        where key.hasPrefix("zookeeper.") || key == "java.security.auth.login.config" {
+            do {
+                _ = try takeSecurityKey(key, value: value)
+            } catch {
+                throw ConfigurationError(file: "SERVER_JVMFLAGS", line: 0, message: "-D\(key): \(error.description)")
+            }
+        }
     }
 }

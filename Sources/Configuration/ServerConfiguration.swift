@@ -114,6 +114,36 @@ public struct ServerConfiguration: Sendable {
     public var logMaximumBackups = 20
     /// Whether write operations are written to the audit log (`audit.enable`).
     public var auditEnabled = false
+    /// The TLS client port (`secureClientPort`); nil for none.
+    public var secureClientPort: Int?
+    public var secureClientPortAddress: String?
+    /// Whether the plaintext client port takes TLS clients too (`client.portUnification`).
+    public var clientPortUnification = false
+    /// The client ports' TLS settings (`ssl.*`).
+    public var clientSSL = SSLSettings()
+    /// The certificate subject that authenticates as `super` (ZooKeeper's
+    /// `zookeeper.X509AuthenticationProvider.superUser`).
+    public var x509SuperUser: String?
+    /// The JAAS file (`-Djava.security.auth.login.config`) whose ``saslServerSection`` lists
+    /// the SASL DIGEST-MD5 users (`user_<name>="<password>"`).
+    public var jaasConfigFile: String?
+    /// `zookeeper.sasl.serverconfig`: the JAAS section for client SASL.
+    public var saslServerSection = "Server"
+    /// `zookeeper.superUser`: the SASL identity that is a super user.
+    public var saslSuperUser: String?
+    /// `enforce.auth.enabled`: requests from a connection that has not authenticated with one
+    /// of ``enforceAuthSchemes`` are refused (SessionClosedRequireSaslAuth) and it is closed.
+    public var enforceAuthEnabled = false
+    public var enforceAuthSchemes: [String] = []
+    /// `sessionRequireClientSASLAuth`: the same as enforcing the `sasl` scheme.
+    public var sessionRequireClientSASLAuth = false
+
+    /// The schemes a connection must have authenticated with before its requests are served;
+    /// nil when nothing is enforced (ZooKeeper's `AuthenticationHelper`).
+    public var enforcedAuthSchemes: [String]? {
+        if sessionRequireClientSASLAuth { return ["sasl"] }
+        return enforceAuthEnabled ? enforceAuthSchemes : nil
+    }
     /// The configuration file's text, as read (`initial_configuration`).
     public var sourceText = ""
     /// The configuration file's path, when the server was started with one: reconfig writes

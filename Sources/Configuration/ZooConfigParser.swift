@@ -17,7 +17,7 @@ public enum ZooConfigParser {
     /// Keys ZooKeeper accepts that Aviary reads but does not act on yet.
     static let acceptedNotActedOn: [String] = [
         "admin.idleTimeout", "admin.forceHttps", "admin.portUnification", "metricsProvider.exportJvmInfo",
-        "syncEnabled", "secureClientPort", "secureClientPortAddress",
+        "syncEnabled",
         "serverCnxnFactory", "ssl.", "leaderServes", "snapSizeLimitInKb", "txnLogSizeLimitInKb",
         "zookeeper.", "jvm.", "clientCnxnSocket", "admin.enableServer", "group.", "weight.", "maxCnxns",
         "connectToLearnerMasterLimit", "multiAddress.", "sslQuorum", "portUnification",
@@ -154,12 +154,22 @@ public enum ZooConfigParser {
             case "znode.container.checkIntervalMs", "zookeeper.znode.container.checkIntervalMs":
                 config.containerCheckIntervalMs = try int(min: 1)
             default:
-                if key.hasPrefix("server.") {
+                let tookSecurityKey: Bool
+                do {
+                    tookSecurityKey = try config.takeSecurityKey(key, value: value)
+                } catch {
+                    throw fail(error.description)
+                }
+                if tookSecurityKey {
+                    continue
+                } else if key.hasPrefix("server.") {
                     try readServer(key: key, value: value, at: "\(file):\(lineNumber)", into: &config)
                 } else if key.hasPrefix("authProvider.") {
                     config.authProviders[key] = value
-                    if !value.hasSuffix("DigestAuthenticationProvider") && !value.hasSuffix("IPAuthenticationProvider") {
-                        warnings.append("\(file):\(lineNumber): \(key)=\(value) is not supported yet; only digest and ip authentication are available")
+                    let known = ["DigestAuthenticationProvider", "IPAuthenticationProvider", "X509AuthenticationProvider",
+                                 "SASLAuthenticationProvider"]
+                    if !known.contains(where: { value.hasSuffix($0) }) {
+                        warnings.append("\(file):\(lineNumber): \(key)=\(value) is not supported; digest, ip, x509 and sasl authentication are available")
                     }
                 } else if acceptedNotActedOn.contains(where: { $0.hasSuffix(".") ? key.hasPrefix($0) : key == $0 }) {
                     warnings.append("\(file):\(lineNumber): \(key) is accepted but not acted on yet")

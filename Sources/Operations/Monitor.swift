@@ -29,6 +29,7 @@ public enum Monitor {
             ("local_sessions", "\(core.localSessionCount)"),
             ("connection_rejected", "\(core.statistics.connectionsRejected)"),
             ("auth_failed_count", "\(core.statistics.authFailures)"),
+            ("unsuccessful_handshake", "\(core.statistics.unsuccessfulHandshakes)"),
             ("cnt_fsynctime", "\(context.fsyncCount)"),
             ("sum_fsynctime", "\(context.fsyncMillis)"),
             ("avg_fsynctime", FourLetterWords.javaDouble(context.fsyncCount == 0 ? 0

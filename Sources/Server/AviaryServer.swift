@@ -52,6 +52,8 @@ public final class AviaryServer: @unchecked Sendable {
     /// Why the server stopped on its own, if it did (a storage failure).
     public private(set) var storageFailure: String?
     var serverChannel: Channel?
+    /// The TLS client port (`secureClientPort`), when there is one.
+    var secureServerChannel: Channel?
     var metricsChannel: Channel?
     var adminChannel: Channel?
     /// Operator events; created with the loops.
@@ -69,7 +71,7 @@ public final class AviaryServer: @unchecked Sendable {
     let startedAt = AviaryServer.now().monotonicMillis
     /// `gtmk`/`stmk`: ZooKeeper's trace mask, kept for the words that show it.
     var traceMask: Int64 = 306
-    private let nextConnectionID = NIOLockedValueBox<ConnectionID>(0)
+    let nextConnectionID = NIOLockedValueBox<ConnectionID>(0)
 
     /// Opens the data directory (recovering the tree from its snapshot and logs) and
     /// prepares a server; call ``start()`` to listen. `threads` sizes the event-loop group;
@@ -119,6 +121,17 @@ public final class AviaryServer: @unchecked Sendable {
         coreConfiguration.auditEnabled = configuration.auditEnabled
         coreConfiguration.localSessionsEnabled = configuration.isDistributed && configuration.localSessionsEnabled
         coreConfiguration.localSessionsUpgradingEnabled = configuration.localSessionsUpgradingEnabled
+        do {
+            try configuration.checkEnforcedAuthentication()
+            coreConfiguration.saslUsers = try configuration.saslUsers()
+        } catch {
+            throw StartupFailure(description: error.description)
+        }
+        coreConfiguration.saslSuperUser = configuration.saslSuperUser
+        coreConfiguration.enforcedAuthSchemes = configuration.enforcedAuthSchemes
+        if let users = coreConfiguration.saslUsers {
+            logger.info("SASL DIGEST-MD5 for clients: \(users.count) users in section \(configuration.saslServerSection) of \(configuration.jaasConfigFile ?? "?")")
+        }
         tree.digestEnabled = configuration.digestEnabled
         self.coreConfiguration = coreConfiguration
         self.core = ServerCore(configuration: coreConfiguration, tree: tree, now: Self.now())
@@ -166,33 +179,25 @@ public final class AviaryServer: @unchecked Sendable {
     @discardableResult
     public func start() async throws -> SocketAddress {
         let host = configuration.clientPortAddress ?? "0.0.0.0"
+        // TLS settings that cannot be used stop the start before anything else begins.
+        let tls = try makeClientTLS()
         try await coreLoop.submit { self.openLog() }.get()
         if configuration.isDistributed, let myid = configuration.myid, let me = configuration.servers[myid] {
             let peer = try await coreLoop.submit { try QuorumPeer(server: self, myid: myid, me: me) }.get()
             try await coreLoop.submit { self.peer = peer }.get()
             try await peer.start()
         }
-        let maximumLength = configuration.juteMaxBuffer
-        let logger = self.logger
         // Clients share the core's loop: requests reach the core and replies reach the socket
         // without crossing threads.
-        let channel = try await ServerBootstrap(group: coreLoop)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { [self] channel in
-                let id = nextConnectionID.withLockedValue { $0 += 1; return $0 }
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(HandshakeActivityHandler(server: self, id: id),
-                                                                   name: HandshakeActivityHandler.name)
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumLength: maximumLength)))
-                    try channel.pipeline.syncOperations.addHandler(
-                        ClientConnectionHandler(server: self, id: id, maximumLength: maximumLength, logger: logger))
-                }
-            }
-            .bind(host: host, port: configuration.clientPort)
-            .get()
+        let channel = try await bindClientPort(host: host, port: configuration.clientPort,
+                                               tls: configuration.clientPortUnification ? tls.map { .unified($0) } : nil)
         serverChannel = channel
+        if let securePort = configuration.secureClientPort, let tls {
+            let secureHost = configuration.secureClientPortAddress ?? host
+            let secure = try await bindClientPort(host: secureHost, port: securePort, tls: .only(tls))
+            secureServerChannel = secure
+            logger.info("TLS client port bound to \(secure.localAddress?.description ?? "?") (ssl.clientAuth=\(configuration.clientSSL.clientAuth.rawValue.lowercased()))")
+        }
         if configuration.metricsPort > 0 {
             let host = configuration.metricsHost ?? "0.0.0.0"
             do {
@@ -279,6 +284,7 @@ public final class AviaryServer: @unchecked Sendable {
         }.get()
         if let peer { await peer.election.close() }
         try? await serverChannel?.close()
+        try? await secureServerChannel?.close()
         try? await metricsChannel?.close()
         try? await adminChannel?.close()
         let open = try await coreLoop.submit { Array(self.channels.values) }.get()

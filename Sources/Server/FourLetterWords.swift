@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import NIOCore
 import Operations
@@ -68,7 +69,7 @@ extension AviaryServer {
         context.slowFsyncCount = Int64(log?.slowSyncCount ?? 0)
         context.logWriteFailures = Int64(LogOutput.failures)
         context.responseSizes = responseSizes
-        context.initialConfiguration = configuration.sourceText
+        context.initialConfiguration = SSLSettings.redacted(configuration.sourceText)
         context.lastSnapshotZxid = files.lastSnapshotZxid
         context.lastSnapshotTimestamp = files.lastSnapshotTimestamp
         context.ensemble = peer?.figures

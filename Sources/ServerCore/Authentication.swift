@@ -2,8 +2,9 @@ import Crypto
 import Foundation
 import ZooKeeperProtocol
 
-/// The authentication schemes ZooKeeper registers by default (digest and ip), the super
-/// user, and ACL checks (`ZooKeeperServer.checkACL`, `PrepRequestProcessor.fixupACL`).
+/// The authentication schemes ZooKeeper registers by default (digest and ip), x509 (a TLS
+/// client's certificate subject, see ``X509Subject``), sasl (a SASL identity, see
+/// ``DigestMD5Server``), the super user, and ACL checks (`ZooKeeperServer.checkACL`, `PrepRequestProcessor.fixupACL`).
 public enum Authentication {
     /// `user:base64(sha1(user:password))` for `user:password`
     /// (`DigestAuthenticationProvider.generateDigest`).
@@ -33,6 +34,7 @@ public enum Authentication {
         switch id.scheme {
         case "digest": return id.id.split(separator: ":", omittingEmptySubsequences: false).count == 2
         case "ip": return IPAddressMask(id.id) != nil
+        case "x509", "sasl": return !id.id.isEmpty
         default: return false
         }
     }
@@ -45,7 +47,8 @@ public enum Authentication {
             if entry.id.scheme == "world" && entry.id.id == "anyone" {
                 result.append(entry)
             } else if entry.id.scheme == "auth" {
-                let authenticated = authInfo.filter { $0.scheme == "digest" }
+                // The schemes whose providers say they authenticate (`isAuthenticated`).
+                let authenticated = authInfo.filter { ["digest", "x509", "sasl"].contains($0.scheme) }
                 if authenticated.isEmpty { throw .invalidACL }
                 for id in authenticated { result.append(ACL(perms: entry.perms, id: id)) }
             } else if isValid(entry.id) {
@@ -70,7 +73,7 @@ public enum Authentication {
             if entry.id.scheme == "world" && entry.id.id == "anyone" { return true }
             for id in authInfo where id.scheme == entry.id.scheme {
                 switch id.scheme {
-                case "digest": if id.id == entry.id.id { return true }
+                case "digest", "x509", "sasl": if id.id == entry.id.id { return true }
                 case "ip": if IPAddressMask(entry.id.id)?.contains(id.id) == true { return true }
                 default: break
                 }

@@ -48,6 +48,13 @@ public struct ServerCore {
         case connectionActivity(ConnectionID)
         /// The connection is gone.
         case connectionClosed(ConnectionID)
+        /// The connection's TLS handshake showed who the client is: a client certificate's
+        /// subject as `x509` (and as `super` when it is the configured super user's), as
+        /// ZooKeeper's `X509AuthenticationProvider` adds them.
+        case connectionAuthenticated(ConnectionID, [Id])
+        /// The connection's TLS handshake failed or did not finish in time; the shell closes
+        /// it. `certificateRefused` when the client's certificate was the reason.
+        case handshakeFailed(ConnectionID, reason: String, certificateRefused: Bool)
         /// Every transaction up to and including `zxid` is durable.
         case logged(upTo: Int64)
         /// Time passed: expire sessions, reap containers and TTL znodes.
@@ -111,6 +118,8 @@ public struct ServerCore {
         var closingSession = false
         /// A learner: the timeout this connection asked for while its session is revalidated.
         var revalidatingTimeout: Int32?
+        /// Its SASL exchange, from its first SASL packet.
+        var sasl: DigestMD5Server?
     }
 
     /// A request as it arrived: decoded, or with the error its body gave. Held while its
@@ -170,7 +179,7 @@ public struct ServerCore {
     public internal(set) var lastPreparedZxid: Int64
     var nextContainerCheck: Int64 = 0
     /// Server-wide counters.
-    public private(set) var statistics = ServerStatistics()
+    public internal(set) var statistics = ServerStatistics()
     /// Whether clients are served; while false (an ensemble member with no quorum) a
     /// handshake closes the connection, as ZooKeeper's "ZooKeeperServer not running".
     public var serving = true
@@ -284,6 +293,16 @@ public struct ServerCore {
             handleUndecodable(id, header, error, now: now, into: &actions)
         case .connectionActivity(let id):
             if connections[id]?.handshaken == false { connections[id]?.lastHeardAt = now.monotonicMillis }
+        case .connectionAuthenticated(let id, let identities):
+            for identity in identities where !(connections[id]?.authInfo.contains(identity) ?? true) {
+                connections[id]?.authInfo.append(identity)
+            }
+        case .handshakeFailed(let id, let reason, let certificateRefused):
+            statistics.unsuccessfulHandshakes += 1
+            let address = connections[id]?.address ?? "unknown"
+            if certificateRefused { statistics.authFailures += 1 }
+            actions.append(.event("auth_failed", ["address": address, "scheme": "tls", "reason": reason]))
+            actions.append(.warn("TLS handshake with /\(address) failed: \(reason)"))
         case .connectionClosed(let id):
             if let connection = connections.removeValue(forKey: id), let session = connection.sessionId {
                 sessions.detach(session, from: id)
@@ -424,6 +443,11 @@ public struct ServerCore {
 
     mutating func handleRequest(_ id: ConnectionID, _ header: RequestHeader, _ request: Request, now: Now, into actions: inout [Action]) {
         guard let (connection, session) = admit(id, .request(header, request), now: now, into: &actions) else { return }
+        if let schemes = configuration.enforcedAuthSchemes, !request.isAuthentication,
+           !connection.authInfo.contains(where: { schemes.contains($0.scheme) }) {
+            refuseUnauthenticated(id, header, connection: connection, schemes: schemes, into: &actions)
+            return
+        }
         if !readOnly && request.createsEphemeral && sessions.isLocal(session) {
             // An ephemeral needs a global session (`checkUpgradeSession`).
             guard configuration.localSessionsUpgradingEnabled else {
@@ -455,8 +479,8 @@ public struct ServerCore {
                 actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: 0, err: KeeperError.authFailed.rawValue), .empty)))
                 actions.append(.close(id))
             }
-        case .sasl:
-            actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: 0, err: KeeperError.authFailed.rawValue), .empty)))
+        case .sasl(let token):
+            handleSASL(id, header, token: token, connection: connection, session: session, into: &actions)
         case .closeSession where sessions.isLocal(session):
             // Nothing to log: a local session ends here, in its turn after its earlier requests.
             connections[id]?.closingSession = true

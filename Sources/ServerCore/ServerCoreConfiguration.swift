@@ -31,6 +31,14 @@ public struct ServerCoreConfiguration: Sendable {
     /// Whether a local session that creates an ephemeral znode becomes global first
     /// (`localSessionsUpgradingEnabled`); otherwise the create fails with EphemeralOnLocalSession.
     public var localSessionsUpgradingEnabled = true
+    /// The SASL DIGEST-MD5 users and their passwords (the JAAS `Server` section); nil when
+    /// SASL is not configured, and SASL packets are refused.
+    public var saslUsers: [String: String]? = nil
+    /// The SASL identity that is a super user (`zookeeper.superUser`).
+    public var saslSuperUser: String? = nil
+    /// The schemes a connection must have authenticated with before its requests are served
+    /// (`enforce.auth.*`); nil when nothing is enforced.
+    public var enforcedAuthSchemes: [String]? = nil
     /// Whether this core prepares writes itself or forwards them to a leader.
     public var role: ServerCore.Role = .standalone
 

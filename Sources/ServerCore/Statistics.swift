@@ -92,8 +92,10 @@ public struct ServerStatistics: Sendable, Hashable {
     public var latency = LatencyStatistics()
     /// Connections refused (too many from one address).
     public var connectionsRejected: Int64 = 0
-    /// Authentication packets refused.
+    /// Authentication packets refused, and TLS clients whose certificate was refused.
     public var authFailures: Int64 = 0
+    /// TLS handshakes that failed or did not finish in time (`unsuccessful_handshake`).
+    public var unsuccessfulHandshakes: Int64 = 0
     /// Latency of reads and of updates, for `readlatency` and `updatelatency`.
     public var readLatency = LatencySamples()
     public var updateLatency = LatencySamples()

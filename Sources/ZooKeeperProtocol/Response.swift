@@ -34,6 +34,8 @@ public enum Response: Hashable, Sendable {
     case getEphemerals([String])
     case whoAmI([ClientInfo])
     case errorResponse(Int32)
+    /// `SetSASLResponse`: the server's next SASL token (null with an error).
+    case sasl(token: [UInt8]?)
 
     /// Encodes the body.
     public func write(to w: inout JuteWriter) {
@@ -54,6 +56,7 @@ public enum Response: Hashable, Sendable {
             w.writeInt(-1); w.writeBool(true); w.writeInt(-1)
         case .getAllChildrenNumber(let n), .errorResponse(let n): w.writeInt(n)
         case .whoAmI(let infos): w.writeVector(infos) { $0.write($1) }
+        case .sasl(let token): w.writeBuffer(token)
         }
     }
 }

@@ -38,7 +38,11 @@ struct ServerCommand: AsyncParsableCommand {
             }
             configuration.filePath = URL(fileURLWithPath: configFile).standardizedFileURL.path
         }
-        configuration.apply(systemProperties: JVMFlags.properties(ProcessInfo.processInfo.environment))
+        do {
+            try configuration.apply(systemProperties: JVMFlags.properties(ProcessInfo.processInfo.environment))
+        } catch {
+            throw StartupError("\(error)")
+        }
         var settings = LogSettings()
         settings.format = configuration.logFormat
         settings.directory = configuration.logDirectory ?? ProcessInfo.processInfo.environment["ZOO_LOG_DIR"]
@@ -65,11 +69,15 @@ struct ServerCommand: AsyncParsableCommand {
         let server: AviaryServer
         do {
             server = try AviaryServer(configuration: configuration, logger: logger)
+        } catch let failure as StartupFailure {
+            throw StartupError(failure.description)
         } catch {
             throw StartupError("cannot open the data directory: \(error)")
         }
         do {
             try await server.start()
+        } catch let failure as StartupFailure {
+            throw StartupError(failure.description)
         } catch {
             throw StartupError("cannot listen on \(configuration.clientPortAddress ?? "0.0.0.0"):\(configuration.clientPort): \(error)")
         }

@@ -12,11 +12,11 @@ struct JVMFlagsTests {
         #expect(properties["flag"] == "" && properties["Xmx1g"] == nil)
     }
 
-    @Test func readOnlyModeIsASystemPropertyAsInZooKeeper() {
+    @Test func readOnlyModeIsASystemPropertyAsInZooKeeper() throws {
         var configuration = ServerConfiguration.embeddedDefault
-        configuration.apply(systemProperties: ["readonlymode.enabled": "TRUE"])
+        try configuration.apply(systemProperties: ["readonlymode.enabled": "TRUE"])
         #expect(configuration.readOnlyModeEnabled)
-        configuration.apply(systemProperties: ["readonlymode.enabled": "yes"])
+        try configuration.apply(systemProperties: ["readonlymode.enabled": "yes"])
         #expect(!configuration.readOnlyModeEnabled, "Boolean.getBoolean takes only true")
     }
 }

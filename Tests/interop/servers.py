@@ -50,6 +50,10 @@ def aviary_binary():
 def zookeeper_classpath():
     jars = ["/usr/share/java/zookeeper.jar", "/usr/share/java/zookeeper-jute.jar", "/usr/share/java/servlet-api.jar"]
     jars += glob.glob("/usr/share/java/slf4j-simple.jar") or glob.glob("/usr/share/java/slf4j-nop.jar")
+    # Netty for TLS (NettyServerCnxnFactory, ClientCnxnSocketNetty): zookeeper.jar's manifest
+    # names most of it, but not these.
+    jars += [j for j in ("/usr/share/java/netty-resolver.jar", "/usr/share/java/netty-codec.jar",
+                         "/usr/share/java/netty-transport-native-unix-common.jar") if os.path.exists(j)]
     return ":".join(jars)
 
 
@@ -93,8 +97,10 @@ class Server:
         if self.kind == "aviary":
             command = [aviary_binary(), "server", self.config_path]
         else:
+            # As zkServer.sh does: SERVER_JVMFLAGS go on the java command line.
+            flags = (self.env or {}).get("SERVER_JVMFLAGS", "").split()
             command = ["java", "-Xmx512m", "-cp", zookeeper_classpath(), "-Dznode.container.checkIntervalMs=500",
-                       "-Dzookeeper.admin.enableServer=%s" % ("true" if self.admin_port else "false"),
+                       "-Dzookeeper.admin.enableServer=%s" % ("true" if self.admin_port else "false")] + flags + [
                        "org.apache.zookeeper.server.ZooKeeperServerMain", self.config_path]
         self.log_offset = os.path.getsize(os.path.join(self.dir, "server.log"))
         environment = dict(os.environ, **self.env) if self.env else None

@@ -1,0 +1,167 @@
+import Foundation
+
+/// A JAAS login configuration file, as Java reads one (`ConfigFile`) and ZooKeeper users write
+/// it: named sections, each a list of login modules with a control flag and `key=value`
+/// options, `//` and `/* */` comments.
+///
+///     Server {
+///         org.apache.zookeeper.server.auth.DigestLoginModule required
+///         user_super="adminsecret"
+///         user_bob="bobsecret";
+///     };
+public struct JAASConfiguration: Sendable, Equatable {
+    /// One login module of a section.
+    public struct LoginModule: Sendable, Equatable {
+        public var className: String
+        public var flag: String
+        public var options: [String: String]
+    }
+
+    /// The sections by name.
+    public var sections: [String: [LoginModule]]
+
+    /// Parses the text of a JAAS file; the error says where it stopped making sense.
+    public init(parsing text: String) throws(JAASError) {
+        var tokens = try Self.tokens(text)
+        tokens.reverse()
+        var sections: [String: [LoginModule]] = [:]
+        func next(_ expected: String) throws(JAASError) -> Token {
+            guard let token = tokens.popLast() else { throw JAASError("the file ends where \(expected) was expected") }
+            return token
+        }
+        while !tokens.isEmpty {
+            let name = try next("a section name").text
+            guard try next("{").is("{") else { throw JAASError("expected { after section \(name)") }
+            var modules: [LoginModule] = []
+            while let token = tokens.last, !token.is("}") {
+                let className = try next("a login module").text
+                let flag = try next("a control flag (required, requisite, sufficient or optional)").text
+                guard ["required", "requisite", "sufficient", "optional"].contains(flag.lowercased()) else {
+                    throw JAASError("section \(name): \(flag) is not a control flag (required, requisite, sufficient or optional)")
+                }
+                var options: [String: String] = [:]
+                while true {
+                    let key = try next("an option or ;")
+                    if key.is(";") { break }
+                    guard try next("=").is("=") else { throw JAASError("section \(name): option \(key.text) has no =") }
+                    options[key.text] = try next("the value of \(key.text)").text
+                }
+                modules.append(LoginModule(className: className, flag: flag.lowercased(), options: options))
+            }
+            guard try next("}").is("}") else { throw JAASError("section \(name) does not end with }") }
+            if tokens.last?.is(";") == true { tokens.removeLast() }
+            sections[name] = modules
+        }
+        self.sections = sections
+    }
+
+    /// The `user_<name>` passwords of a section's `DigestLoginModule` (ZooKeeper's digest users
+    /// for SASL DIGEST-MD5); empty when the section has none.
+    public func digestUsers(section: String) -> [String: String] {
+        var users: [String: String] = [:]
+        for module in sections[section] ?? [] where module.className.hasSuffix("DigestLoginModule") {
+            for (key, value) in module.options where key.hasPrefix("user_") {
+                users[String(key.dropFirst("user_".count))] = value
+            }
+        }
+        return users
+    }
+
+    /// A word, a quoted value (never punctuation, whatever it holds), or one of `{};=`.
+    private struct Token {
+        var text: String
+        var quoted = false
+        func `is`(_ punctuation: String) -> Bool { !quoted && text == punctuation }
+    }
+
+    private static func tokens(_ text: String) throws(JAASError) -> [Token] {
+        var tokens: [Token] = []
+        let characters = Array(text)
+        var index = 0
+        var word = ""
+        func flush() {
+            if !word.isEmpty { tokens.append(Token(text: word)); word = "" }
+        }
+        while index < characters.count {
+            let character = characters[index]
+            if character == "/" && index + 1 < characters.count && characters[index + 1] == "/" {
+                flush()
+                while index < characters.count && characters[index] != "\n" { index += 1 }
+                continue
+            }
+            if character == "/" && index + 1 < characters.count && characters[index + 1] == "*" {
+                flush()
+                index += 2
+                while index + 1 < characters.count && !(characters[index] == "*" && characters[index + 1] == "/") { index += 1 }
+                guard index + 1 < characters.count else { throw JAASError("a /* comment is not closed") }
+                index += 2
+                continue
+            }
+            if character == "\"" {
+                flush()
+                index += 1
+                var value = ""
+                while index < characters.count && characters[index] != "\"" {
+                    if characters[index] == "\\" && index + 1 < characters.count { index += 1 }
+                    value.append(characters[index])
+                    index += 1
+                }
+                guard index < characters.count else { throw JAASError("a quoted value is not closed") }
+                tokens.append(Token(text: value, quoted: true))
+                index += 1
+                continue
+            }
+            if "{};=".contains(character) {
+                flush()
+                tokens.append(Token(text: String(character)))
+            } else if character.isWhitespace {
+                flush()
+            } else {
+                word.append(character)
+            }
+            index += 1
+        }
+        flush()
+        return tokens
+    }
+}
+
+/// A JAAS file that cannot be read: where and why (never a password).
+public struct JAASError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension ServerConfiguration {
+    /// The SASL DIGEST-MD5 users of the JAAS file's server section, read now; nil when no JAAS
+    /// file is configured. A file that cannot be read or parsed, or that lacks the section, is
+    /// an error saying so (never showing a password).
+    public func saslUsers(readFile: (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) })
+        throws(JAASError) -> [String: String]? {
+        guard let path = jaasConfigFile else { return nil }
+        guard let text = readFile(path) else { throw JAASError("cannot read the JAAS file \(path) (java.security.auth.login.config)") }
+        let jaas: JAASConfiguration
+        do {
+            jaas = try JAASConfiguration(parsing: text)
+        } catch {
+            throw JAASError("the JAAS file \(path): \(error.description)")
+        }
+        guard jaas.sections[saslServerSection] != nil else {
+            throw JAASError("the JAAS file \(path) has no section \(saslServerSection) (zookeeper.sasl.serverconfig) for client SASL")
+        }
+        return jaas.digestUsers(section: saslServerSection)
+    }
+
+    /// Whether the enforced-authentication settings can be used, as ZooKeeper's
+    /// `AuthenticationHelper` checks them at start; the error says what to change.
+    public func checkEnforcedAuthentication() throws(JAASError) {
+        guard let schemes = enforcedAuthSchemes else { return }
+        guard !schemes.isEmpty else { throw JAASError("enforce.auth.enabled is true: enforce.auth.schemes must be configured") }
+        for scheme in schemes where !["digest", "ip", "x509", "sasl"].contains(scheme) {
+            throw JAASError("enforce.auth.schemes: authentication scheme \(scheme) is not available (digest, ip, x509, sasl)")
+        }
+        if schemes == ["sasl"] && jaasConfigFile == nil {
+            throw JAASError("enforce.auth.schemes=sasl needs a JAAS file (-Djava.security.auth.login.config) with a \(saslServerSection) section")
+        }
+    }
+}

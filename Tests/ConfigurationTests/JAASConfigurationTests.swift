@@ -1,0 +1,45 @@
+import Configuration
+import Testing
+
+struct JAASConfigurationTests {
+    @Test func readsSectionsModulesAndOptionsAsJavaDoes() throws {
+        let jaas = try JAASConfiguration(parsing: """
+            /* servers */
+            Server {
+                org.apache.zookeeper.server.auth.DigestLoginModule required
+                user_super="admin secret"
+                user_bob="p;w{}=\\"x";   // punctuation inside quotes is a value
+            };
+            Client { org.apache.zookeeper.server.auth.DigestLoginModule required username="bob" password=plain; };
+            QuorumServer {
+                org.apache.zookeeper.server.auth.DigestLoginModule sufficient user_test="t";
+            };
+            """)
+        #expect(jaas.digestUsers(section: "Server") == ["super": "admin secret", "bob": #"p;w{}="x"#])
+        #expect(jaas.sections["Client"]?.first?.options == ["username": "bob", "password": "plain"])
+        #expect(jaas.sections["QuorumServer"]?.first?.flag == "sufficient")
+        #expect(jaas.digestUsers(section: "Missing").isEmpty)
+    }
+
+    @Test func malformedFilesSayWhere() {
+        for text in ["Server {", "Server { m required user_a=\"x\" ", "Server { m mandatory; };", "Server { m required a; };",
+                     "Server { m required a=\"open", "/* open"] {
+            #expect(throws: JAASError.self, "\(text)") { try JAASConfiguration(parsing: text) }
+        }
+    }
+
+    @Test func theServerSectionAndEnforcementAreChecked() throws {
+        var (configuration, _) = try ZooConfigParser.parse("enforce.auth.enabled=true", readFile: { _ in nil })
+        #expect(throws: JAASError.self) { try configuration.checkEnforcedAuthentication() }
+        try configuration.apply(systemProperties: [
+            "java.security.auth.login.config": "/etc/jaas.conf", "zookeeper.enforce.auth.schemes": "sasl, digest",
+        ])
+        try configuration.checkEnforcedAuthentication()
+        #expect(configuration.enforcedAuthSchemes == ["sasl", "digest"])
+        let users = try configuration.saslUsers(readFile: { _ in #"Server { x.DigestLoginModule required user_bob="pw"; };"# })
+        #expect(users == ["bob": "pw"])
+        configuration.saslServerSection = "Other"
+        #expect(throws: JAASError.self) { try configuration.saslUsers(readFile: { _ in "Server { x.DigestLoginModule required; };" }) }
+        #expect(throws: JAASError.self) { try configuration.saslUsers(readFile: { _ in nil }) }
+    }
+}
