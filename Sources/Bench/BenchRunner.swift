@@ -3,6 +3,7 @@ import Histogram
 import Jute
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Server
 import ZooKeeperProtocol
 
@@ -21,7 +22,35 @@ public struct BenchOptions: Sendable {
     public var seed: UInt64 = 1
     public var root = "/aviary-bench"
     public var threads = 2
+    /// TLS to the servers (a `secureClientPort`): PEM files of the authority to trust and,
+    /// for servers that ask for one, the client's certificate and key; nil for plaintext.
+    public var tls: BenchTLS?
     public init() {}
+}
+
+/// The PEM files of a benchmark's TLS connections.
+public struct BenchTLS: Sendable {
+    public var trustedAuthority: String
+    public var certificate: String?
+    public var privateKey: String?
+    public init(trustedAuthority: String, certificate: String?, privateKey: String?) {
+        self.trustedAuthority = trustedAuthority
+        self.certificate = certificate
+        self.privateKey = privateKey
+    }
+
+    /// The client context: the server's certificate must come from the authority (its host
+    /// name is not checked: benchmarks dial addresses).
+    func makeContext() throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(trustedAuthority))
+        configuration.certificateVerification = .noHostnameVerification
+        if let certificate, let privateKey {
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: privateKey, format: .pem))
+        }
+        return try NIOSSLContext(configuration: configuration)
+    }
 }
 
 /// The outcome: throughput, latency percentiles in microseconds, errors.
@@ -72,6 +101,7 @@ public enum BenchRunner {
         let measureFrom = start + .nanoseconds(Int64(options.warmup * 1e9))
         let stopAt = measureFrom + .nanoseconds(Int64(options.duration * 1e9))
         var futures: [EventLoopFuture<ConnectionResult>] = []
+        let tlsContext = try options.tls?.makeContext()
         for index in 0..<options.connections {
             let server = options.servers[index % options.servers.count]
             let loop = group.next()
@@ -84,6 +114,9 @@ public enum BenchRunner {
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tlsContext {
+                            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tlsContext, serverHostname: nil))
+                        }
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumLength: 16 << 20)))
                         try channel.pipeline.syncOperations.addHandler(BenchConnection(settings: settings, done: promise))
                     }
@@ -136,9 +169,13 @@ public enum BenchRunner {
         let server = options.servers[0]
         let done = group.next().makePromise(of: Void.self)
         let paths = [options.root] + (0..<options.keys).map { "\(options.root)/k\($0)" }
+        let tlsContext = try options.tls?.makeContext()
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tlsContext, serverHostname: nil))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumLength: 16 << 20)))
                     try channel.pipeline.syncOperations.addHandler(SetupConnection(paths: paths, value: value, done: done))
                 }

@@ -20,6 +20,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Seed for the operation and key choices.") var seed: UInt64 = 1
     @Option(help: "The znode the benchmark's keys and created znodes go under.") var root = "/aviary-bench"
     @Option(help: "Event-loop threads of the load generator.") var threads = 2
+    @Option(help: "TLS: the PEM file of the authority the servers' certificates come from (connects with TLS, to a secureClientPort).") var tlsCa: String?
+    @Option(help: "TLS: the client's PEM certificate, for servers that ask for one.") var tlsCertificate: String?
+    @Option(help: "TLS: the client's PEM private key.") var tlsKey: String?
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
@@ -34,6 +37,12 @@ struct BenchCommand: AsyncParsableCommand {
         options.connections = connections; options.depth = depth; options.mix = mix; options.valueSize = valueSize
         options.keys = keys; options.duration = duration; options.warmup = warmup; options.rate = rate
         options.seed = seed; options.threads = threads
+        if let tlsCa {
+            guard (tlsCertificate == nil) == (tlsKey == nil) else { throw ValidationError("--tls-certificate and --tls-key go together") }
+            options.tls = BenchTLS(trustedAuthority: tlsCa, certificate: tlsCertificate, privateKey: tlsKey)
+        } else if tlsCertificate != nil || tlsKey != nil {
+            throw ValidationError("--tls-certificate and --tls-key need --tls-ca")
+        }
         guard root.hasPrefix("/"), root.count > 1, !root.hasSuffix("/") else { throw ValidationError("--root must be an absolute path such as /aviary-bench") }
         options.root = root
         let report: BenchReport

@@ -141,8 +141,9 @@ def test_refusals_are_counted_logged_and_cost_nothing_else(certs):
         # A plaintext client on the TLS-only port.
         with pytest.raises(Exception):
             RawClient("127.0.0.1:%d" % port, timeout_ms=3000)
-        # A certificate from another CA, and no certificate at all (ssl.clientAuth=need).
+        # A certificate from another CA, an expired one, and none at all (ssl.clientAuth=need).
         assert refused(certs, port, who="stranger")
+        assert refused(certs, port, who="expired")
         assert refused(certs, port, who=None)
         # A client that connects and never finishes its handshake is closed after the timeout.
         with socket.create_connection(("127.0.0.1", port), timeout=10) as stalled:
@@ -151,11 +152,14 @@ def test_refusals_are_counted_logged_and_cost_nothing_else(certs):
             assert stalled.recv(100) == b""
             assert 0.5 < time.time() - began < 5
         figures = mntr(server)
-        assert int(figures["unsuccessful_handshake"]) >= 4
+        assert int(figures["unsuccessful_handshake"]) >= 5
         assert int(figures["auth_failed_count"]) >= 1, "a refused certificate counts as a failed authentication"
         recent = json.loads(urllib.request.urlopen("http://127.0.0.1:%d/events/recent" % server.admin_port).read())
         failures = [e for e in recent if e["kind"] == "auth_failed" and e["details"].get("scheme") == "tls"]
-        assert len(failures) >= 4
+        assert len(failures) >= 5
+        reasons = " ".join(e["details"]["reason"] for e in failures)
+        assert "WRONG_VERSION_NUMBER" in reasons and "CERTIFICATE_VERIFY_FAILED" in reasons, reasons
+        assert "PEER_DID_NOT_RETURN_A_CERTIFICATE" in reasons, reasons
         assert any("did not finish" in e["details"]["reason"] for e in failures)
         assert "TLS handshake with /127.0.0.1 failed" in server.run_log()
         # Nothing else was lost: the session that was there still works.

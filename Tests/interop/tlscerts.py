@@ -27,6 +27,7 @@ class Certificates:
         self._leaf("client", "ca", CLIENT_SUBJECT, "extendedKeyUsage=clientAuth")
         self._leaf("operator", "ca", SUPER_SUBJECT, "extendedKeyUsage=clientAuth")
         self._leaf("stranger", "otherca", "/O=Somebody Else/CN=stranger", "extendedKeyUsage=clientAuth")
+        self._expired("expired", "ca", "expired client")
         for name in ("server", "client", "operator", "stranger"):
             # A PEM key store: key and certificate in one file, as ZooKeeper's PEM type reads it.
             with open(self.path(name + ".pem"), "w") as out:
@@ -47,6 +48,30 @@ class Certificates:
         _run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out", name + ".crt",
              "-days", "2", "-subj", subject, "-addext", "basicConstraints=critical,CA:TRUE",
              "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=self.dir)
+
+    def _expired(self, name, ca, common_name):
+        """A client certificate from `ca` whose validity ended yesterday (openssl 3.0 cannot
+        backdate one; Python's cryptography can)."""
+        import datetime
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+        with open(self.path(ca + ".key"), "rb") as f:
+            ca_key = serialization.load_pem_private_key(f.read(), password=None)
+        with open(self.path(ca + ".crt"), "rb") as f:
+            ca_cert = x509.load_pem_x509_certificate(f.read())
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+                .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=3)).not_valid_after(now - datetime.timedelta(days=1))
+                .sign(ca_key, hashes.SHA256()))
+        with open(self.path(name + ".key"), "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        with open(self.path(name + ".crt"), "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
 
     def _leaf(self, name, ca, subject, extension):
         _run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out", name + ".csr",

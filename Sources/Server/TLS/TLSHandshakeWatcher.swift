@@ -75,8 +75,8 @@ final class TLSHandshakeWatcher: ChannelInboundHandler {
             context.fireErrorCaught(error)
             return
         }
-        let reason = Self.describe(error)
-        fail(context, reason: reason, certificateRefused: reason.uppercased().contains("CERTIFICATE"))
+        let (reason, certificateRefused) = Self.describe(error)
+        fail(context, reason: reason, certificateRefused: certificateRefused)
     }
 
     private func fail(_ context: ChannelHandlerContext, reason: String, certificateRefused: Bool) {
@@ -87,13 +87,29 @@ final class TLSHandshakeWatcher: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    /// BoringSSL's reason, without the error stack's addresses.
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? NIOSSLError, case .handshakeFailed(let boring) = error {
-            if case .sslError(let errors) = boring, let first = errors.first { return "\(first)" }
-            return "\(boring)"
+    /// BoringSSL's reason code with what it means for an operator, and whether it was the
+    /// client's certificate that was refused.
+    static func describe(_ error: any Error) -> (reason: String, certificateRefused: Bool) {
+        if let error = error as? NIOSSLError, case .uncleanShutdown = error {
+            return ("the client closed the connection during the handshake", false)
         }
-        if let error = error as? NIOSSLError, case .uncleanShutdown = error { return "the client closed the connection during the handshake" }
-        return "\(error)"
+        let text = "\(error)"
+        guard let marker = text.range(of: "OPENSSL_internal:") else { return (text, false) }
+        let code = String(text[marker.upperBound...].prefix { $0 != ":" && $0 != " " && $0 != "," && $0 != ")" })
+        let meaning = explanations[code].map { "\(code): \($0)" } ?? code
+        return (meaning, ["CERTIFICATE_VERIFY_FAILED", "PEER_DID_NOT_RETURN_A_CERTIFICATE"].contains(code))
     }
+
+    private static let explanations: [String: String] = [
+        "WRONG_VERSION_NUMBER": "the client does not speak TLS (a plaintext client on a TLS port?)",
+        "HTTP_REQUEST": "the client sent HTTP, not TLS",
+        "CERTIFICATE_VERIFY_FAILED": "the client's certificate is not from a trusted authority, has expired or is not valid yet",
+        "PEER_DID_NOT_RETURN_A_CERTIFICATE": "the client sent no certificate and ssl.clientAuth=need",
+        "TLSV1_ALERT_UNKNOWN_CA": "the client does not trust this server's certificate",
+        "SSLV3_ALERT_BAD_CERTIFICATE": "the client refused this server's certificate",
+        "SSLV3_ALERT_CERTIFICATE_EXPIRED": "the client says this server's certificate has expired",
+        "NO_SHARED_CIPHER": "no cipher suite both sides allow (ssl.ciphersuites)",
+        "UNSUPPORTED_PROTOCOL": "no TLS version both sides allow (ssl.enabledProtocols)",
+        "TLSV1_ALERT_PROTOCOL_VERSION": "no TLS version both sides allow (ssl.enabledProtocols)",
+    ]
 }

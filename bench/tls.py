@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""TLS on the client port, Aviary beside Apache ZooKeeper 3.8 (issue 14).
+
+Starts both servers (fsync on, data on the same disk) with a secureClientPort, the same
+certificates (made by openssl for the run) and ssl.clientAuth=need; ZooKeeper with
+NettyServerCnxnFactory. Runs the same workloads with the native `aviary bench` over TLS (and
+over plaintext, for what TLS costs each server), alternating between the servers, and prints
+one table with ratios.
+
+usage: bench/tls.py [--seconds 10] [--runs 1]
+"""
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "Tests", "interop"))
+from durability import aviary_binary, running  # noqa: E402
+from servers import free_port  # noqa: E402
+from tlscerts import Certificates  # noqa: E402
+
+WORKLOADS = [
+    ("writes (set), 8 × 32 in flight", ["--mix", "set=100", "--connections", "8", "--depth", "32"]),
+    ("reads (get), 8 × 32 in flight", ["--mix", "get=100", "--connections", "8", "--depth", "32"]),
+    ("single client, 1 in flight (get)", ["--mix", "get=100", "--connections", "1", "--depth", "1"]),
+    ("single client, 1 in flight (set)", ["--mix", "set=100", "--connections", "1", "--depth", "1"]),
+]
+
+
+def tls_extra(certs, port):
+    return ("secureClientPort=%d\nserverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n"
+            "ssl.keyStore.location=%s\nssl.keyStore.type=PEM\nssl.trustStore.location=%s\nssl.trustStore.type=PEM\n"
+            "ssl.clientAuth=need\nssl.hostnameVerification=false\n"
+            "authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider\n"
+            % (port, certs.path("server.pem"), certs.path("ca.crt")))
+
+
+def bench(port, arguments, seconds, certs=None):
+    command = [aviary_binary(), "bench", "--servers", "127.0.0.1:%d" % port, "--duration", str(seconds),
+               "--warmup", "2", "--json"] + arguments
+    if certs:
+        command += ["--tls-ca", certs.path("ca.crt"), "--tls-certificate", certs.path("client.crt"),
+                    "--tls-key", certs.path("client.key")]
+    out = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=seconds * 10 + 120)
+    if out.returncode != 0:
+        raise RuntimeError(out.stdout.decode(errors="replace"))
+    return json.loads(out.stdout)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--json", default=os.path.join(HERE, "results", "tls.json"))
+    args = parser.parse_args()
+    if "AVIARY_BIN" not in os.environ:
+        subprocess.run(["swift", "build", "-c", "release"], cwd=os.path.dirname(HERE), check=True, stdout=subprocess.DEVNULL)
+    work = tempfile.mkdtemp(prefix="bench-tls-", dir=os.environ.get("BENCH_DIR"))
+    results = {}
+    try:
+        certs = Certificates(os.path.join(work, "certs"))
+        secure = {kind: free_port() for kind in ("zookeeper", "aviary")}
+        with contextlib.ExitStack() as stack:
+            servers = {kind: stack.enter_context(running(kind, tls_extra(certs, secure[kind]) + (
+                "metricsProvider.httpPort=0\n" if kind == "aviary" else ""))) for kind in ("zookeeper", "aviary")}
+            for name, arguments in WORKLOADS:
+                for transport in ("tls", "plaintext"):
+                    for _ in range(args.runs):
+                        for kind in ("zookeeper", "aviary"):
+                            if transport == "tls":
+                                report = bench(secure[kind], arguments, args.seconds, certs)
+                            else:
+                                report = bench(servers[kind][1], arguments, args.seconds)
+                            results.setdefault(name, {}).setdefault(transport, {}).setdefault(kind, []).append(report)
+                            print("%-36s %-9s %-9s %9.0f ops/s  p50 %6d µs  p99 %6d µs  errors %s" % (
+                                name, transport, kind, report["opsPerSecond"], report["latencyMicros"].get("p50", 0),
+                                report["latencyMicros"].get("p99", 0), report["errors"] or "none"), flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(os.path.dirname(args.json), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump(results, f, indent=2)
+
+    def median(name, transport, kind, key):
+        reports = results[name][transport][kind]
+        return statistics.median(r["opsPerSecond"] if key == "ops" else r["latencyMicros"].get(key, 0) for r in reports)
+    print()
+    print("| workload (TLS, clientAuth=need) | ZooKeeper ops/s | Aviary ops/s | ratio | ZooKeeper p50 µs | Aviary p50 µs "
+          "| ZooKeeper p99 µs | Aviary p99 µs | p99 ratio | plaintext ratio (ops/s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, _ in WORKLOADS:
+        zo, ao = median(name, "tls", "zookeeper", "ops"), median(name, "tls", "aviary", "ops")
+        z50, a50 = median(name, "tls", "zookeeper", "p50"), median(name, "tls", "aviary", "p50")
+        z99, a99 = median(name, "tls", "zookeeper", "p99"), median(name, "tls", "aviary", "p99")
+        plain = median(name, "plaintext", "aviary", "ops") / max(1, median(name, "plaintext", "zookeeper", "ops"))
+        print("| %s | %.0f | %.0f | %.2f× | %d | %d | %d | %d | %.2f× | %.2f× |" % (
+            name, zo, ao, ao / zo if zo else 0, z50, a50, z99, a99, a99 / z99 if z99 else 0, plain))
+
+
+if __name__ == "__main__":
+    main()
