@@ -146,8 +146,8 @@ public struct SSLSettingsError: Error, Sendable, CustomStringConvertible {
 extension ServerConfiguration {
     /// Takes a key of client TLS or authentication, from zoo.cfg or a system property (with or
     /// without `zookeeper.` in front, as ZooKeeper turns zoo.cfg keys it does not know into
-    /// system properties); false if `key` is not one. `ssl.quorum.*` is the quorum's, not taken
-    /// here.
+    /// system properties); false if `key` is not one. `ssl.quorum.*` and `sslQuorum` are the
+    /// quorum's.
     public mutating func takeSecurityKey(_ key: String, value: String) throws(SSLSettingsError) -> Bool {
         let bare = key.hasPrefix("zookeeper.") ? String(key.dropFirst("zookeeper.".count)) : key
         func bool() throws(SSLSettingsError) -> Bool {
@@ -190,11 +190,22 @@ extension ServerConfiguration {
             default: throw SSLSettingsError("expected true or false")
             }
             return true
+        case "sslQuorum":
+            sslQuorum = try bool()
+            return true
+        case "portUnification":
+            quorumPortUnification = try bool()
+            return true
+        case "sslQuorumReloadCertFiles":
+            return true  // store files are always read again when they change
         case "X509AuthenticationProvider.superUser":
             x509SuperUser = value.isEmpty ? nil : value
             return true
         default:
-            guard bare.hasPrefix("ssl."), !bare.hasPrefix("ssl.quorum.") else { return false }
+            if bare.hasPrefix("ssl.quorum.") {
+                return try quorumSSL.take(key: String(bare.dropFirst("ssl.quorum.".count)), value: value)
+            }
+            guard bare.hasPrefix("ssl.") else { return false }
             return try clientSSL.take(key: String(bare.dropFirst("ssl.".count)), value: value)
         }
     }

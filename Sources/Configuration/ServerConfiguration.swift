@@ -121,6 +121,13 @@ public struct ServerConfiguration: Sendable {
     public var clientPortUnification = false
     /// The client ports' TLS settings (`ssl.*`).
     public var clientSSL = SSLSettings()
+    /// TLS on the quorum and election ports (`sslQuorum`), with ``quorumSSL``.
+    public var sslQuorum = false
+    /// Whether the quorum and election ports take TLS and plaintext peers alike
+    /// (`portUnification`), for rolling an ensemble to TLS.
+    public var quorumPortUnification = false
+    /// The quorum's TLS settings (`ssl.quorum.*`).
+    public var quorumSSL = SSLSettings()
     /// The certificate subject that authenticates as `super` (ZooKeeper's
     /// `zookeeper.X509AuthenticationProvider.superUser`).
     public var x509SuperUser: String?

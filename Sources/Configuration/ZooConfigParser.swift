@@ -20,7 +20,7 @@ public enum ZooConfigParser {
         "syncEnabled",
         "serverCnxnFactory", "ssl.", "leaderServes", "snapSizeLimitInKb", "txnLogSizeLimitInKb",
         "zookeeper.", "jvm.", "clientCnxnSocket", "admin.enableServer", "group.", "weight.", "maxCnxns",
-        "connectToLearnerMasterLimit", "multiAddress.", "sslQuorum", "portUnification",
+        "connectToLearnerMasterLimit", "multiAddress.",
     ]
 
     /// Parses zoo.cfg text. `dataDirectoryMyid` reads the myid file once dataDir is known.

@@ -54,6 +54,9 @@ public final class AviaryServer: @unchecked Sendable {
     var serverChannel: Channel?
     /// The TLS client port (`secureClientPort`), when there is one.
     var secureServerChannel: Channel?
+    /// TLS on the quorum and election ports (`sslQuorum`, `portUnification`), when configured;
+    /// set before the quorum peer starts.
+    var quorumTLS: QuorumTLS?
     var metricsChannel: Channel?
     var adminChannel: Channel?
     /// Operator events; created with the loops.
@@ -181,6 +184,14 @@ public final class AviaryServer: @unchecked Sendable {
         let host = configuration.clientPortAddress ?? "0.0.0.0"
         // TLS settings that cannot be used stop the start before anything else begins.
         let tls = try makeClientTLS()
+        if configuration.isDistributed && (configuration.sslQuorum || configuration.quorumPortUnification) {
+            do {
+                quorumTLS = try QuorumTLS(configuration: configuration, logger: logger)
+            } catch {
+                throw StartupFailure(description: "sslQuorum: \(error)")
+            }
+            logger.info("quorum TLS: \(configuration.sslQuorum ? "on" : "accepted, not used to dial")\(configuration.quorumPortUnification ? ", plaintext peers accepted too (portUnification)" : "")")
+        }
         try await coreLoop.submit { self.openLog() }.get()
         if configuration.isDistributed, let myid = configuration.myid, let me = configuration.servers[myid] {
             let peer = try await coreLoop.submit { try QuorumPeer(server: self, myid: myid, me: me) }.get()

@@ -17,6 +17,8 @@ struct SSLSettingsTests {
             ssl.ciphersuites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
             ssl.handshakeDetectionTimeoutMillis=2000
             ssl.quorum.keyStore.location=/etc/zk/quorum.pem
+            sslQuorum=true
+            portUnification=true
             """
         let (configuration, _) = try ZooConfigParser.parse(text, readFile: { _ in nil })
         #expect(configuration.secureClientPort == 2281 && configuration.secureClientPortAddress == "127.0.0.1")
@@ -29,6 +31,8 @@ struct SSLSettingsTests {
         #expect(ssl.protocols == ["TLSv1.2", "TLSv1.3"])
         #expect(ssl.cipherSuites == ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"])
         #expect(ssl.handshakeDetectionTimeoutMillis == 2000)
+        #expect(configuration.sslQuorum && configuration.quorumPortUnification)
+        #expect(configuration.quorumSSL.keyStoreLocation == "/etc/zk/quorum.pem" && configuration.quorumSSL.clientAuth == .need)
     }
 
     @Test func defaultsAreZooKeepers() throws {

@@ -28,7 +28,13 @@ class Certificates:
         self._leaf("operator", "ca", SUPER_SUBJECT, "extendedKeyUsage=clientAuth")
         self._leaf("stranger", "otherca", "/O=Somebody Else/CN=stranger", "extendedKeyUsage=clientAuth")
         self._expired("expired", "ca", "expired client")
-        for name in ("server", "client", "operator", "stranger"):
+        # One certificate for every ensemble member (127.0.0.2-4): ZooKeeper checks the peer's
+        # address against it in both directions, and a dialling member's source address on
+        # loopback is 127.0.0.1 (localhost).
+        members = "subjectAltName=IP:127.0.0.2,IP:127.0.0.3,IP:127.0.0.4,IP:127.0.0.1,DNS:localhost"
+        self._leaf("quorum", "ca", "/O=Aviary Tests/CN=quorum", members)
+        self._leaf("intruder", "otherca", "/O=Somebody Else/CN=quorum", members)
+        for name in ("server", "client", "operator", "stranger", "quorum", "intruder"):
             # A PEM key store: key and certificate in one file, as ZooKeeper's PEM type reads it.
             with open(self.path(name + ".pem"), "w") as out:
                 for part in (name + ".key", name + ".crt"):

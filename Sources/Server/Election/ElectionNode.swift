@@ -35,6 +35,8 @@ public final class ElectionNode: @unchecked Sendable {
     private var timer: Scheduled<Void>?
     private var serverChannel: Channel?
     private var electedHandler: (@Sendable (Vote, PeerState) -> Void)?
+    /// TLS on election connections (`sslQuorum`, `portUnification`), when configured.
+    var tls: QuorumTLS?
     /// Called on the loop when, while looking, a peer's notification carries a newer
     /// configuration (``FastLeaderElection/Action/newerConfiguration(_:)``).
     public var newerConfiguration: ((String) -> Void)?
@@ -55,6 +57,7 @@ public final class ElectionNode: @unchecked Sendable {
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try tls?.addAcceptingHandlers(to: channel.pipeline.syncOperations, port: "election port")
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ElectionFrameDecoder(expectsHeader: true)))
                     try channel.pipeline.syncOperations.addHandler(ElectionConnectionHandler(node: self, peer: nil))
                 }
@@ -154,6 +157,7 @@ public final class ElectionNode: @unchecked Sendable {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try tls?.addDiallingHandlers(to: channel.pipeline.syncOperations, port: "election port")
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ElectionFrameDecoder(expectsHeader: false)))
                     try channel.pipeline.syncOperations.addHandler(ElectionConnectionHandler(node: self, peer: sid))
                 }

@@ -91,6 +91,7 @@ final class EnsembleLeader: @unchecked Sendable {
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try server.quorumTLS?.addAcceptingHandlers(to: channel.pipeline.syncOperations, port: "quorum port")
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumPacketDecoder()))
                     try channel.pipeline.syncOperations.addHandler(LearnerHandler(leader: self))
                 }

@@ -39,7 +39,7 @@ public final class ObserverNode: LeaderConnectionOwner, @unchecked Sendable {
 
     /// Connects to the leader's quorum port and syncs.
     public func connect(host: String, port: Int) async throws {
-        let channel = try await LeaderConnection.dial(host: host, port: port, on: loop, owner: self).get()
+        let channel = try await LeaderConnection.dial(host: host, port: port, on: loop, tls: nil, owner: self).get()
         try await loop.submit { [self] in
             self.channel = channel
             perform(learner.receive(.connected))

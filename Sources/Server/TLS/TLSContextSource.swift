@@ -25,15 +25,30 @@ final class TLSContextSource: Sendable {
         var checkedAt: Date
     }
 
+    /// Which end of connections the context is for.
+    enum Role: Sendable {
+        /// Accepting: asks for client certificates as `clientAuth` says.
+        case server
+        /// Dialling (a learner or an election connection): presents this server's certificate
+        /// and checks the peer's, and its address too when `hostnameVerification` is on.
+        case client
+    }
+
     private let settings: SSLSettings
+    private let role: Role
+    /// The keys' prefix, for messages: `ssl.` or `ssl.quorum.`.
+    private let prefix: String
     private let state: NIOLockedValueBox<State>
     private let onReload: @Sendable (Result<Void, TLSSetupError>) -> Void
 
     /// Loads the stores now: a server must not start with TLS settings it cannot use.
-    init(settings: SSLSettings, onReload: @escaping @Sendable (Result<Void, TLSSetupError>) -> Void) throws(TLSSetupError) {
+    init(settings: SSLSettings, role: Role = .server, prefix: String = "ssl.",
+         onReload: @escaping @Sendable (Result<Void, TLSSetupError>) -> Void) throws(TLSSetupError) {
         self.settings = settings
+        self.role = role
+        self.prefix = prefix
         self.onReload = onReload
-        let context = try Self.makeContext(settings)
+        let context = try Self.makeContext(settings, role: role, prefix: prefix)
         state = NIOLockedValueBox(State(context: context, fingerprint: Self.fingerprint(settings), checkedAt: Date()))
     }
 
@@ -50,7 +65,7 @@ final class TLSContextSource: Sendable {
         }
         guard changed else { return current }
         do {
-            let context = try Self.makeContext(settings)
+            let context = try Self.makeContext(settings, role: role, prefix: prefix)
             state.withLockedValue { $0.context = context }
             onReload(.success(()))
             return context
@@ -70,25 +85,43 @@ final class TLSContextSource: Sendable {
             }
     }
 
-    /// The server context `settings` describe.
-    static func makeContext(_ settings: SSLSettings) throws(TLSSetupError) -> NIOSSLContext {
+    /// The context `settings` describe for `role`; messages name the keys with `prefix`.
+    static func makeContext(_ settings: SSLSettings, role: Role = .server, prefix: String = "ssl.") throws(TLSSetupError) -> NIOSSLContext {
+        do {
+            return try makeContext(settings, role: role)
+        } catch {
+            // Keys are named as the operator wrote them: ssl.quorum.* for the quorum's.
+            throw TLSSetupError(error.description.replacingOccurrences(of: "ssl.", with: prefix))
+        }
+    }
+
+    private static func makeContext(_ settings: SSLSettings, role: Role) throws(TLSSetupError) -> NIOSSLContext {
         guard let keyStore = settings.keyStoreLocation else {
-            throw TLSSetupError("ssl.keyStore.location is not set: a TLS client port needs the server's key and certificate")
+            throw TLSSetupError("ssl.keyStore.location is not set: TLS needs this server's key and certificate")
         }
         let keyPassword = try password(settings.keyStorePassword, path: settings.keyStorePasswordPath, of: "ssl.keyStore")
         let (chain, key) = try loadKeyStore(keyStore, type: settings.effectiveKeyStoreType, password: keyPassword)
-        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
+        var configuration: TLSConfiguration
+        switch role {
+        case .server:
+            configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
                                                                      privateKey: .privateKey(key))
+            switch settings.clientAuth {
+            case .need: configuration.certificateVerification = .noHostnameVerification
+            case .want: configuration.certificateVerification = .optionalVerification
+            case .none: configuration.certificateVerification = .none
+            }
+        case .client:
+            configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateChain = chain.map { .certificate($0) }
+            configuration.privateKey = .privateKey(key)
+            configuration.certificateVerification = settings.hostnameVerification ? .fullVerification : .noHostnameVerification
+        }
         if let trustStore = settings.trustStoreLocation {
             let trustPassword = try password(settings.trustStorePassword, path: settings.trustStorePasswordPath, of: "ssl.trustStore")
             configuration.trustRoots = .certificates(try loadTrustStore(trustStore, type: settings.effectiveTrustStoreType, password: trustPassword))
         } else {
             configuration.trustRoots = .default
-        }
-        switch settings.clientAuth {
-        case .need: configuration.certificateVerification = .noHostnameVerification
-        case .want: configuration.certificateVerification = .optionalVerification
-        case .none: configuration.certificateVerification = .none
         }
         let versions = try settings.protocols.map { name throws(TLSSetupError) -> TLSVersion in
             guard let version = tlsVersions[name] else {

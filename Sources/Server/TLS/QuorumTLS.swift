@@ -1,0 +1,122 @@
+import Configuration
+import Logging
+import NIOCore
+import NIOSSL
+import NIOTLS
+
+/// TLS on the quorum and election ports (`sslQuorum`, `ssl.quorum.*`), as ZooKeeper's
+/// `QuorumX509Util` sets it up: every member presents its certificate both when it accepts
+/// (asking the peer for one, `ssl.quorum.clientAuth`, need by default) and when it dials
+/// (checking the peer's certificate, and its address against it unless
+/// `ssl.quorum.hostnameVerification=false`). With `portUnification`, the ports take plaintext
+/// peers too, for rolling an ensemble to TLS one member at a time.
+final class QuorumTLS: Sendable {
+    private let accepting: TLSContextSource
+    private let dialling: TLSContextSource
+    private let unified: Bool
+    /// Whether dialled connections use TLS (`sslQuorum`); with `portUnification` alone, the
+    /// ports accept TLS but this member still dials in plaintext.
+    private let diallsTLS: Bool
+    private let handshakeTimeoutMillis: Int
+    private let logger: Logger
+
+    init(configuration: ServerConfiguration, logger: Logger) throws(TLSSetupError) {
+        let onReload: @Sendable (Result<Void, TLSSetupError>) -> Void = { result in
+            switch result {
+            case .success: logger.info("quorum TLS key or trust store changed: new quorum connections use the reloaded stores")
+            case .failure(let error): logger.error("quorum TLS key or trust store changed but cannot be used, keeping the previous ones: \(error)")
+            }
+        }
+        accepting = try TLSContextSource(settings: configuration.quorumSSL, role: .server, prefix: "ssl.quorum.", onReload: onReload)
+        dialling = try TLSContextSource(settings: configuration.quorumSSL, role: .client, prefix: "ssl.quorum.", onReload: onReload)
+        unified = configuration.quorumPortUnification
+        diallsTLS = configuration.sslQuorum
+        handshakeTimeoutMillis = configuration.quorumSSL.handshakeDetectionTimeoutMillis
+        self.logger = logger
+    }
+
+    /// Adds what an accepted quorum or election connection needs in front of its handlers.
+    func addAcceptingHandlers(to pipeline: ChannelPipeline.SynchronousOperations, port: String) throws {
+        let context = accepting.context()
+        let timeout = handshakeTimeoutMillis
+        let logger = self.logger
+        let handlers: () -> [ChannelHandler] = {
+            [NIOSSLServerHandler(context: context), QuorumHandshakeWatcher(port: port, timeoutMillis: timeout, logger: logger)]
+        }
+        if unified {
+            try pipeline.addHandler(PortUnificationHandler(makeTLSHandlers: handlers))
+        } else {
+            try pipeline.addHandlers(handlers())
+        }
+    }
+
+    /// Adds what a dialled quorum or election connection needs in front of its handlers.
+    func addDiallingHandlers(to pipeline: ChannelPipeline.SynchronousOperations, port: String) throws {
+        guard diallsTLS else { return }
+        try pipeline.addHandler(try NIOSSLClientHandler(context: dialling.context(), serverHostname: nil))
+        try pipeline.addHandler(QuorumHandshakeWatcher(port: port, timeoutMillis: handshakeTimeoutMillis, logger: logger))
+    }
+}
+
+/// Logs a quorum or election connection's failed TLS handshake (a peer with the wrong
+/// credentials, a plaintext peer on a TLS-only port) and closes it; closes one whose handshake
+/// has not finished in time.
+final class QuorumHandshakeWatcher: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let port: String
+    private let timeout: TimeAmount
+    private let logger: Logger
+    private var deadline: Scheduled<Void>?
+    private var finished = false
+
+    init(port: String, timeoutMillis: Int, logger: Logger) {
+        self.port = port
+        self.timeout = .milliseconds(Int64(timeoutMillis))
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startClock(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startClock(context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { deadline?.cancel() }
+
+    private func startClock(_ context: ChannelHandlerContext) {
+        guard deadline == nil, !finished else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: timeout) {
+            let (watcher, context) = loopBound.value
+            guard !watcher.finished else { return }
+            watcher.finished = true
+            watcher.logger.warning("quorum TLS handshake with \(context.channel.remoteAddress?.description ?? "?") on the \(watcher.port) did not finish within \(watcher.timeout.nanoseconds / 1_000_000) ms; closed")
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted? = event as? TLSUserEvent {
+            finished = true
+            deadline?.cancel()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard !finished else {
+            context.fireErrorCaught(error)
+            return
+        }
+        finished = true
+        deadline?.cancel()
+        let (reason, _) = TLSHandshakeWatcher.describe(error)
+        logger.warning("quorum TLS handshake with \(context.channel.remoteAddress?.description ?? "?") on the \(port) failed: \(reason)")
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,150 @@
+"""TLS between ensemble members (issue 14): `sslQuorum` with `ssl.quorum.*` stores on the
+election and quorum ports, in an all-Aviary ensemble and mixed with Apache ZooKeeper 3.8; a
+member whose certificate comes from another authority cannot join, and says why."""
+import os
+import shutil
+import socket
+import tempfile
+import time
+
+import pytest
+
+from servers import Ensemble, four_letter
+from test_ensemble import AVIARY, ZOOKEEPERS, Members, connect, assert_follows_with
+from tlscerts import Certificates
+
+
+@pytest.fixture(scope="module")
+def certs():
+    directory = tempfile.mkdtemp(prefix="quorum-certs-")
+    try:
+        yield Certificates(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def quorum_tls(certs, keystore="quorum.pem", unified=False):
+    return ("sslQuorum=true\nserverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n"
+            "ssl.quorum.keyStore.location=%s\nssl.quorum.keyStore.type=PEM\n"
+            "ssl.quorum.trustStore.location=%s\nssl.quorum.trustStore.type=PEM\n%s"
+            % (certs.path(keystore), certs.path("ca.crt"), "portUnification=true\n" if unified else ""))
+
+
+def has_child(ensemble, sid, child):
+    """Whether server `sid` (leader or follower) has `/child` after a sync."""
+    client = connect(ensemble, sid)
+    try:
+        client.sync("/")
+        return child in client.get_children("/")
+    finally:
+        client.stop()
+
+
+@pytest.mark.timeout(300)
+def test_an_aviary_ensemble_over_tls_elects_replicates_and_fails_over(certs):
+    members = Members(extra=quorum_tls(certs))
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        processes.update({sid: ensemble.start_aviary(sid) for sid in Ensemble.HOSTS})
+        leader = ensemble.wait_for_leader(list(Ensemble.HOSTS), timeout=60)
+        assert leader is not None, members.aviary_log(1)[-3000:]
+        others = [sid for sid in Ensemble.HOSTS if sid != leader]
+        for sid in others:
+            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        client = connect(ensemble, others[0])
+        for i in range(10):
+            client.create("/over-tls-%d" % i, b"")
+        client.stop()
+        assert_follows_with(ensemble, others[1], "over-tls-9")
+        # A plaintext peer on the TLS-only quorum port is refused, and the leader says so.
+        host = Ensemble.HOSTS[leader]
+        with socket.create_connection((host, ensemble.quorum[leader]), timeout=10) as s:
+            s.sendall(b"\x00\x00\x00\x10" + b"\x00" * 16)
+            answer = b""
+            while True:  # until the leader closes the connection (a timeout fails the test)
+                chunk = s.recv(100)
+                if not chunk:
+                    break
+                answer += chunk
+            assert answer == b"" or answer.startswith(b"\x15"), "at most a TLS alert, then the close: %r" % answer
+        time.sleep(1)
+        assert "quorum TLS handshake with" in members.aviary_log(leader), members.aviary_log(leader)[-2000:]
+        processes.pop(leader).kill()
+        new_leader = ensemble.wait_for_leader(others, timeout=60)
+        assert new_leader is not None, "the survivors elected no leader over TLS"
+        processes[leader] = ensemble.start_aviary(leader)
+        client = connect(ensemble, new_leader)
+        client.create("/after-failover", b"")
+        client.stop()
+        assert_follows_with(ensemble, leader, "after-failover")
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(300)
+def test_aviary_and_zookeeper_members_speak_tls_to_each_other(certs):
+    """Two ZooKeepers with sslQuorum (and hostname verification, as by default) and one
+    Aviary: Aviary follows the ZooKeeper leader over TLS, and when that leader dies, the
+    survivors elect over TLS and Aviary follows or leads the other ZooKeeper."""
+    members = Members(extra=quorum_tls(certs))
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        leader = members.start_zookeepers()
+        members.start_aviary()
+        client = connect(ensemble, AVIARY)
+        for i in range(10):
+            client.create("/mixed-tls-%d" % i, b"x")
+        client.stop()
+        for sid in ZOOKEEPERS:
+            assert has_child(ensemble, sid, "mixed-tls-9")
+        members.kill(leader)
+        other = [sid for sid in ZOOKEEPERS if sid != leader][0]
+        new_leader = ensemble.wait_for_leader([other, AVIARY], timeout=60)
+        assert new_leader in (other, AVIARY), members.aviary_log()[-3000:]
+        client = connect(ensemble, AVIARY)
+        client.create("/after-zookeeper-leader", b"")
+        client.stop()
+        assert has_child(ensemble, other, "after-zookeeper-leader")
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(300)
+def test_an_aviary_leader_syncs_zookeeper_followers_over_tls(certs):
+    members = Members(extra=quorum_tls(certs))
+    ensemble = members.ensemble
+    try:
+        members.start_aviary_leading()
+        client = connect(ensemble, 1)
+        for i in range(10):
+            client.create("/led-over-tls-%d" % i, b"")
+        client.stop()
+        assert has_child(ensemble, 2, "led-over-tls-9") and has_child(ensemble, 3, "led-over-tls-9")
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(300)
+def test_a_member_with_another_authority_s_certificate_cannot_join(certs):
+    members = Members(extra=quorum_tls(certs))
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        # server.3's zoo.cfg names the intruder's store: signed by another CA.
+        with open(ensemble.configs[3]) as f:
+            text = f.read()
+        with open(ensemble.configs[3], "w") as f:
+            f.write(text.replace(certs.path("quorum.pem"), certs.path("intruder.pem")))
+        for sid in (1, 2):
+            processes[sid] = ensemble.start_aviary(sid)
+        leader = ensemble.wait_for_leader([1, 2], timeout=60)
+        assert leader is not None
+        processes[3] = ensemble.start_aviary(3)
+        time.sleep(6)
+        assert ensemble.mode(3) in (None, "not serving"), "a member with an untrusted certificate joined"
+        refusals = members.aviary_log(leader) + members.aviary_log(1 if leader == 2 else 2)
+        assert "quorum TLS handshake with" in refusals and "CERTIFICATE_VERIFY_FAILED" in refusals, refusals[-3000:]
+        client = connect(ensemble, leader)
+        client.create("/still-fine", b"")
+        client.stop()
+    finally:
+        members.close()
