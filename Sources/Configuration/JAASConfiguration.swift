@@ -134,7 +134,7 @@ public struct JAASError: Error, Sendable, CustomStringConvertible {
 
 extension ServerConfiguration {
     /// The SASL DIGEST-MD5 users of the JAAS file's server section, read now; nil when no JAAS
-    /// file is configured. A file that cannot be read or parsed, or that lacks the section, is
+    /// file is configured, or it has no `Server` section and no other was named. A file that cannot be read or parsed, or that lacks the section, is
     /// an error saying so (never showing a password).
     public func saslUsers(readFile: (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) })
         throws(JAASError) -> [String: String]? {
@@ -147,6 +147,9 @@ extension ServerConfiguration {
             throw JAASError("the JAAS file \(path): \(error.description)")
         }
         guard jaas.sections[saslServerSection] != nil else {
+            // As ZooKeeper's configureSaslLogin: a file without the default section (one for
+            // the quorum only) means no client SASL; a section named on purpose must be there.
+            if saslServerSection == "Server" { return nil }
             throw JAASError("the JAAS file \(path) has no section \(saslServerSection) (zookeeper.sasl.serverconfig) for client SASL")
         }
         return jaas.digestUsers(section: saslServerSection)
@@ -163,5 +166,49 @@ extension ServerConfiguration {
         if schemes == ["sasl"] && jaasConfigFile == nil {
             throw JAASError("enforce.auth.schemes=sasl needs a JAAS file (-Djava.security.auth.login.config) with a \(saslServerSection) section")
         }
+    }
+}
+
+/// What a member needs for quorum SASL: the users it accepts and the credentials it presents.
+public struct QuorumSASLCredentials: Sendable, Equatable {
+    /// The `QuorumServer` section's users (`user_<name>`).
+    public var acceptedUsers: [String: String]
+    /// The `QuorumLearner` section's `username` and `password`; nil when this member does not
+    /// authenticate when it dials.
+    public var learner: (username: String, password: String)?
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.acceptedUsers == b.acceptedUsers && a.learner?.username == b.learner?.username && a.learner?.password == b.learner?.password
+    }
+}
+
+extension ServerConfiguration {
+    /// The quorum SASL credentials from the JAAS file, read now; nil unless
+    /// `quorum.auth.enableSasl`. The sections a member needs must be there.
+    public func quorumSASLCredentials(readFile: (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) })
+        throws(JAASError) -> QuorumSASLCredentials? {
+        guard quorumSaslEnabled else { return nil }
+        guard let path = jaasConfigFile else {
+            throw JAASError("quorum.auth.enableSasl needs a JAAS file (-Djava.security.auth.login.config) with \(quorumServerLoginContext) and \(quorumLearnerLoginContext) sections")
+        }
+        guard let text = readFile(path) else { throw JAASError("cannot read the JAAS file \(path) (java.security.auth.login.config)") }
+        let jaas: JAASConfiguration
+        do {
+            jaas = try JAASConfiguration(parsing: text)
+        } catch {
+            throw JAASError("the JAAS file \(path): \(error.description)")
+        }
+        guard jaas.sections[quorumServerLoginContext] != nil else {
+            throw JAASError("the JAAS file \(path) has no section \(quorumServerLoginContext) (quorum.auth.server.saslLoginContext)")
+        }
+        var learner: (String, String)?
+        if quorumLearnerRequireSasl {
+            guard let module = jaas.sections[quorumLearnerLoginContext]?.first(where: { $0.className.hasSuffix("DigestLoginModule") }),
+                  let username = module.options["username"], let password = module.options["password"] else {
+                throw JAASError("the JAAS file \(path) has no \(quorumLearnerLoginContext) section with a DigestLoginModule username and password (quorum.auth.learnerRequireSasl)")
+            }
+            learner = (username, password)
+        }
+        return QuorumSASLCredentials(acceptedUsers: jaas.digestUsers(section: quorumServerLoginContext), learner: learner)
     }
 }

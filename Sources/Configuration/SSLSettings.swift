@@ -190,6 +190,23 @@ extension ServerConfiguration {
             default: throw SSLSettingsError("expected true or false")
             }
             return true
+        case "quorum.auth.enableSasl":
+            quorumSaslEnabled = try bool()
+            return true
+        case "quorum.auth.learnerRequireSasl":
+            quorumLearnerRequireSasl = try bool()
+            return true
+        case "quorum.auth.serverRequireSasl":
+            quorumServerRequireSasl = try bool()
+            return true
+        case "quorum.auth.learner.saslLoginContext":
+            quorumLearnerLoginContext = value.isEmpty ? "QuorumLearner" : value
+            return true
+        case "quorum.auth.server.saslLoginContext":
+            quorumServerLoginContext = value.isEmpty ? "QuorumServer" : value
+            return true
+        case "quorum.auth.kerberos.servicePrincipal", "quorum.cnxn.threads.size":
+            return true  // Kerberos is not supported; connections are not served by threads
         case "sslQuorum":
             sslQuorum = try bool()
             return true

@@ -121,6 +121,16 @@ public struct ServerConfiguration: Sendable {
     public var clientPortUnification = false
     /// The client ports' TLS settings (`ssl.*`).
     public var clientSSL = SSLSettings()
+    /// Quorum SASL (`quorum.auth.enableSasl`): DIGEST-MD5 between members, with the JAAS
+    /// sections ``quorumServerLoginContext`` (the users a member accepts) and
+    /// ``quorumLearnerLoginContext`` (the name and password it presents).
+    public var quorumSaslEnabled = false
+    /// `quorum.auth.learnerRequireSasl`: this member authenticates when it dials.
+    public var quorumLearnerRequireSasl = false
+    /// `quorum.auth.serverRequireSasl`: this member refuses peers that do not authenticate.
+    public var quorumServerRequireSasl = false
+    public var quorumLearnerLoginContext = "QuorumLearner"
+    public var quorumServerLoginContext = "QuorumServer"
     /// TLS on the quorum and election ports (`sslQuorum`), with ``quorumSSL``.
     public var sslQuorum = false
     /// Whether the quorum and election ports take TLS and plaintext peers alike

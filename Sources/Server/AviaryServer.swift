@@ -57,6 +57,8 @@ public final class AviaryServer: @unchecked Sendable {
     /// TLS on the quorum and election ports (`sslQuorum`, `portUnification`), when configured;
     /// set before the quorum peer starts.
     var quorumTLS: QuorumTLS?
+    /// Quorum SASL (`quorum.auth.enableSasl`), when configured; set before the quorum peer starts.
+    var quorumAuth: QuorumAuthentication?
     var metricsChannel: Channel?
     var adminChannel: Channel?
     /// Operator events; created with the loops.
@@ -191,6 +193,17 @@ public final class AviaryServer: @unchecked Sendable {
                 throw StartupFailure(description: "sslQuorum: \(error)")
             }
             logger.info("quorum TLS: \(configuration.sslQuorum ? "on" : "accepted, not used to dial")\(configuration.quorumPortUnification ? ", plaintext peers accepted too (portUnification)" : "")")
+        }
+        if configuration.isDistributed {
+            do {
+                if let credentials = try configuration.quorumSASLCredentials() {
+                    quorumAuth = QuorumAuthentication(credentials: credentials, serverRequired: configuration.quorumServerRequireSasl,
+                                                      logger: logger)
+                    logger.info("quorum SASL: \(credentials.acceptedUsers.count) users accepted (\(configuration.quorumServerLoginContext)), \(credentials.learner == nil ? "not authenticating when dialling" : "authenticating as \(credentials.learner?.username ?? "") when dialling"), serverRequireSasl=\(configuration.quorumServerRequireSasl)")
+                }
+            } catch {
+                throw StartupFailure(description: error.description)
+            }
         }
         try await coreLoop.submit { self.openLog() }.get()
         if configuration.isDistributed, let myid = configuration.myid, let me = configuration.servers[myid] {

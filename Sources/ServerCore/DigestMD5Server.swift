@@ -9,8 +9,15 @@ import Foundation
 /// response gets `rspauth=...` and completes the exchange with the client's identity; anything
 /// else is a failure that ends it.
 public struct DigestMD5Server: Sendable {
+    /// The client port's realm and digest-uri (`zookeeper`, `zk-sasl-md5`).
     public static let realm = "zk-sasl-md5"
     public static let digestURI = "zookeeper/zk-sasl-md5"
+    /// The quorum's (`QuorumAuth`: protocol `zookeeper-quorum`, server `zk-quorum-sasl-md5`).
+    public static let quorumRealm = "zk-quorum-sasl-md5"
+    public static let quorumDigestURI = "zookeeper-quorum/zk-quorum-sasl-md5"
+
+    private let realm: String
+    private let digestURI: String
 
     /// Why an exchange failed; says nothing of the password.
     public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -28,9 +35,12 @@ public struct DigestMD5Server: Sendable {
 
     /// `users` maps user names to passwords; `nonce` must be unpredictable (random bytes in
     /// base64, as Java's server makes it).
-    public init(users: [String: String], nonce: String) {
+    public init(users: [String: String], nonce: String, realm: String = DigestMD5Server.realm,
+                digestURI: String = DigestMD5Server.digestURI) {
         self.users = users
         self.nonce = nonce
+        self.realm = realm
+        self.digestURI = digestURI
     }
 
     /// Whether the client has been authenticated.
@@ -42,7 +52,7 @@ public struct DigestMD5Server: Sendable {
         case .start:
             guard token.isEmpty else { try fail("the first DIGEST-MD5 message is the server's") }
             stage = .challenged
-            return Array(#"realm="\#(Self.realm)",nonce="\#(nonce)",qop="auth",charset=utf-8,algorithm=md5-sess"#.utf8)
+            return Array(#"realm="\#(realm)",nonce="\#(nonce)",qop="auth",charset=utf-8,algorithm=md5-sess"#.utf8)
         case .challenged:
             return try answer(token)
         case .complete, .failed:
@@ -68,20 +78,20 @@ public struct DigestMD5Server: Sendable {
         guard nc.count == 8, UInt32(nc, radix: 16) == 1 else { try fail("nonce count \(nc) is not 00000001") }
         let qop = directives["qop"] ?? "auth"
         guard qop == "auth" else { try fail("qop \(qop) is not offered (only auth)") }
-        guard directives["digest-uri"] == Self.digestURI else {
-            try fail("digest-uri \(directives["digest-uri"] ?? "(none)") is not \(Self.digestURI)")
+        guard directives["digest-uri"] == digestURI else {
+            try fail("digest-uri \(directives["digest-uri"] ?? "(none)") is not \(digestURI)")
         }
-        let realm = directives["realm"] ?? ""
-        guard realm.isEmpty || realm == Self.realm else { try fail("realm \(realm) is not \(Self.realm)") }
+        let clientRealm = directives["realm"] ?? ""
+        guard clientRealm.isEmpty || clientRealm == realm else { try fail("realm \(clientRealm) is not \(realm)") }
         guard let password = users[username] else { try fail("no such user: \(username)") }
         let authzid = directives["authzid"]
-        let expected = Self.responseValue(username: username, realm: realm, password: password, nonce: nonce, cnonce: cnonce,
-                                          nc: nc, qop: qop, authzid: authzid, a2Prefix: "AUTHENTICATE")
+        let expected = Self.responseValue(username: username, realm: clientRealm, password: password, nonce: nonce, cnonce: cnonce,
+                                          nc: nc, qop: qop, authzid: authzid, a2Prefix: "AUTHENTICATE", digestURI: digestURI)
         guard expected == response.lowercased() else { try fail("wrong password for user \(username)") }
         stage = .complete
         authorizationID = authzid ?? username
-        let rspauth = Self.responseValue(username: username, realm: realm, password: password, nonce: nonce, cnonce: cnonce,
-                                         nc: nc, qop: qop, authzid: authzid, a2Prefix: "")
+        let rspauth = Self.responseValue(username: username, realm: clientRealm, password: password, nonce: nonce, cnonce: cnonce,
+                                         nc: nc, qop: qop, authzid: authzid, a2Prefix: "", digestURI: digestURI)
         return Array("rspauth=\(rspauth)".utf8)
     }
 
@@ -100,7 +110,7 @@ public struct DigestMD5Server: Sendable {
         return hex(Insecure.MD5.hash(data: Array("\(ha1):\(nonce):\(nc):\(cnonce):\(qop):\(ha2)".utf8)))
     }
 
-    private static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
         digest.map { String(format: "%02x", $0) }.joined()
     }
 

@@ -67,7 +67,7 @@ extension ServerCore {
     }
 
     /// A DIGEST-MD5 nonce: 32 random bytes in base64, as Java's server makes one.
-    static func saslNonce() -> String {
+    public static func saslNonce() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         return Data(bytes).base64EncodedString()

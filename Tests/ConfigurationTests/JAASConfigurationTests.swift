@@ -43,3 +43,28 @@ struct JAASConfigurationTests {
         #expect(throws: JAASError.self) { try configuration.saslUsers(readFile: { _ in nil }) }
     }
 }
+
+struct QuorumSASLCredentialsTests {
+    static let jaas = """
+        QuorumServer { org.apache.zookeeper.server.auth.DigestLoginModule required user_member="pw"; };
+        QuorumLearner { org.apache.zookeeper.server.auth.DigestLoginModule required username="member" password="pw"; };
+        """
+
+    @Test func theSectionsAMemberNeedsAreRead() throws {
+        var (configuration, _) = try ZooConfigParser.parse(
+            "quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true", readFile: { _ in nil })
+        #expect(configuration.quorumSaslEnabled && configuration.quorumLearnerRequireSasl && configuration.quorumServerRequireSasl)
+        #expect(throws: JAASError.self, "no JAAS file") { try configuration.quorumSASLCredentials(readFile: { _ in Self.jaas }) }
+        configuration.jaasConfigFile = "/etc/jaas.conf"
+        let credentials = try configuration.quorumSASLCredentials(readFile: { _ in Self.jaas })
+        #expect(credentials?.acceptedUsers == ["member": "pw"] && credentials?.learner?.username == "member")
+        #expect(throws: JAASError.self, "no QuorumLearner section") {
+            try configuration.quorumSASLCredentials(readFile: { _ in #"QuorumServer { x.DigestLoginModule required user_a="b"; };"# })
+        }
+        // Without learnerRequireSasl a member does not authenticate when it dials.
+        configuration.quorumLearnerRequireSasl = false
+        #expect(try configuration.quorumSASLCredentials(readFile: { _ in Self.jaas })?.learner == nil)
+        // A JAAS file for the quorum alone means no client SASL, as in ZooKeeper.
+        #expect(try configuration.saslUsers(readFile: { _ in Self.jaas }) == nil)
+    }
+}

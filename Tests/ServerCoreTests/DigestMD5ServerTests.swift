@@ -52,3 +52,29 @@ struct DigestMD5ServerTests {
         #expect(DigestMD5Server.directives(#"a="x\"y", b=2 ,c="""#) == ["a": #"x"y"#, "b": "2", "c": ""])
     }
 }
+
+struct DigestMD5ClientTests {
+    @Test func aClientAndAServerAgreeOnlyOnTheSamePassword() throws {
+        for (password, accepted) in [("pw", true), ("wrong", false)] {
+            var server = DigestMD5Server(users: ["member": "pw"], nonce: "n0nce", realm: DigestMD5Server.quorumRealm,
+                                         digestURI: DigestMD5Server.quorumDigestURI)
+            var client = DigestMD5Client(username: "member", password: password, cnonce: "c")
+            let challenge = try server.evaluate([])
+            let response = try client.respond(to: challenge)
+            if accepted {
+                let final = try server.evaluate(response)
+                try client.verify(final)
+                #expect(server.authorizationID == "member")
+            } else {
+                #expect(throws: DigestMD5Server.Failure.self) { try server.evaluate(response) }
+            }
+        }
+    }
+
+    @Test func aServerThatDoesNotKnowThePasswordIsFound() throws {
+        var client = DigestMD5Client(username: "member", password: "pw", cnonce: "c")
+        _ = try client.respond(to: Array(#"realm="zk-quorum-sasl-md5",nonce="n",qop="auth",charset=utf-8,algorithm=md5-sess"#.utf8))
+        #expect(throws: DigestMD5Client.Failure.self) { try client.verify(Array("rspauth=00000000000000000000000000000000".utf8)) }
+        #expect(throws: DigestMD5Client.Failure.self) { try client.respond(to: Array("qop=auth-int".utf8)) }
+    }
+}

@@ -152,7 +152,7 @@ def test_a_jaas_file_that_cannot_be_used_stops_the_start(jaas, tmp_path):
     broken = tmp_path / "broken.jaas"
     broken.write_text('Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  user_bob="%s"\n' % BOB_PASSWORD)
     for path, expected in ((str(broken), "the file ends"), (str(tmp_path / "missing.jaas"), "cannot read the JAAS file"),
-                           (jaas["client"], "has no section Server")):
+                           (jaas["client"] + " -Dzookeeper.sasl.serverconfig=ZooServer", "has no section ZooServer")):
         config = tmp_path / "zoo.cfg"
         config.write_text("dataDir=%s\nclientPort=0\nadmin.enableServer=false\nmetricsProvider.httpPort=0\n" % (tmp_path / "data"))
         from servers import aviary_binary

@@ -37,6 +37,8 @@ public final class ElectionNode: @unchecked Sendable {
     private var electedHandler: (@Sendable (Vote, PeerState) -> Void)?
     /// TLS on election connections (`sslQuorum`, `portUnification`), when configured.
     var tls: QuorumTLS?
+    /// Quorum SASL on election connections (`quorum.auth.enableSasl`), when configured.
+    var quorumAuth: QuorumAuthentication?
     /// Called on the loop when, while looking, a peer's notification carries a newer
     /// configuration (``FastLeaderElection/Action/newerConfiguration(_:)``).
     public var newerConfiguration: ((String) -> Void)?
@@ -58,6 +60,7 @@ public final class ElectionNode: @unchecked Sendable {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try tls?.addAcceptingHandlers(to: channel.pipeline.syncOperations, port: "election port")
+                    try quorumAuth?.addAcceptingHandler(to: channel.pipeline.syncOperations, afterElectionHeader: true, port: "election port")
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ElectionFrameDecoder(expectsHeader: true)))
                     try channel.pipeline.syncOperations.addHandler(ElectionConnectionHandler(node: self, peer: nil))
                 }
@@ -158,6 +161,7 @@ public final class ElectionNode: @unchecked Sendable {
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try tls?.addDiallingHandlers(to: channel.pipeline.syncOperations, port: "election port")
+                    try quorumAuth?.addDiallingHandler(to: channel.pipeline.syncOperations, afterElectionHeader: true, port: "election port")
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ElectionFrameDecoder(expectsHeader: false)))
                     try channel.pipeline.syncOperations.addHandler(ElectionConnectionHandler(node: self, peer: sid))
                 }
@@ -178,7 +182,10 @@ public final class ElectionNode: @unchecked Sendable {
                 header.encode(into: &buffer)
                 if sid > myid {
                     // The larger sid's connection survives: say who we are and let it dial back.
-                    channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
+                    // With quorum SASL the empty write after the header is held until this
+                    // member has authenticated, as ZooKeeper authenticates before it hangs up.
+                    channel.write(buffer, promise: nil)
+                    channel.writeAndFlush(channel.allocator.buffer(capacity: 0)).whenComplete { _ in channel.close(promise: nil) }
                 } else {
                     channel.writeAndFlush(buffer, promise: nil)
                     register(channel, for: sid)

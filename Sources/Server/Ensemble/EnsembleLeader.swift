@@ -92,6 +92,7 @@ final class EnsembleLeader: @unchecked Sendable {
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try server.quorumTLS?.addAcceptingHandlers(to: channel.pipeline.syncOperations, port: "quorum port")
+                    try server.quorumAuth?.addAcceptingHandler(to: channel.pipeline.syncOperations, afterElectionHeader: false, port: "quorum port")
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumPacketDecoder()))
                     try channel.pipeline.syncOperations.addHandler(LearnerHandler(leader: self))
                 }

@@ -80,7 +80,7 @@ final class LearnerLink: LeaderConnectionOwner, @unchecked Sendable {
         guard !closed else { return }
         let config = server.configuration
         let timeout = TimeAmount.milliseconds(Int64(max(1000, config.tickTime * config.initLimit)))
-        LeaderConnection.dial(host: host, port: port, on: server.coreLoop, timeout: timeout, tls: server.quorumTLS, owner: self)
+        LeaderConnection.dial(host: host, port: port, on: server.coreLoop, timeout: timeout, tls: server.quorumTLS, authentication: server.quorumAuth, owner: self)
             .whenComplete { [self] result in
                 switch result {
                 case .success(let channel):

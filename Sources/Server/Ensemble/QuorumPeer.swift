@@ -71,6 +71,7 @@ final class QuorumPeer: @unchecked Sendable {
         self.election = ElectionNode(core: core, peers: Self.electionPeers(config.membership),
                                      loop: server.coreLoop, connectTimeoutMillis: Int64(config.connectTimeoutMs), logger: server.logger)
         self.election.tls = server.quorumTLS
+        self.election.quorumAuth = server.quorumAuth
     }
 
     /// A reconfig proposed and not known to be committed when the server last ran: its

@@ -39,13 +39,14 @@ enum LeaderConnection {
     /// Connects to `host:port` on `loop` with the packet decoder and a handler reporting to
     /// `owner`; `timeout` bounds the TCP connect.
     static func dial(host: String, port: Int, on loop: EventLoop, timeout: TimeAmount? = nil, tls: QuorumTLS?,
-                     owner: LeaderConnectionOwner & Sendable) -> EventLoopFuture<Channel> {
+                     authentication: QuorumAuthentication? = nil, owner: LeaderConnectionOwner & Sendable) -> EventLoopFuture<Channel> {
         var bootstrap = ClientBootstrap(group: loop).channelOption(.tcpOption(.tcp_nodelay), value: 1)
         if let timeout { bootstrap = bootstrap.connectTimeout(timeout) }
         return bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try tls?.addDiallingHandlers(to: channel.pipeline.syncOperations, port: "quorum port")
+                    try authentication?.addDiallingHandler(to: channel.pipeline.syncOperations, afterElectionHeader: false, port: "quorum port")
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumPacketDecoder()))
                     try channel.pipeline.syncOperations.addHandler(LeaderConnectionHandler(owner))
                 }

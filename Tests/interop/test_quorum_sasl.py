@@ -1,0 +1,115 @@
+"""Quorum SASL DIGEST-MD5 between ensemble members (issue 14): `quorum.auth.enableSasl`,
+`learnerRequireSasl`, `serverRequireSasl` and the JAAS `QuorumServer` / `QuorumLearner`
+sections, as Apache ZooKeeper 3.8 reads them; Aviary and ZooKeeper members authenticate each
+other, and a member with the wrong password cannot join."""
+import os
+import shutil
+import tempfile
+import time
+
+import pytest
+
+from servers import Ensemble
+from test_ensemble import AVIARY, ZOOKEEPERS, Members, connect
+from test_quorum_tls import has_child
+
+QUORUM_SASL = "quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n"
+PASSWORD = "quorum-secret-4"
+
+
+def jaas_file(directory, name, password):
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write("""QuorumServer {
+    org.apache.zookeeper.server.auth.DigestLoginModule required
+    user_member="%s";
+};
+QuorumLearner {
+    org.apache.zookeeper.server.auth.DigestLoginModule required
+    username="member"
+    password="%s";
+};
+""" % (PASSWORD, password))
+    return path
+
+
+@pytest.fixture
+def jaas():
+    directory = tempfile.mkdtemp(prefix="quorum-jaas-")
+    yield {"good": jaas_file(directory, "good.jaas", PASSWORD), "bad": jaas_file(directory, "bad.jaas", "not-the-password")}
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def aviary_env(path):
+    return {"SERVER_JVMFLAGS": "-Djava.security.auth.login.config=" + path}
+
+
+@pytest.mark.timeout(300)
+def test_aviary_and_zookeeper_members_authenticate_each_other(jaas):
+    members = Members(extra=QUORUM_SASL, zookeeper_properties=["java.security.auth.login.config=" + jaas["good"]])
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        leader = members.start_zookeepers()
+        processes[AVIARY] = ensemble.start_aviary(AVIARY, env=aviary_env(jaas["good"]))
+        assert ensemble.wait_for_mode(AVIARY, ("follower",), timeout=60) == "follower", members.aviary_log()[-3000:]
+        assert "quorum SASL: authenticated to" in members.aviary_log()
+        client = connect(ensemble, AVIARY)
+        for i in range(5):
+            client.create("/sasl-quorum-%d" % i, b"")
+        client.stop()
+        for sid in ZOOKEEPERS:
+            assert has_child(ensemble, sid, "sasl-quorum-4")
+        members.kill(leader)
+        other = [sid for sid in ZOOKEEPERS if sid != leader][0]
+        assert ensemble.wait_for_leader([other, AVIARY], timeout=60) in (other, AVIARY), members.aviary_log()[-3000:]
+        client = connect(ensemble, AVIARY)
+        client.create("/after-zookeeper-leader", b"")
+        client.stop()
+        assert has_child(ensemble, other, "after-zookeeper-leader")
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(300)
+def test_an_aviary_leader_authenticates_zookeeper_followers(jaas):
+    members = Members(extra=QUORUM_SASL, zookeeper_properties=["java.security.auth.login.config=" + jaas["good"]])
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        processes[3] = ensemble.start_aviary(3, env=aviary_env(jaas["good"]))
+        time.sleep(1)
+        for sid in (1, 2):
+            processes[sid] = ensemble.start_zookeeper(sid, members.zookeeper_properties)
+        assert ensemble.wait_for_mode(3, ("leader",), timeout=60) == "leader", members.aviary_log(3)[-3000:]
+        for sid in (1, 2):
+            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        assert "authenticated on the quorum port" in members.aviary_log(3)
+        client = connect(ensemble, 1)
+        client.create("/led-with-sasl", b"")
+        client.stop()
+        assert has_child(ensemble, 2, "led-with-sasl")
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(300)
+def test_a_member_with_the_wrong_password_cannot_join(jaas):
+    members = Members(extra=QUORUM_SASL)
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        for sid in (1, 2):
+            processes[sid] = ensemble.start_aviary(sid, env=aviary_env(jaas["good"]))
+        leader = ensemble.wait_for_leader([1, 2], timeout=60)
+        assert leader is not None
+        processes[3] = ensemble.start_aviary(3, env=aviary_env(jaas["bad"]))
+        time.sleep(6)
+        assert ensemble.mode(3) in (None, "not serving"), "a member with the wrong quorum password joined"
+        logs = members.aviary_log(1) + members.aviary_log(2)
+        assert "quorum SASL authentication of" in logs and "wrong password for user member" in logs, logs[-3000:]
+        assert "refused this member's credentials" in members.aviary_log(3)
+        for text in (logs, members.aviary_log(3)):
+            assert PASSWORD not in text and "not-the-password" not in text
+        client = connect(ensemble, leader)
+        client.create("/still-fine", b"")
+        client.stop()
+    finally:
+        members.close()
