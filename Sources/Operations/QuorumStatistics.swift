@@ -28,6 +28,9 @@ public struct QuorumStatistics: Sendable, Hashable {
     /// again (the second when it serves as leader).
     public var unavailableTime = LatencySamples()
     public var leaderUnavailableTime = LatencySamples()
+    /// `aviary_quorum_auth_failures`: election or quorum connections refused for their TLS
+    /// handshake or quorum SASL (Aviary's own; ZooKeeper only logs them).
+    public var quorumAuthFailures: Int64 = 0
 
     public init() {}
 
@@ -44,6 +47,7 @@ public struct QuorumStatistics: Sendable, Hashable {
         counter("revalidate_count", revalidateCount, "Number of session revalidations the leader answered")
         counter("learner_proposal_received_count", learnerProposalReceivedCount, "Number of proposals this learner received")
         counter("learner_commit_received_count", learnerCommitReceivedCount, "Number of commits this learner received")
+        counter("aviary_quorum_auth_failures", quorumAuthFailures, "Election or quorum connections refused for their TLS handshake or quorum SASL")
         PrometheusExposition.summary("election_time", electionTime, help: "Time spent in leader election in milliseconds", into: &out)
         PrometheusExposition.summary("follower_sync_time", followerSyncTime, help: "Time a follower took to synchronize with its leader in milliseconds", into: &out)
         PrometheusExposition.summary("observer_sync_time", observerSyncTime, help: "Time an observer took to synchronize with its leader in milliseconds", into: &out)

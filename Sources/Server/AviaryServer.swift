@@ -188,7 +188,7 @@ public final class AviaryServer: @unchecked Sendable {
         let tls = try makeClientTLS()
         if configuration.isDistributed && (configuration.sslQuorum || configuration.quorumPortUnification) {
             do {
-                quorumTLS = try QuorumTLS(configuration: configuration, logger: logger)
+                quorumTLS = try QuorumTLS(configuration: configuration, logger: logger, report: quorumAuthFailed)
             } catch {
                 throw StartupFailure(description: "sslQuorum: \(error)")
             }
@@ -198,7 +198,7 @@ public final class AviaryServer: @unchecked Sendable {
             do {
                 if let credentials = try configuration.quorumSASLCredentials() {
                     quorumAuth = QuorumAuthentication(credentials: credentials, serverRequired: configuration.quorumServerRequireSasl,
-                                                      logger: logger)
+                                                      logger: logger, report: quorumAuthFailed)
                     logger.info("quorum SASL: \(credentials.acceptedUsers.count) users accepted (\(configuration.quorumServerLoginContext)), \(credentials.learner == nil ? "not authenticating when dialling" : "authenticating as \(credentials.learner?.username ?? "") when dialling"), serverRequireSasl=\(configuration.quorumServerRequireSasl)")
                 }
             } catch {

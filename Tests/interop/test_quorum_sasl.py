@@ -10,7 +10,7 @@ import time
 import pytest
 
 from servers import Ensemble
-from test_ensemble import AVIARY, ZOOKEEPERS, Members, connect
+from test_ensemble import AVIARY, ZOOKEEPERS, Members, connect, prometheus
 from test_quorum_tls import has_child
 
 QUORUM_SASL = "quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n"
@@ -106,6 +106,7 @@ def test_a_member_with_the_wrong_password_cannot_join(jaas):
         logs = members.aviary_log(1) + members.aviary_log(2)
         assert "quorum SASL authentication of" in logs and "wrong password for user member" in logs, logs[-3000:]
         assert "refused this member's credentials" in members.aviary_log(3)
+        assert sum(prometheus(ensemble, sid).get("aviary_quorum_auth_failures", 0) for sid in (1, 2)) >= 1
         for text in (logs, members.aviary_log(3)):
             assert PASSWORD not in text and "not-the-password" not in text
         client = connect(ensemble, leader)

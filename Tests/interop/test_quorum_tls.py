@@ -10,7 +10,7 @@ import time
 import pytest
 
 from servers import Ensemble, four_letter
-from test_ensemble import AVIARY, ZOOKEEPERS, Members, connect, assert_follows_with
+from test_ensemble import AVIARY, ZOOKEEPERS, Members, connect, assert_follows_with, prometheus
 from tlscerts import Certificates
 
 
@@ -143,6 +143,7 @@ def test_a_member_with_another_authority_s_certificate_cannot_join(certs):
         assert ensemble.mode(3) in (None, "not serving"), "a member with an untrusted certificate joined"
         refusals = members.aviary_log(leader) + members.aviary_log(1 if leader == 2 else 2)
         assert "quorum TLS handshake with" in refusals and "CERTIFICATE_VERIFY_FAILED" in refusals, refusals[-3000:]
+        assert sum(prometheus(ensemble, sid).get("aviary_quorum_auth_failures", 0) for sid in (1, 2)) >= 1
         client = connect(ensemble, leader)
         client.create("/still-fine", b"")
         client.stop()

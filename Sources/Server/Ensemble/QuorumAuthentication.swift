@@ -55,18 +55,21 @@ final class QuorumAuthentication: Sendable {
     let credentials: QuorumSASLCredentials
     let serverRequired: Bool
     let logger: Logger
+    let report: QuorumAuthFailureReport
 
-    init(credentials: QuorumSASLCredentials, serverRequired: Bool, logger: Logger) {
+    init(credentials: QuorumSASLCredentials, serverRequired: Bool, logger: Logger, report: @escaping QuorumAuthFailureReport) {
         self.credentials = credentials
         self.serverRequired = serverRequired
         self.logger = logger
+        self.report = report
     }
 
     /// On an accepted connection; `afterElectionHeader` for the election port, where the peer's
     /// initial message comes first (`QuorumCnxManager.handleConnection`).
     func addAcceptingHandler(to pipeline: ChannelPipeline.SynchronousOperations, afterElectionHeader: Bool, port: String) throws {
         try pipeline.addHandler(QuorumAuthServerHandler(users: credentials.acceptedUsers, required: serverRequired,
-                                                        skipsElectionHeader: afterElectionHeader, port: port, logger: logger))
+                                                        skipsElectionHeader: afterElectionHeader, port: port, logger: logger,
+                                                        report: report))
     }
 
     /// On a dialled connection; `afterElectionHeader` for the election port, where this
@@ -74,7 +77,8 @@ final class QuorumAuthentication: Sendable {
     func addDiallingHandler(to pipeline: ChannelPipeline.SynchronousOperations, afterElectionHeader: Bool, port: String) throws {
         guard let learner = credentials.learner else { return }
         try pipeline.addHandler(QuorumAuthLearnerHandler(username: learner.username, password: learner.password,
-                                                         afterFirstWrite: afterElectionHeader, port: port, logger: logger))
+                                                         afterFirstWrite: afterElectionHeader, port: port, logger: logger,
+                                                         report: report))
     }
 }
 
@@ -93,6 +97,7 @@ final class QuorumAuthServerHandler: ChannelInboundHandler, RemovableChannelHand
     private let required: Bool
     private let port: String
     private let logger: Logger
+    private let report: QuorumAuthFailureReport
     private var stage: Stage
     private var pending = ByteBuffer()
     /// The election peer's initial message, passed on only once it has authenticated, so that
@@ -100,10 +105,12 @@ final class QuorumAuthServerHandler: ChannelInboundHandler, RemovableChannelHand
     private var header: ByteBuffer?
     private var exchange: DigestMD5Server
 
-    init(users: [String: String], required: Bool, skipsElectionHeader: Bool, port: String, logger: Logger) {
+    init(users: [String: String], required: Bool, skipsElectionHeader: Bool, port: String, logger: Logger,
+         report: @escaping QuorumAuthFailureReport) {
         self.required = required
         self.port = port
         self.logger = logger
+        self.report = report
         stage = skipsElectionHeader ? .header : .detect
         exchange = DigestMD5Server(users: users, nonce: ServerCore.saslNonce(), realm: DigestMD5Server.quorumRealm,
                                    digestURI: DigestMD5Server.quorumDigestURI)
@@ -137,6 +144,7 @@ final class QuorumAuthServerHandler: ChannelInboundHandler, RemovableChannelHand
                 if first == QuorumAuthPacket.magic {
                     stage = .exchanging
                 } else if required {
+                    report("quorum-sasl", context.channel.remoteAddress?.ipAddress ?? "unknown", "did not authenticate on the \(port)")
                     return refuse(context, "\(peer) on the \(port) did not authenticate and quorum.auth.serverRequireSasl is true")
                 } else {
                     return stepAside(context)
@@ -168,6 +176,7 @@ final class QuorumAuthServerHandler: ChannelInboundHandler, RemovableChannelHand
 
     private func failed(_ context: ChannelHandlerContext, _ reason: String) {
         let peer = context.channel.remoteAddress?.description ?? "?"
+        report("quorum-sasl", context.channel.remoteAddress?.ipAddress ?? "unknown", reason)
         context.writeAndFlush(wrapOutboundOut(QuorumAuthPacket.encode(.error, [])), promise: nil)
         if required {
             refuse(context, "quorum SASL authentication of \(peer) on the \(port) failed: \(reason)")
@@ -212,15 +221,18 @@ final class QuorumAuthLearnerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private let port: String
     private let logger: Logger
+    private let report: QuorumAuthFailureReport
     private var client: DigestMD5Client
     private var stage: Stage
     private var started = false
     private var held: [(ByteBuffer, EventLoopPromise<Void>?)] = []
     private var pending = ByteBuffer()
 
-    init(username: String, password: String, afterFirstWrite: Bool, port: String, logger: Logger) {
+    init(username: String, password: String, afterFirstWrite: Bool, port: String, logger: Logger,
+         report: @escaping QuorumAuthFailureReport) {
         self.port = port
         self.logger = logger
+        self.report = report
         client = DigestMD5Client(username: username, password: password, cnonce: ServerCore.saslNonce())
         stage = afterFirstWrite ? .beforeHeader : .awaitingChallenge
     }
@@ -314,6 +326,7 @@ final class QuorumAuthLearnerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func fail(_ context: ChannelHandlerContext, _ reason: String) {
         stage = .done
+        report("quorum-sasl", context.channel.remoteAddress?.ipAddress ?? "unknown", reason)
         logger.warning("quorum SASL authentication on the \(port) failed: \(reason); connection closed")
         for (_, promise) in held { promise?.fail(ChannelError.ioOnClosedChannel) }
         held.removeAll()

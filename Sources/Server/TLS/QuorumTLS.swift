@@ -10,6 +10,10 @@ import NIOTLS
 /// (checking the peer's certificate, and its address against it unless
 /// `ssl.quorum.hostnameVerification=false`). With `portUnification`, the ports take plaintext
 /// peers too, for rolling an ensemble to TLS one member at a time.
+/// Reports a refused election or quorum connection: the scheme (`quorum-tls`, `quorum-sasl`),
+/// the peer's address and the reason.
+typealias QuorumAuthFailureReport = @Sendable (_ scheme: String, _ address: String, _ reason: String) -> Void
+
 final class QuorumTLS: Sendable {
     private let accepting: TLSContextSource
     private let dialling: TLSContextSource
@@ -19,8 +23,9 @@ final class QuorumTLS: Sendable {
     private let diallsTLS: Bool
     private let handshakeTimeoutMillis: Int
     private let logger: Logger
+    private let report: QuorumAuthFailureReport
 
-    init(configuration: ServerConfiguration, logger: Logger) throws(TLSSetupError) {
+    init(configuration: ServerConfiguration, logger: Logger, report: @escaping QuorumAuthFailureReport) throws(TLSSetupError) {
         let onReload: @Sendable (Result<Void, TLSSetupError>) -> Void = { result in
             switch result {
             case .success: logger.info("quorum TLS key or trust store changed: new quorum connections use the reloaded stores")
@@ -33,6 +38,7 @@ final class QuorumTLS: Sendable {
         diallsTLS = configuration.sslQuorum
         handshakeTimeoutMillis = configuration.quorumSSL.handshakeDetectionTimeoutMillis
         self.logger = logger
+        self.report = report
     }
 
     /// Adds what an accepted quorum or election connection needs in front of its handlers.
@@ -40,8 +46,9 @@ final class QuorumTLS: Sendable {
         let context = accepting.context()
         let timeout = handshakeTimeoutMillis
         let logger = self.logger
+        let report = self.report
         let handlers: () -> [ChannelHandler] = {
-            [NIOSSLServerHandler(context: context), QuorumHandshakeWatcher(port: port, timeoutMillis: timeout, logger: logger)]
+            [NIOSSLServerHandler(context: context), QuorumHandshakeWatcher(port: port, timeoutMillis: timeout, logger: logger, report: report)]
         }
         if unified {
             try pipeline.addHandler(PortUnificationHandler(makeTLSHandlers: handlers))
@@ -54,7 +61,7 @@ final class QuorumTLS: Sendable {
     func addDiallingHandlers(to pipeline: ChannelPipeline.SynchronousOperations, port: String) throws {
         guard diallsTLS else { return }
         try pipeline.addHandler(try NIOSSLClientHandler(context: dialling.context(), serverHostname: nil))
-        try pipeline.addHandler(QuorumHandshakeWatcher(port: port, timeoutMillis: handshakeTimeoutMillis, logger: logger))
+        try pipeline.addHandler(QuorumHandshakeWatcher(port: port, timeoutMillis: handshakeTimeoutMillis, logger: logger, report: report))
     }
 }
 
@@ -68,13 +75,15 @@ final class QuorumHandshakeWatcher: ChannelInboundHandler {
     private let port: String
     private let timeout: TimeAmount
     private let logger: Logger
+    private let report: QuorumAuthFailureReport
     private var deadline: Scheduled<Void>?
     private var finished = false
 
-    init(port: String, timeoutMillis: Int, logger: Logger) {
+    init(port: String, timeoutMillis: Int, logger: Logger, report: @escaping QuorumAuthFailureReport) {
         self.port = port
         self.timeout = .milliseconds(Int64(timeoutMillis))
         self.logger = logger
+        self.report = report
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -95,7 +104,10 @@ final class QuorumHandshakeWatcher: ChannelInboundHandler {
             let (watcher, context) = loopBound.value
             guard !watcher.finished else { return }
             watcher.finished = true
-            watcher.logger.warning("quorum TLS handshake with \(context.channel.remoteAddress?.description ?? "?") on the \(watcher.port) did not finish within \(watcher.timeout.nanoseconds / 1_000_000) ms; closed")
+            let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+            let reason = "the handshake on the \(watcher.port) did not finish within \(watcher.timeout.nanoseconds / 1_000_000) ms"
+            watcher.logger.warning("quorum TLS handshake with \(address): \(reason); closed")
+            watcher.report("quorum-tls", address, reason)
             context.close(promise: nil)
         }
     }
@@ -117,6 +129,20 @@ final class QuorumHandshakeWatcher: ChannelInboundHandler {
         deadline?.cancel()
         let (reason, _) = TLSHandshakeWatcher.describe(error)
         logger.warning("quorum TLS handshake with \(context.channel.remoteAddress?.description ?? "?") on the \(port) failed: \(reason)")
+        report("quorum-tls", context.channel.remoteAddress?.ipAddress ?? "unknown", reason)
         context.close(promise: nil)
+    }
+}
+
+extension AviaryServer {
+    /// A refused election or quorum connection: counted (`aviary_quorum_auth_failures`) and
+    /// raised as an `auth_failed` event, on the core's loop.
+    var quorumAuthFailed: QuorumAuthFailureReport {
+        { [self] scheme, address, reason in
+            coreLoop.execute { [self] in
+                peer?.statistics.quorumAuthFailures += 1
+                events.publish("auth_failed", ["scheme": scheme, "address": address, "reason": reason])
+            }
+        }
     }
 }
