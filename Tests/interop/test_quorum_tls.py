@@ -40,6 +40,20 @@ def has_child(ensemble, sid, child):
         client.stop()
 
 
+def plaintext_peer_is_refused(host, port):
+    """A plaintext peer's first bytes on a TLS-only port get at most a TLS alert, then the
+    close (a timeout fails the test)."""
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(b"\x00\x00\x00\x10" + b"\x00" * 16)
+        answer = b""
+        while True:
+            chunk = s.recv(100)
+            if not chunk:
+                break
+            answer += chunk
+        assert answer == b"" or answer.startswith(b"\x15"), "at most a TLS alert, then the close: %r" % answer
+
+
 @pytest.mark.timeout(300)
 def test_an_aviary_ensemble_over_tls_elects_replicates_and_fails_over(certs):
     members = Members(extra=quorum_tls(certs))
@@ -57,16 +71,7 @@ def test_an_aviary_ensemble_over_tls_elects_replicates_and_fails_over(certs):
         client.stop()
         assert_follows_with(ensemble, others[1], "over-tls-9")
         # A plaintext peer on the TLS-only quorum port is refused, and the leader says so.
-        host = Ensemble.HOSTS[leader]
-        with socket.create_connection((host, ensemble.quorum[leader]), timeout=10) as s:
-            s.sendall(b"\x00\x00\x00\x10" + b"\x00" * 16)
-            answer = b""
-            while True:  # until the leader closes the connection (a timeout fails the test)
-                chunk = s.recv(100)
-                if not chunk:
-                    break
-                answer += chunk
-            assert answer == b"" or answer.startswith(b"\x15"), "at most a TLS alert, then the close: %r" % answer
+        plaintext_peer_is_refused(Ensemble.HOSTS[leader], ensemble.quorum[leader])
         time.sleep(1)
         assert "quorum TLS handshake with" in members.aviary_log(leader), members.aviary_log(leader)[-2000:]
         processes.pop(leader).kill()
@@ -147,5 +152,48 @@ def test_a_member_with_another_authority_s_certificate_cannot_join(certs):
         client = connect(ensemble, leader)
         client.create("/still-fine", b"")
         client.stop()
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(400)
+def test_a_plaintext_ensemble_rolls_to_tls_with_port_unification(certs):
+    """ZooKeeper's procedure: every member accepts both (portUnification, stores in place), then
+    each dials TLS (sslQuorum), then plaintext is no longer accepted; one member restarted at a
+    time, the ensemble serving and keeping every write throughout."""
+    members = Members()
+    ensemble, processes = members.ensemble, members.processes
+    stores = ("ssl.quorum.keyStore.location=%s\nssl.quorum.keyStore.type=PEM\n"
+              "ssl.quorum.trustStore.location=%s\nssl.quorum.trustStore.type=PEM\n"
+              % (certs.path("quorum.pem"), certs.path("ca.crt")))
+    written = []
+
+    def restart_with(sid, extra):
+        processes.pop(sid).terminate()
+        time.sleep(0.5)
+        with open(ensemble.configs[sid]) as f:
+            text = f.read()
+        with open(ensemble.configs[sid], "w") as f:
+            f.write(text.split("# phase\n")[0] + "# phase\n" + extra)
+        processes[sid] = ensemble.start_aviary(sid)
+        assert ensemble.wait_for_mode(sid, ("follower", "leader"), timeout=60) in ("follower", "leader"), members.aviary_log(sid)[-3000:]
+        client = connect(ensemble, sid)
+        path = "written-%d-%d" % (len(written), sid)
+        client.create("/" + path, b"")
+        written.append(path)
+        assert set(written) <= set(client.get_children("/")), "a write was lost while rolling"
+        client.stop()
+
+    try:
+        processes.update({sid: ensemble.start_aviary(sid) for sid in Ensemble.HOSTS})
+        assert ensemble.wait_for_leader(list(Ensemble.HOSTS), timeout=60) is not None
+        for phase in (stores + "portUnification=true\n", stores + "portUnification=true\nsslQuorum=true\n", stores + "sslQuorum=true\n"):
+            for sid in sorted(Ensemble.HOSTS):
+                restart_with(sid, phase)
+        # Now TLS only: a plaintext peer is refused.
+        leader = ensemble.wait_for_leader(list(Ensemble.HOSTS), timeout=60)
+        plaintext_peer_is_refused(Ensemble.HOSTS[leader], ensemble.quorum[leader])
+        for sid in Ensemble.HOSTS:
+            assert has_child(ensemble, sid, written[-1])
     finally:
         members.close()
