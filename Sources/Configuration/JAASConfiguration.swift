@@ -133,19 +133,24 @@ public struct JAASError: Error, Sendable, CustomStringConvertible {
 }
 
 extension ServerConfiguration {
-    /// The SASL DIGEST-MD5 users of the JAAS file's server section, read now; nil when no JAAS
-    /// file is configured, or it has no `Server` section and no other was named. A file that cannot be read or parsed, or that lacks the section, is
-    /// an error saying so (never showing a password).
-    public func saslUsers(readFile: (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) })
-        throws(JAASError) -> [String: String]? {
+    /// The JAAS file (`java.security.auth.login.config`) read and parsed now, with its path;
+    /// nil when none is configured. Errors say which file and where, never a password.
+    func jaasFile(readFile: (String) -> String?) throws(JAASError) -> (path: String, jaas: JAASConfiguration)? {
         guard let path = jaasConfigFile else { return nil }
         guard let text = readFile(path) else { throw JAASError("cannot read the JAAS file \(path) (java.security.auth.login.config)") }
-        let jaas: JAASConfiguration
         do {
-            jaas = try JAASConfiguration(parsing: text)
+            return (path, try JAASConfiguration(parsing: text))
         } catch {
             throw JAASError("the JAAS file \(path): \(error.description)")
         }
+    }
+
+    /// The SASL DIGEST-MD5 users of the JAAS file's server section, read now; nil when no JAAS
+    /// file is configured, or it has no `Server` section and no other was named. A file that
+    /// cannot be read or parsed, or that lacks a section named on purpose, is an error.
+    public func saslUsers(readFile: (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) })
+        throws(JAASError) -> [String: String]? {
+        guard let (path, jaas) = try jaasFile(readFile: readFile) else { return nil }
         guard jaas.sections[saslServerSection] != nil else {
             // As ZooKeeper's configureSaslLogin: a file without the default section (one for
             // the quorum only) means no client SASL; a section named on purpose must be there.
@@ -188,15 +193,8 @@ extension ServerConfiguration {
     public func quorumSASLCredentials(readFile: (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) })
         throws(JAASError) -> QuorumSASLCredentials? {
         guard quorumSaslEnabled else { return nil }
-        guard let path = jaasConfigFile else {
+        guard let (path, jaas) = try jaasFile(readFile: readFile) else {
             throw JAASError("quorum.auth.enableSasl needs a JAAS file (-Djava.security.auth.login.config) with \(quorumServerLoginContext) and \(quorumLearnerLoginContext) sections")
-        }
-        guard let text = readFile(path) else { throw JAASError("cannot read the JAAS file \(path) (java.security.auth.login.config)") }
-        let jaas: JAASConfiguration
-        do {
-            jaas = try JAASConfiguration(parsing: text)
-        } catch {
-            throw JAASError("the JAAS file \(path): \(error.description)")
         }
         guard jaas.sections[quorumServerLoginContext] != nil else {
             throw JAASError("the JAAS file \(path) has no section \(quorumServerLoginContext) (quorum.auth.server.saslLoginContext)")

@@ -45,8 +45,13 @@ extension AviaryServer {
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     func tlsHandlers(_ source: TLSContextSource) -> [ChannelHandler] {
-                        [NIOSSLServerHandler(context: source.context()),
-                         TLSHandshakeWatcher(server: self, id: id, timeoutMillis: handshakeTimeout, superUser: superUser)]
+                        let watcher = TLSHandshakeWatcher(timeoutMillis: handshakeTimeout, completed: { context in
+                            let identities = TLSHandshakeWatcher.clientIdentities(context, superUser: superUser)
+                            if !identities.isEmpty { self.submit(.connectionAuthenticated(id, identities)) }
+                        }, failed: { _, reason, certificateRefused in
+                            self.submit(.handshakeFailed(id, reason: reason, certificateRefused: certificateRefused))
+                        })
+                        return [NIOSSLServerHandler(context: source.context()), watcher]
                     }
                     switch tls {
                     case .only(let source): try pipeline.addHandlers(tlsHandlers(source))

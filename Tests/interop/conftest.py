@@ -56,3 +56,16 @@ def kazoo(address):
 @pytest.fixture
 def zk(kazoo):
     return kazoo()
+
+
+@pytest.fixture(scope="session")
+def certs():
+    """Certificates made by openssl for this run (tlscerts.py), shared by the TLS tests."""
+    import shutil
+    import tempfile
+    from tlscerts import Certificates
+    directory = tempfile.mkdtemp(prefix="tls-certs-")
+    try:
+        yield Certificates(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

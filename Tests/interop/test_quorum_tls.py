@@ -1,26 +1,13 @@
 """TLS between ensemble members (issue 14): `sslQuorum` with `ssl.quorum.*` stores on the
 election and quorum ports, in an all-Aviary ensemble and mixed with Apache ZooKeeper 3.8; a
 member whose certificate comes from another authority cannot join, and says why."""
-import os
-import shutil
 import socket
-import tempfile
 import time
 
 import pytest
 
 from servers import Ensemble, four_letter
 from test_ensemble import AVIARY, ZOOKEEPERS, Members, connect, assert_follows_with, prometheus
-from tlscerts import Certificates
-
-
-@pytest.fixture(scope="module")
-def certs():
-    directory = tempfile.mkdtemp(prefix="quorum-certs-")
-    try:
-        yield Certificates(directory)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def quorum_tls(certs, keystore="quorum.pem", unified=False):

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import socket
-import ssl
 import subprocess
 import tempfile
 import time
@@ -20,15 +19,6 @@ from kazoo.security import make_acl
 from rawzk import RawClient
 from servers import Server, free_port, four_letter, zookeeper_classpath
 from tlscerts import Certificates, PASSWORD, TRUST_PASSWORD, CLIENT_DN, SUPER_DN
-
-
-@pytest.fixture(scope="module")
-def certs():
-    directory = tempfile.mkdtemp(prefix="tls-certs-")
-    try:
-        yield Certificates(directory)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def tls_config(certs, port, pkcs12=False, client_auth=None, extra=""):

@@ -2,7 +2,6 @@ import Configuration
 import Logging
 import NIOCore
 import NIOSSL
-import NIOTLS
 
 /// TLS on the quorum and election ports (`sslQuorum`, `ssl.quorum.*`), as ZooKeeper's
 /// `QuorumX509Util` sets it up: every member presents its certificate both when it accepts
@@ -48,7 +47,7 @@ final class QuorumTLS: Sendable {
         let logger = self.logger
         let report = self.report
         let handlers: () -> [ChannelHandler] = {
-            [NIOSSLServerHandler(context: context), QuorumHandshakeWatcher(port: port, timeoutMillis: timeout, logger: logger, report: report)]
+            [NIOSSLServerHandler(context: context), Self.watcher(port: port, timeoutMillis: timeout, logger: logger, report: report)]
         }
         if unified {
             try pipeline.addHandler(PortUnificationHandler(makeTLSHandlers: handlers))
@@ -61,76 +60,18 @@ final class QuorumTLS: Sendable {
     func addDiallingHandlers(to pipeline: ChannelPipeline.SynchronousOperations, port: String) throws {
         guard diallsTLS else { return }
         try pipeline.addHandler(try NIOSSLClientHandler(context: dialling.context(), serverHostname: nil))
-        try pipeline.addHandler(QuorumHandshakeWatcher(port: port, timeoutMillis: handshakeTimeoutMillis, logger: logger, report: report))
-    }
-}
-
-/// Logs a quorum or election connection's failed TLS handshake (a peer with the wrong
-/// credentials, a plaintext peer on a TLS-only port) and closes it; closes one whose handshake
-/// has not finished in time.
-final class QuorumHandshakeWatcher: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-
-    private let port: String
-    private let timeout: TimeAmount
-    private let logger: Logger
-    private let report: QuorumAuthFailureReport
-    private var deadline: Scheduled<Void>?
-    private var finished = false
-
-    init(port: String, timeoutMillis: Int, logger: Logger, report: @escaping QuorumAuthFailureReport) {
-        self.port = port
-        self.timeout = .milliseconds(Int64(timeoutMillis))
-        self.logger = logger
-        self.report = report
+        try pipeline.addHandler(Self.watcher(port: port, timeoutMillis: handshakeTimeoutMillis, logger: logger, report: report))
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { startClock(context) }
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        startClock(context)
-        context.fireChannelActive()
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) { deadline?.cancel() }
-
-    private func startClock(_ context: ChannelHandlerContext) {
-        guard deadline == nil, !finished else { return }
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: timeout) {
-            let (watcher, context) = loopBound.value
-            guard !watcher.finished else { return }
-            watcher.finished = true
+    /// Logs a quorum or election connection's failed or stalled TLS handshake (a peer with the
+    /// wrong credentials, a plaintext peer on a TLS-only port) and reports it.
+    private static func watcher(port: String, timeoutMillis: Int, logger: Logger, report: @escaping QuorumAuthFailureReport)
+        -> TLSHandshakeWatcher {
+        TLSHandshakeWatcher(timeoutMillis: timeoutMillis, completed: { _ in }, failed: { context, reason, _ in
             let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
-            let reason = "the handshake on the \(watcher.port) did not finish within \(watcher.timeout.nanoseconds / 1_000_000) ms"
-            watcher.logger.warning("quorum TLS handshake with \(address): \(reason); closed")
-            watcher.report("quorum-tls", address, reason)
-            context.close(promise: nil)
-        }
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted? = event as? TLSUserEvent {
-            finished = true
-            deadline?.cancel()
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard !finished else {
-            context.fireErrorCaught(error)
-            return
-        }
-        finished = true
-        deadline?.cancel()
-        let (reason, _) = TLSHandshakeWatcher.describe(error)
-        logger.warning("quorum TLS handshake with \(context.channel.remoteAddress?.description ?? "?") on the \(port) failed: \(reason)")
-        report("quorum-tls", context.channel.remoteAddress?.ipAddress ?? "unknown", reason)
-        context.close(promise: nil)
+            logger.warning("quorum TLS handshake with \(context.channel.remoteAddress?.description ?? "?") on the \(port) failed: \(reason)")
+            report("quorum-tls", address, reason)
+        })
     }
 }
 

@@ -4,28 +4,27 @@ import NIOTLS
 import ServerCore
 import ZooKeeperProtocol
 
-/// Watches a client connection's TLS handshake, behind the `NIOSSLServerHandler`: when it
-/// completes, the client certificate's subject becomes the connection's `x509` identity (and
-/// `super` when it is the configured super user's, as ZooKeeper's `X509AuthenticationProvider`
-/// does); when it fails, or has not finished within the handshake timeout (a client that
-/// connects and stalls), the core hears of it (`unsuccessful_handshake`, an `auth_failed`
-/// event, a log line) and the connection is closed.
+/// Watches a connection's TLS handshake, behind the NIOSSL handler: says when it completed,
+/// and when it failed or has not finished within the timeout (a peer that connects and
+/// stalls), then closes the connection. What each outcome means is the caller's: a client
+/// port's certificate identity and `unsuccessful_handshake`, a quorum port's log line.
 final class TLSHandshakeWatcher: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
-    private let server: AviaryServer
-    private let id: ConnectionID
+    typealias Completed = (ChannelHandlerContext) -> Void
+    typealias Failed = (ChannelHandlerContext, _ reason: String, _ certificateRefused: Bool) -> Void
+
     private let timeout: TimeAmount
-    private let superUser: String?
+    private let completed: Completed
+    private let failed: Failed
     private var deadline: Scheduled<Void>?
     private var finished = false
 
-    init(server: AviaryServer, id: ConnectionID, timeoutMillis: Int, superUser: String?) {
-        self.server = server
-        self.id = id
+    init(timeoutMillis: Int, completed: @escaping Completed, failed: @escaping Failed) {
         self.timeout = .milliseconds(Int64(timeoutMillis))
-        self.superUser = superUser
+        self.completed = completed
+        self.failed = failed
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -57,15 +56,10 @@ final class TLSHandshakeWatcher: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? TLSUserEvent, case .handshakeCompleted = event, !finished {
+        if case .handshakeCompleted? = event as? TLSUserEvent, !finished {
             finished = true
             deadline?.cancel()
-            if let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate,
-               let der = try? certificate.toDERBytes(), let subject = X509Subject.rfc2253(certificate: der) {
-                var identities = [Id(scheme: "x509", id: subject)]
-                if let superUser, superUser == subject { identities.append(Id(scheme: "super", id: subject)) }
-                server.submit(.connectionAuthenticated(id, identities))
-            }
+            completed(context)
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -83,8 +77,19 @@ final class TLSHandshakeWatcher: ChannelInboundHandler {
         guard !finished else { return }
         finished = true
         deadline?.cancel()
-        server.submit(.handshakeFailed(id, reason: reason, certificateRefused: certificateRefused))
+        failed(context, reason, certificateRefused)
         context.close(promise: nil)
+    }
+
+    /// A client port's identities from the certificate its client presented: its subject as
+    /// `x509` (and `super` when it is `superUser`), as ZooKeeper's
+    /// `X509AuthenticationProvider` adds them; none without a certificate.
+    static func clientIdentities(_ context: ChannelHandlerContext, superUser: String?) -> [Id] {
+        guard let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate,
+              let der = try? certificate.toDERBytes(), let subject = X509Subject.rfc2253(certificate: der) else { return [] }
+        var identities = [Id(scheme: "x509", id: subject)]
+        if let superUser, superUser == subject { identities.append(Id(scheme: "super", id: subject)) }
+        return identities
     }
 
     /// BoringSSL's reason code with what it means for an operator, and whether it was the
