@@ -66,7 +66,15 @@ def test_sigkill_loses_no_acknowledged_write(kind, kills):
                 pass
             killer.join()
             server.process.wait()
-            server.start()
+            try:
+                server.start()
+            except RuntimeError as error:
+                # The reference's own recovery bug: a SIGKILL while ZooKeeper 3.8 writes a
+                # snapshot or log header can leave a file it then cannot read (EOFException),
+                # and it refuses to start. Seen on a loaded machine; nothing to compare then.
+                if kind == "zookeeper" and "EOFException" in str(error):
+                    pytest.skip("Apache ZooKeeper could not restart after SIGKILL (EOFException reading its own files)")
+                raise
             checker = RawClient(server.address)
             err, children = checker.children("/crash")
             assert err == 0
