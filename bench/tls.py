@@ -23,6 +23,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "Tests", "interop"))
 from durability import aviary_binary, running  # noqa: E402
+
+WARMUP_SECONDS = 2
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time of a process so far (all its threads)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 from servers import free_port  # noqa: E402
 from tlscerts import Certificates  # noqa: E402
 
@@ -44,7 +53,7 @@ def tls_extra(certs, port):
 
 def bench(port, arguments, seconds, certs=None):
     command = [aviary_binary(), "bench", "--servers", "127.0.0.1:%d" % port, "--duration", str(seconds),
-               "--warmup", "2", "--json"] + arguments
+               "--warmup", str(WARMUP_SECONDS), "--json"] + arguments
     if certs:
         command += ["--tls-ca", certs.path("ca.crt"), "--tls-certificate", certs.path("client.crt"),
                     "--tls-key", certs.path("client.key")]
@@ -74,14 +83,20 @@ def main():
                 for transport in ("tls", "plaintext"):
                     for _ in range(args.runs):
                         for kind in ("zookeeper", "aviary"):
+                            before = cpu_seconds(servers[kind][0].pid)
                             if transport == "tls":
                                 report = bench(secure[kind], arguments, args.seconds, certs)
                             else:
                                 report = bench(servers[kind][1], arguments, args.seconds)
+                            # Server CPU per operation over the run (set-up and warm-up too): what
+                            # tells the servers apart when the load generator is the limit.
+                            operations = report["opsPerSecond"] * (args.seconds + WARMUP_SECONDS)
+                            report["serverCpuMicrosPerOp"] = (cpu_seconds(servers[kind][0].pid) - before) * 1e6 / max(1, operations)
                             results.setdefault(name, {}).setdefault(transport, {}).setdefault(kind, []).append(report)
-                            print("%-36s %-9s %-9s %9.0f ops/s  p50 %6d µs  p99 %6d µs  errors %s" % (
+                            print("%-36s %-9s %-9s %9.0f ops/s  p50 %6d µs  p99 %6d µs  server CPU %6.1f µs/op  errors %s" % (
                                 name, transport, kind, report["opsPerSecond"], report["latencyMicros"].get("p50", 0),
-                                report["latencyMicros"].get("p99", 0), report["errors"] or "none"), flush=True)
+                                report["latencyMicros"].get("p99", 0), report["serverCpuMicrosPerOp"], report["errors"] or "none"),
+                                flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
@@ -90,18 +105,21 @@ def main():
 
     def median(name, transport, kind, key):
         reports = results[name][transport][kind]
-        return statistics.median(r["opsPerSecond"] if key == "ops" else r["latencyMicros"].get(key, 0) for r in reports)
+        if key in ("ops", "cpu"):
+            return statistics.median(r["opsPerSecond" if key == "ops" else "serverCpuMicrosPerOp"] for r in reports)
+        return statistics.median(r["latencyMicros"].get(key, 0) for r in reports)
     print()
     print("| workload (TLS, clientAuth=need) | ZooKeeper ops/s | Aviary ops/s | ratio | ZooKeeper p50 µs | Aviary p50 µs "
-          "| ZooKeeper p99 µs | Aviary p99 µs | p99 ratio | plaintext ratio (ops/s) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| ZooKeeper p99 µs | Aviary p99 µs | p99 ratio | server CPU µs/op ZooKeeper / Aviary | plaintext ratio (ops/s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, _ in WORKLOADS:
         zo, ao = median(name, "tls", "zookeeper", "ops"), median(name, "tls", "aviary", "ops")
         z50, a50 = median(name, "tls", "zookeeper", "p50"), median(name, "tls", "aviary", "p50")
         z99, a99 = median(name, "tls", "zookeeper", "p99"), median(name, "tls", "aviary", "p99")
+        zc, ac = median(name, "tls", "zookeeper", "cpu"), median(name, "tls", "aviary", "cpu")
         plain = median(name, "plaintext", "aviary", "ops") / max(1, median(name, "plaintext", "zookeeper", "ops"))
-        print("| %s | %.0f | %.0f | %.2f× | %d | %d | %d | %d | %.2f× | %.2f× |" % (
-            name, zo, ao, ao / zo if zo else 0, z50, a50, z99, a99, a99 / z99 if z99 else 0, plain))
+        print("| %s | %.0f | %.0f | %.2f× | %d | %d | %d | %d | %.2f× | %.1f / %.1f (%.2f×) | %.2f× |" % (
+            name, zo, ao, ao / zo if zo else 0, z50, a50, z99, a99, a99 / z99 if z99 else 0, zc, ac, ac / zc if zc else 0, plain))
 
 
 if __name__ == "__main__":
