@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -247,3 +248,40 @@ def test_a_changed_key_store_is_used_for_new_connections(certs):
             server.stop()
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def tls_handshake(certs, port, maximum=None, ciphers=None):
+    """A raw TLS handshake with Python's ssl (no client certificate): (protocol, cipher)."""
+    context = ssl.create_default_context(cafile=certs.path("ca.crt"))
+    context.check_hostname = False
+    if maximum:
+        context.maximum_version = maximum
+    if ciphers:
+        context.set_ciphers(ciphers)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with context.wrap_socket(raw) as tls:
+            return tls.version(), tls.cipher()[0]
+
+
+def test_protocol_and_cipher_settings_are_enforced(certs):
+    port = free_port()
+    server = Server("aviary", extra_config=tls_config(certs, port, client_auth="none", extra="ssl.enabledProtocols=TLSv1.3\n"))
+    try:
+        assert tls_handshake(certs, port)[0] == "TLSv1.3"
+        with pytest.raises((ssl.SSLError, OSError)):
+            tls_handshake(certs, port, maximum=ssl.TLSVersion.TLSv1_2)
+    finally:
+        server.stop()
+    port = free_port()
+    suites = "ssl.protocol=TLSv1.2\nssl.ciphersuites=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n"
+    server = Server("aviary", extra_config=tls_config(certs, port, client_auth="none", extra=suites))
+    try:
+        assert tls_handshake(certs, port) == ("TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384")
+        with pytest.raises((ssl.SSLError, OSError)):
+            tls_handshake(certs, port, ciphers="ECDHE-RSA-AES128-GCM-SHA256")
+        deadline = time.time() + 10
+        while "NO_SHARED_CIPHER" not in server.run_log():
+            assert time.time() < deadline, server.run_log()[-2000:]
+            time.sleep(0.2)
+    finally:
+        server.stop()

@@ -66,6 +66,9 @@ final class TLSHandshakeWatcher: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard !finished else {
+            // A peer that closes its socket without TLS's close_notify, as many clients do,
+            // has simply gone: the connection closes as for a plaintext peer, without a warning.
+            if let error = error as? NIOSSLError, case .uncleanShutdown = error { return }
             context.fireErrorCaught(error)
             return
         }
