@@ -56,6 +56,10 @@ def served_names(members):
         with urllib.request.urlopen(url, timeout=10) as response:
             for family in text_string_to_metric_families(response.read().decode()):
                 names.update(sample.name for sample in family.samples)
+                # The Python parser calls a counter's samples NAME_total; Prometheus keeps the
+                # name as served (text format 0.0.4), which is what rules read.
+                if family.type == "counter":
+                    names.add(family.name)
     return names
 
 
