@@ -43,6 +43,14 @@ public struct DigestMD5Server: Sendable {
         self.digestURI = digestURI
     }
 
+    /// A nonce: 32 random bytes in base64, as Java's server makes one. The shell's source of
+    /// nonces (``ServerCoreConfiguration/saslNonce``); the core itself draws no randomness.
+    public static func randomNonce() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
+    }
+
     /// Whether the client has been authenticated.
     public var isComplete: Bool { stage == .complete }
 

@@ -1,4 +1,3 @@
-import Foundation
 import ZooKeeperProtocol
 
 extension Request {
@@ -22,7 +21,7 @@ extension ServerCore {
             failSASL(id, header, connection: connection, session: session, reason: "SASL is not configured on this server", into: &actions)
             return
         }
-        var exchange = connection.sasl ?? DigestMD5Server(users: users, nonce: Self.saslNonce())
+        var exchange = connection.sasl ?? DigestMD5Server(users: users, nonce: configuration.saslNonce())
         do {
             let answer = try exchange.evaluate(token)
             connections[id]?.sasl = exchange
@@ -64,12 +63,5 @@ extension ServerCore {
         actions.append(.warn("Client authentication scheme(s) \(has) does not match with any of the expected authentication scheme \(schemes), closing session."))
         actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: 0, err: KeeperError.sessionClosedRequireSaslAuth.rawValue), .empty)))
         actions.append(.close(id))
-    }
-
-    /// A DIGEST-MD5 nonce: 32 random bytes in base64, as Java's server makes one.
-    public static func saslNonce() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Data(bytes).base64EncodedString()
     }
 }

@@ -34,6 +34,8 @@ public struct ServerCoreConfiguration: Sendable {
     /// The SASL DIGEST-MD5 users and their passwords (the JAAS `Server` section); nil when
     /// SASL is not configured, and SASL packets are refused.
     public var saslUsers: [String: String]? = nil
+    /// Where SASL DIGEST-MD5 nonces come from: random by default; a test may give fixed ones.
+    public var saslNonce: @Sendable () -> String = DigestMD5Server.randomNonce
     /// The SASL identity that is a super user (`zookeeper.superUser`).
     public var saslSuperUser: String? = nil
     /// The schemes a connection must have authenticated with before its requests are served

@@ -112,7 +112,7 @@ final class QuorumAuthServerHandler: ChannelInboundHandler, RemovableChannelHand
         self.logger = logger
         self.report = report
         stage = skipsElectionHeader ? .header : .detect
-        exchange = DigestMD5Server(users: users, nonce: ServerCore.saslNonce(), realm: DigestMD5Server.quorumRealm,
+        exchange = DigestMD5Server(users: users, nonce: DigestMD5Server.randomNonce(), realm: DigestMD5Server.quorumRealm,
                                    digestURI: DigestMD5Server.quorumDigestURI)
     }
 
@@ -233,7 +233,7 @@ final class QuorumAuthLearnerHandler: ChannelDuplexHandler, RemovableChannelHand
         self.port = port
         self.logger = logger
         self.report = report
-        client = DigestMD5Client(username: username, password: password, cnonce: ServerCore.saslNonce())
+        client = DigestMD5Client(username: username, password: password, cnonce: DigestMD5Server.randomNonce())
         stage = afterFirstWrite ? .beforeHeader : .awaitingChallenge
     }
 
