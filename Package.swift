@@ -30,13 +30,14 @@ let package = Package(
         .target(name: "ZooKeeperProtocol", dependencies: ["Jute", .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "CAviaryChecksums"),
         .target(name: "CAviaryPrefetch"),
+        .target(name: "CAviaryWriteback"),
         .target(name: "DataTree", dependencies: ["ZooKeeperProtocol", "Jute", "CAviaryChecksums", "CAviaryPrefetch", .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "Configuration"),
         .target(name: "Consensus", dependencies: ["ZooKeeperProtocol", "Jute", .product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "Storage",
             dependencies: [
-                "DataTree", "ZooKeeperProtocol", "Jute", "CAviaryChecksums",
+                "DataTree", "ZooKeeperProtocol", "Jute", "CAviaryChecksums", "CAviaryWriteback",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

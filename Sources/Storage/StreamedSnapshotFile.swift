@@ -1,3 +1,4 @@
+import CAviaryWriteback
 import Foundation
 import Jute
 import NIOCore
@@ -18,6 +19,11 @@ public final class StreamedSnapshotFile: @unchecked Sendable {
     private var length: Int64 = 0
     private var adler = Adler32()
     private var failure: String?
+    /// Where the bytes not yet handed to the disk's writeback begin.
+    private var writebackFrom: Int64 = 0
+    /// Every this many bytes, the disk starts writing what came (so the final fsync, which the
+    /// learner waits for before it acknowledges NEWLEADER, has little left to flush).
+    public static let writebackStep: Int64 = 8 << 20
 
     private var finalPath: String { (directory as NSString).appendingPathComponent(DataDirectory.snapshotName(zxid)) }
     private var temporaryPath: String { finalPath + ".tmp" }
@@ -49,6 +55,10 @@ public final class StreamedSnapshotFile: @unchecked Sendable {
         bytes.withUnsafeReadableBytes { adler.update($0) }
         if let error = SnapshotFileWriter.writeAll(descriptor, bytes, at: length) { failure = error }
         length += Int64(bytes.readableBytes)
+        if length - writebackFrom >= Self.writebackStep {
+            _ = aviary_start_writeback(descriptor, writebackFrom, length - writebackFrom)
+            writebackFrom = length
+        }
     }
 
     /// Seals, syncs and renames the file into place on the writer's thread; the result waits

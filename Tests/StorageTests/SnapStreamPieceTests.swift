@@ -184,4 +184,34 @@ struct SnapStreamPieceTests {
         }
         #expect(!names.contains { $0.hasPrefix(DataDirectory.snapshotName(captured.zxid + 1)) }, "\(names)")
     }
+
+    /// A stream larger than the writer's writeback step (the disk is told to start writing
+    /// every 8 MB, not to wait for the last fsync) still makes a file that loads to its tree.
+    @Test func aStreamLargerThanTheWritebackStepIsWhole() throws {
+        let tree = DataTree()
+        var events: [WatchNotification] = []
+        let data = [UInt8](repeating: 0x5a, count: 700)
+        for index in 1...25_000 {
+            let path = index <= 20 ? "/p\(index)" : "/p\(index % 20 + 1)/n\(index)"
+            _ = tree.apply(TxnHeader(clientId: 0, cxid: Int32(index), zxid: Int64(index), time: Int64(index), type: OpCode.create.rawValue),
+                           txn: .create(path: path, data: data, acl: ACL.openUnsafe, ephemeral: false, parentCVersion: -1),
+                           notifications: &events)
+        }
+        let stream = SnapStream.encode(tree)
+        let signatureSize = 4 + SnapStream.signature.utf8.count
+        let body = stream.getBytes(at: stream.readerIndex, length: stream.readableBytes - signatureSize) ?? []
+        #expect(Int64(body.count) > 2 * StreamedSnapshotFile.writebackStep)
+        let directory = NSTemporaryDirectory() + "snap-stream-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = StreamedSnapshotFile(directory: directory, zxid: tree.lastProcessedZxid)
+        var offset = 0
+        while offset < body.count {
+            let end = min(body.count, offset + 3_000_001)
+            file.append(ByteBuffer(bytes: body[offset..<end]))
+            offset = end
+        }
+        let loaded = try SnapshotLoader.load(try file.finish().wait(), zxid: tree.lastProcessedZxid)
+        #expect(loaded.nodeCount == tree.nodeCount && loaded.digest == tree.digest)
+    }
 }
