@@ -29,6 +29,8 @@ extension ServerConfiguration {
     /// zoo.cfg's.
     public mutating func apply(systemProperties: [String: String]) throws(ConfigurationError) {
         if let value = systemProperties["readonlymode.enabled"] { readOnlyModeEnabled = value.lowercased() == "true" }
+        // Integer.getInteger: anything but a positive number leaves the default.
+        if let value = systemProperties["zookeeper.quorumCnxnTimeoutMs"] { quorumCnxnTimeoutMs = Int(value).flatMap { $0 > 0 ? $0 : nil } }
         for (key, value) in systemProperties.sorted(by: { $0.key < $1.key })
         where key.hasPrefix("zookeeper.") || key == "java.security.auth.login.config" {
             do {

@@ -59,6 +59,11 @@ public struct ServerConfiguration: Sendable {
     public var localSessionsUpgradingEnabled = true
     /// `readonlymode.enabled`: serve reads while cut off from a quorum.
     public var readOnlyModeEnabled = false
+    /// `zookeeper.quorumCnxnTimeoutMs`: the election port's socket timeout; nil for ZooKeeper's
+    /// default, syncLimit ticks (``electionConnectionTimeoutMs``).
+    public var quorumCnxnTimeoutMs: Int?
+    /// How long an election connection may wait on its peer (quorum SASL exchanges included).
+    public var electionConnectionTimeoutMs: Int { quorumCnxnTimeoutMs ?? tickTime * syncLimit }
     /// `leaderSilenceTimeout` (Aviary's): a follower that hears nothing from its leader — no
     /// PING, PROPOSAL or COMMIT — for this many milliseconds looks for a new one, instead of
     /// waiting out syncLimit × tickTime (a paused or hung leader). nil: max(tickTime, 1000);

@@ -145,6 +145,7 @@ public enum ZooConfigParser {
             case "cnxTimeout", "zookeeper.cnxTimeout": config.connectTimeoutMs = try int(min: 1, max: 600_000)
             case "electionPortBindRetry", "zookeeper.electionPortBindRetry": config.electionPortBindRetry = try int(max: 1_000_000)
             case "quorumListenOnAllIPs": config.quorumListenOnAllIPs = try bool()
+            case "quorumCnxnTimeoutMs", "zookeeper.quorumCnxnTimeoutMs": config.quorumCnxnTimeoutMs = try int(min: 1, max: 3_600_000)
             case "localSessionsEnabled": config.localSessionsEnabled = try bool()
             case "localSessionsUpgradingEnabled": config.localSessionsUpgradingEnabled = try bool()
             case "readonlymode.enabled", "zookeeper.readonlymode.enabled": config.readOnlyModeEnabled = try bool()

@@ -198,6 +198,8 @@ public final class AviaryServer: @unchecked Sendable {
             do {
                 if let credentials = try configuration.quorumSASLCredentials() {
                     quorumAuth = QuorumAuthentication(credentials: credentials, serverRequired: configuration.quorumServerRequireSasl,
+                                                      electionTimeLimit: .milliseconds(Int64(configuration.electionConnectionTimeoutMs)),
+                                                      quorumTimeLimit: .milliseconds(Int64(configuration.tickTime * configuration.initLimit)),
                                                       logger: logger, report: quorumAuthFailed)
                     logger.info("quorum SASL: \(credentials.acceptedUsers.count) users accepted (\(configuration.quorumServerLoginContext)), \(credentials.learner == nil ? "not authenticating when dialling" : "authenticating as \(credentials.learner?.username ?? "") when dialling"), serverRequireSasl=\(configuration.quorumServerRequireSasl)")
                 }

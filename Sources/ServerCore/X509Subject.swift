@@ -8,6 +8,30 @@
 public enum X509Subject {
     /// The subject of the DER certificate `der`, or nil if `der` is not a certificate.
     public static func rfc2253(certificate der: [UInt8]) -> String? {
+        subject(certificate: der).flatMap(rfc2253(name:))
+    }
+
+    /// The subject's most specific common name (its last CN attribute), as a hostname
+    /// verifier falls back on when a certificate has no alternative names; nil without one.
+    public static func commonName(certificate der: [UInt8]) -> String? {
+        guard let name = subject(certificate: der) else { return nil }
+        var common: String?
+        var names = DERReader(name)
+        while !names.isAtEnd {
+            guard let set = names.read(tag: 0x31) else { return nil }
+            var attributes = DERReader(set)
+            while !attributes.isAtEnd {
+                guard let pair = attributes.read(tag: 0x30) else { return nil }
+                var fields = DERReader(pair)
+                guard let oid = fields.read(tag: 0x06), let value = fields.readElement() else { return nil }
+                if dottedOID(oid) == "2.5.4.3", let text = string(value.tag, value.content) { common = text }
+            }
+        }
+        return common
+    }
+
+    /// The content of the DER certificate's subject `Name`, or nil if `der` is not a certificate.
+    private static func subject(certificate der: [UInt8]) -> ArraySlice<UInt8>? {
         var reader = DERReader(der[...])
         guard let certificate = reader.read(tag: 0x30) else { return nil }
         var fields = DERReader(certificate)
@@ -19,7 +43,7 @@ public enum X509Subject {
               tbsFields.read(tag: 0x30) != nil,  // issuer
               tbsFields.read(tag: 0x30) != nil,  // validity
               let subject = tbsFields.readElement(), subject.tag == 0x30 else { return nil }
-        return rfc2253(name: subject.content)
+        return subject.content
     }
 
     /// The RFC 2253 string of a DER `Name`'s content (a sequence of relative names).

@@ -28,4 +28,13 @@ struct X509SubjectTests {
         lying[1] = 0x84  // a length of four bytes that runs past the end
         #expect(X509Subject.rfc2253(certificate: lying) == nil)
     }
+
+    /// The common name a hostname check falls back on: the subject's CN, unescaped.
+    @Test func theCommonNameIsTheSubjectsCN() throws {
+        let client = Array(try #require(Data(base64Encoded: Self.clientCertificate)))
+        #expect(X509Subject.commonName(certificate: client) == "client one")
+        let odd = Array(try #require(Data(base64Encoded: Self.oddCertificate)))
+        #expect(X509Subject.commonName(certificate: odd) == " padded #1 ")
+        #expect(X509Subject.commonName(certificate: Array(client.prefix(200))) == nil)
+    }
 }

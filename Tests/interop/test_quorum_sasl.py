@@ -4,6 +4,8 @@ sections, as Apache ZooKeeper 3.8 reads them; Aviary and ZooKeeper members authe
 other, and a member with the wrong password cannot join."""
 import os
 import shutil
+import socket
+import struct
 import tempfile
 import time
 
@@ -13,6 +15,7 @@ from servers import Ensemble
 from test_ensemble import AVIARY, ZOOKEEPERS, Members, connect, prometheus
 from test_quorum_tls import has_child
 
+AUTH_PACKET_MAGIC = 0x5f2435013501edcc
 QUORUM_SASL = "quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n"
 PASSWORD = "quorum-secret-4"
 
@@ -112,5 +115,52 @@ def test_a_member_with_the_wrong_password_cannot_join(jaas):
         client = connect(ensemble, leader)
         client.create("/still-fine", b"")
         client.stop()
+    finally:
+        members.close()
+
+
+def read_until_closed(sock):
+    """Reads until the peer closes; returns what came (a socket timeout raises)."""
+    received = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return received
+        received += chunk
+
+
+@pytest.mark.timeout(300)
+def test_a_peer_that_stalls_while_authenticating_is_cut_off(jaas):
+    """ZooKeeper's socket timeouts bound a quorum SASL exchange: syncLimit ticks on the
+    election port (2,500 ms with this ensemble's tickTime=500, syncLimit=5) and initLimit ticks
+    on the quorum port (5,000 ms). A peer that sends the start of an authentication packet and
+    stops, or connects and sends nothing, is refused then, counted, and costs nothing else."""
+    members = Members(extra=QUORUM_SASL)
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        for sid in (1, 2):
+            processes[sid] = ensemble.start_aviary(sid, env=aviary_env(jaas["good"]))
+        leader = ensemble.wait_for_leader([1, 2], timeout=60)
+        assert leader is not None
+        host = Ensemble.HOSTS[leader]
+        before = prometheus(ensemble, leader).get("aviary_quorum_auth_failures", 0)
+        election = socket.create_connection((host, ensemble.election[leader]), timeout=60)
+        address = b"127.0.0.9:1234"
+        election.sendall(struct.pack(">qqi", -65536, 99, len(address)) + address + struct.pack(">q", AUTH_PACKET_MAGIC))
+        quorum = socket.create_connection((host, ensemble.quorum[leader]), timeout=60)
+        # Each is answered with an ERROR packet (status -1 after the magic), then closed.
+        for stalled in (election, quorum):
+            answer = read_until_closed(stalled)
+            assert answer[:8] == struct.pack(">q", AUTH_PACKET_MAGIC) and answer[8:12] == struct.pack(">i", -1), answer
+            stalled.close()
+        log = members.aviary_log(leader)
+        assert "on the election port failed: no answer within 2500 ms" in log, log[-3000:]
+        assert "on the quorum port failed: no answer within 5000 ms" in log, log[-3000:]
+        assert prometheus(ensemble, leader).get("aviary_quorum_auth_failures", 0) >= before + 2
+        client = connect(ensemble, leader)
+        client.create("/after-the-stall", b"")
+        client.stop()
+        follower = [sid for sid in (1, 2) if sid != leader][0]
+        assert has_child(ensemble, follower, "after-the-stall")
     finally:
         members.close()

@@ -2,6 +2,7 @@
 election and quorum ports, in an all-Aviary ensemble and mixed with Apache ZooKeeper 3.8; a
 member whose certificate comes from another authority cannot join, and says why."""
 import socket
+import ssl
 import time
 
 import pytest
@@ -139,6 +140,44 @@ def test_a_member_with_another_authority_s_certificate_cannot_join(certs):
         client = connect(ensemble, leader)
         client.create("/still-fine", b"")
         client.stop()
+    finally:
+        members.close()
+
+
+@pytest.mark.timeout(300)
+def test_a_peer_whose_certificate_names_another_address_is_refused(certs):
+    """As ZooKeeper's QuorumX509Util, a member checks the address a peer dials from against the
+    peer's certificate: one from the ensemble's own authority, for 127.0.0.9, does not let a
+    peer in from 127.0.0.1 on either port; the refusal is logged with the names the
+    certificate gives, counted, and the ensemble goes on."""
+    members = Members(extra=quorum_tls(certs))
+    ensemble, processes = members.ensemble, members.processes
+    try:
+        for sid in (1, 2):
+            processes[sid] = ensemble.start_aviary(sid)
+        leader = ensemble.wait_for_leader([1, 2], timeout=60)
+        assert leader is not None
+        before = prometheus(ensemble, leader).get("aviary_quorum_auth_failures", 0)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.load_verify_locations(certs.path("ca.crt"))
+        context.load_cert_chain(certs.path("elsewhere.crt"), certs.path("elsewhere.key"))
+        host = Ensemble.HOSTS[leader]
+        for port in (ensemble.election[leader], ensemble.quorum[leader]):
+            with socket.create_connection((host, port), timeout=30) as raw, context.wrap_socket(raw) as peer:
+                peer.sendall(b"\xff" * 8)
+                try:
+                    answer = peer.recv(100)
+                except (ssl.SSLError, ConnectionError):
+                    answer = b""
+                assert answer == b"", "nothing comes back before the close: %r" % answer
+        log = members.aviary_log(leader)
+        assert log.count("refused: its certificate does not name 127.0.0.1 (it names IP 127.0.0.9)") == 2, log[-3000:]
+        assert prometheus(ensemble, leader).get("aviary_quorum_auth_failures", 0) >= before + 2
+        client = connect(ensemble, leader)
+        client.create("/after-the-impostor", b"")
+        client.stop()
+        assert has_child(ensemble, 1 if leader == 2 else 2, "after-the-impostor")
     finally:
         members.close()
 

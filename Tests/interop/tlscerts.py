@@ -34,7 +34,9 @@ class Certificates:
         members = "subjectAltName=IP:127.0.0.2,IP:127.0.0.3,IP:127.0.0.4,IP:127.0.0.1,DNS:localhost"
         self._leaf("quorum", "ca", "/O=Aviary Tests/CN=quorum", members)
         self._leaf("intruder", "otherca", "/O=Somebody Else/CN=quorum", members)
-        for name in ("server", "client", "operator", "stranger", "quorum", "intruder"):
+        # The ensemble's own authority, but for an address no member dials from.
+        self._leaf("elsewhere", "ca", "/O=Aviary Tests/CN=quorum", "subjectAltName=IP:127.0.0.9")
+        for name in ("server", "client", "operator", "stranger", "quorum", "intruder", "elsewhere"):
             # A PEM key store: key and certificate in one file, as ZooKeeper's PEM type reads it.
             with open(self.path(name + ".pem"), "w") as out:
                 for part in (name + ".key", name + ".crt"):

@@ -56,10 +56,20 @@ final class QuorumAuthentication: Sendable {
     let serverRequired: Bool
     let logger: Logger
     let report: QuorumAuthFailureReport
+    /// How long an exchange may take on the election port and on the quorum port before the
+    /// connection closes: ZooKeeper's socket timeouts there, `zookeeper.quorumCnxnTimeoutMs`
+    /// or syncLimit ticks (`QuorumPeer.createCnxnManager`), and initLimit ticks
+    /// (`Leader`'s acceptor, `Learner.connectToLeader`). A peer that connects and stalls
+    /// holds a connection no longer than that.
+    let electionTimeLimit: TimeAmount
+    let quorumTimeLimit: TimeAmount
 
-    init(credentials: QuorumSASLCredentials, serverRequired: Bool, logger: Logger, report: @escaping QuorumAuthFailureReport) {
+    init(credentials: QuorumSASLCredentials, serverRequired: Bool, electionTimeLimit: TimeAmount, quorumTimeLimit: TimeAmount,
+         logger: Logger, report: @escaping QuorumAuthFailureReport) {
         self.credentials = credentials
         self.serverRequired = serverRequired
+        self.electionTimeLimit = electionTimeLimit
+        self.quorumTimeLimit = quorumTimeLimit
         self.logger = logger
         self.report = report
     }
@@ -68,8 +78,9 @@ final class QuorumAuthentication: Sendable {
     /// initial message comes first (`QuorumCnxManager.handleConnection`).
     func addAcceptingHandler(to pipeline: ChannelPipeline.SynchronousOperations, afterElectionHeader: Bool, port: String) throws {
         try pipeline.addHandler(QuorumAuthServerHandler(users: credentials.acceptedUsers, required: serverRequired,
-                                                        skipsElectionHeader: afterElectionHeader, port: port, logger: logger,
-                                                        report: report))
+                                                        skipsElectionHeader: afterElectionHeader, port: port,
+                                                        timeLimit: afterElectionHeader ? electionTimeLimit : quorumTimeLimit,
+                                                        logger: logger, report: report))
     }
 
     /// On a dialled connection; `afterElectionHeader` for the election port, where this
@@ -77,8 +88,9 @@ final class QuorumAuthentication: Sendable {
     func addDiallingHandler(to pipeline: ChannelPipeline.SynchronousOperations, afterElectionHeader: Bool, port: String) throws {
         guard let learner = credentials.learner else { return }
         try pipeline.addHandler(QuorumAuthLearnerHandler(username: learner.username, password: learner.password,
-                                                         afterFirstWrite: afterElectionHeader, port: port, logger: logger,
-                                                         report: report))
+                                                         afterFirstWrite: afterElectionHeader, port: port,
+                                                         timeLimit: afterElectionHeader ? electionTimeLimit : quorumTimeLimit,
+                                                         logger: logger, report: report))
     }
 }
 
@@ -100,20 +112,44 @@ final class QuorumAuthServerHandler: ChannelInboundHandler, RemovableChannelHand
     private let report: QuorumAuthFailureReport
     private var stage: Stage
     private var pending = ByteBuffer()
+    private var deadline: QuorumAuthDeadline
     /// The election peer's initial message, passed on only once it has authenticated, so that
     /// nothing of the election is written to the connection during the exchange.
     private var header: ByteBuffer?
     private var exchange: DigestMD5Server
 
-    init(users: [String: String], required: Bool, skipsElectionHeader: Bool, port: String, logger: Logger,
-         report: @escaping QuorumAuthFailureReport) {
+    init(users: [String: String], required: Bool, skipsElectionHeader: Bool, port: String, timeLimit: TimeAmount,
+         logger: Logger, report: @escaping QuorumAuthFailureReport) {
         self.required = required
         self.port = port
+        deadline = QuorumAuthDeadline(timeLimit)
         self.logger = logger
         self.report = report
         stage = skipsElectionHeader ? .header : .detect
         exchange = DigestMD5Server(users: users, nonce: DigestMD5Server.randomNonce(), realm: DigestMD5Server.quorumRealm,
                                    digestURI: DigestMD5Server.quorumDigestURI)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startClock(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startClock(context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline.cancel()
+    }
+
+    /// A peer that has not authenticated (or shown it will not) in time is treated as one that
+    /// failed to: refused where authentication is required, else let through.
+    private func startClock(_ context: ChannelHandlerContext) {
+        deadline.start(on: context) { [self] context, limit in
+            guard stage != .done else { return }
+            failed(context, "no answer within \(limit) ms")
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -188,12 +224,14 @@ final class QuorumAuthServerHandler: ChannelInboundHandler, RemovableChannelHand
 
     private func refuse(_ context: ChannelHandlerContext, _ reason: String) {
         stage = .done
+        deadline.cancel()
         logger.warning("\(reason); connection closed")
         context.close(promise: nil)
     }
 
     private func stepAside(_ context: ChannelHandlerContext) {
         stage = .done
+        deadline.cancel()
         if let header {
             self.header = nil
             context.fireChannelRead(wrapInboundOut(header))
@@ -227,10 +265,12 @@ final class QuorumAuthLearnerHandler: ChannelDuplexHandler, RemovableChannelHand
     private var started = false
     private var held: [(ByteBuffer, EventLoopPromise<Void>?)] = []
     private var pending = ByteBuffer()
+    private var deadline: QuorumAuthDeadline
 
-    init(username: String, password: String, afterFirstWrite: Bool, port: String, logger: Logger,
-         report: @escaping QuorumAuthFailureReport) {
+    init(username: String, password: String, afterFirstWrite: Bool, port: String, timeLimit: TimeAmount,
+         logger: Logger, report: @escaping QuorumAuthFailureReport) {
         self.port = port
+        deadline = QuorumAuthDeadline(timeLimit)
         self.logger = logger
         self.report = report
         client = DigestMD5Client(username: username, password: password, cnonce: DigestMD5Server.randomNonce())
@@ -238,12 +278,28 @@ final class QuorumAuthLearnerHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { begin(context) }
+        if context.channel.isActive {
+            startClock(context)
+            begin(context)
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        startClock(context)
         begin(context)
         context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline.cancel()
+    }
+
+    /// A peer that does not finish the exchange in time is one this member cannot trust.
+    private func startClock(_ context: ChannelHandlerContext) {
+        deadline.start(on: context) { [self] context, limit in
+            guard stage != .done else { return }
+            fail(context, "no answer within \(limit) ms")
+        }
     }
 
     /// DIGEST-MD5 has no initial response: the first packet carries an empty token.
@@ -313,6 +369,7 @@ final class QuorumAuthLearnerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func finish(_ context: ChannelHandlerContext) {
         stage = .done
+        deadline.cancel()
         for (buffer, promise) in held { context.write(wrapOutboundOut(buffer), promise: promise) }
         held.removeAll()
         context.flush()
@@ -326,10 +383,36 @@ final class QuorumAuthLearnerHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func fail(_ context: ChannelHandlerContext, _ reason: String) {
         stage = .done
+        deadline.cancel()
         report("quorum-sasl", context.channel.remoteAddress?.ipAddress ?? "unknown", reason)
         logger.warning("quorum SASL authentication on the \(port) failed: \(reason); connection closed")
         for (_, promise) in held { promise?.fail(ChannelError.ioOnClosedChannel) }
         held.removeAll()
         context.close(promise: nil)
+    }
+}
+
+/// The time limit on one quorum SASL exchange: started once the connection is up, cancelled
+/// when the exchange ends; when it passes first, `expired` runs on the channel's loop.
+struct QuorumAuthDeadline {
+    let limit: TimeAmount
+    private var task: Scheduled<Void>?
+    private var started = false
+
+    init(_ limit: TimeAmount) { self.limit = limit }
+
+    mutating func start(on context: ChannelHandlerContext,
+                        expired: @escaping (ChannelHandlerContext, Int64) -> Void) {
+        guard !started else { return }
+        started = true
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let action = NIOLoopBound(expired, eventLoop: context.eventLoop)
+        let millis = limit.nanoseconds / 1_000_000
+        task = context.eventLoop.scheduleTask(in: limit) { action.value(bound.value, millis) }
+    }
+
+    mutating func cancel() {
+        task?.cancel()
+        task = nil
     }
 }

@@ -7,7 +7,8 @@ import NIOSSL
 /// `QuorumX509Util` sets it up: every member presents its certificate both when it accepts
 /// (asking the peer for one, `ssl.quorum.clientAuth`, need by default) and when it dials
 /// (checking the peer's certificate, and its address against it unless
-/// `ssl.quorum.hostnameVerification=false`). With `portUnification`, the ports take plaintext
+/// `ssl.quorum.hostnameVerification=false`), and checks an accepted peer's address against
+/// its certificate too (``QuorumPeerAddressCheck``). With `portUnification`, the ports take plaintext
 /// peers too, for rolling an ensemble to TLS one member at a time.
 /// Reports a refused election or quorum connection: the scheme (`quorum-tls`, `quorum-sasl`),
 /// the peer's address and the reason.
@@ -21,6 +22,9 @@ final class QuorumTLS: Sendable {
     /// ports accept TLS but this member still dials in plaintext.
     private let diallsTLS: Bool
     private let handshakeTimeoutMillis: Int
+    /// Whether an accepted peer's certificate must name the address it dials from
+    /// (`ssl.quorum.hostnameVerification`, on by default; ``QuorumPeerAddressCheck``).
+    private let checksPeerAddress: Bool
     private let logger: Logger
     private let report: QuorumAuthFailureReport
 
@@ -36,6 +40,7 @@ final class QuorumTLS: Sendable {
         unified = configuration.quorumPortUnification
         diallsTLS = configuration.sslQuorum
         handshakeTimeoutMillis = configuration.quorumSSL.handshakeDetectionTimeoutMillis
+        checksPeerAddress = configuration.quorumSSL.hostnameVerification
         self.logger = logger
         self.report = report
     }
@@ -46,8 +51,17 @@ final class QuorumTLS: Sendable {
         let timeout = handshakeTimeoutMillis
         let logger = self.logger
         let report = self.report
+        let checksPeerAddress = self.checksPeerAddress
         let handlers: () -> [ChannelHandler] = {
-            [NIOSSLServerHandler(context: context), Self.watcher(port: port, timeoutMillis: timeout, logger: logger, report: report)]
+            var handlers: [ChannelHandler] = [NIOSSLServerHandler(context: context),
+                                              Self.watcher(port: port, timeoutMillis: timeout, logger: logger, report: report)]
+            if checksPeerAddress {
+                handlers.append(QuorumPeerAddressCheck { context, reason in
+                    logger.warning("quorum TLS peer \(context.channel.remoteAddress?.description ?? "?") on the \(port) refused: \(reason)")
+                    report("quorum-tls", context.channel.remoteAddress?.ipAddress ?? "unknown", reason)
+                })
+            }
+            return handlers
         }
         if unified {
             try pipeline.addHandler(PortUnificationHandler(makeTLSHandlers: handlers))
