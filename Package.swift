@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "CAviaryChecksums"),
         .target(name: "CAviaryPrefetch"),
         .target(name: "CAviaryWriteback"),
+        .target(name: "CAviaryGSSAPI", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "DataTree", dependencies: ["ZooKeeperProtocol", "Jute", "CAviaryChecksums", "CAviaryPrefetch", .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "Configuration"),
         .target(name: "Consensus", dependencies: ["ZooKeeperProtocol", "Jute", .product(name: "NIOCore", package: "swift-nio")]),
@@ -57,7 +58,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "ServerCore", "Configuration", "ZooKeeperProtocol", "Storage", "Operations", "Consensus",
+                "ServerCore", "Configuration", "ZooKeeperProtocol", "Storage", "Operations", "Consensus", "CAviaryGSSAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -160,6 +160,19 @@ extension ServerConfiguration {
         return jaas.digestUsers(section: saslServerSection)
     }
 
+    /// The Kerberos login of the JAAS file's server section, when it logs in with
+    /// `Krb5LoginModule` (ZooKeeper then offers SASL GSSAPI instead of DIGEST-MD5); nil
+    /// otherwise. A Kerberos login without a keytab is an error: a server cannot type a password.
+    public func saslKerberosLogin(readFile: (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) })
+        throws(JAASError) -> KerberosLogin? {
+        guard let (path, jaas) = try jaasFile(readFile: readFile),
+              let module = jaas.sections[saslServerSection]?.first(where: { $0.className.hasSuffix("Krb5LoginModule") }) else { return nil }
+        guard let keyTab = module.options["keyTab"], !keyTab.isEmpty else {
+            throw JAASError("the JAAS file \(path): section \(saslServerSection) logs in with Kerberos but names no keyTab (useKeyTab=true keyTab=\"...\")")
+        }
+        return KerberosLogin(keyTab: keyTab, principal: module.options["principal"])
+    }
+
     /// Whether the enforced-authentication settings can be used, as ZooKeeper's
     /// `AuthenticationHelper` checks them at start; the error says what to change.
     public func checkEnforcedAuthentication() throws(JAASError) {
@@ -171,6 +184,16 @@ extension ServerConfiguration {
         if schemes == ["sasl"] && jaasConfigFile == nil {
             throw JAASError("enforce.auth.schemes=sasl needs a JAAS file (-Djava.security.auth.login.config) with a \(saslServerSection) section")
         }
+    }
+}
+
+/// A Kerberos login from a JAAS section (`Krb5LoginModule`): where the keys are and whose.
+public struct KerberosLogin: Sendable, Equatable {
+    public var keyTab: String
+    public var principal: String?
+    public init(keyTab: String, principal: String?) {
+        self.keyTab = keyTab
+        self.principal = principal
     }
 }
 

@@ -32,7 +32,7 @@ extension ServerConfiguration {
         // Integer.getInteger: anything but a positive number leaves the default.
         if let value = systemProperties["zookeeper.quorumCnxnTimeoutMs"] { quorumCnxnTimeoutMs = Int(value).flatMap { $0 > 0 ? $0 : nil } }
         for (key, value) in systemProperties.sorted(by: { $0.key < $1.key })
-        where key.hasPrefix("zookeeper.") || key == "java.security.auth.login.config" {
+        where key.hasPrefix("zookeeper.") || key == "java.security.auth.login.config" || key == "java.security.krb5.conf" {
             do {
                 _ = try takeSecurityKey(key, value: value)
             } catch {

@@ -167,6 +167,16 @@ extension ServerConfiguration {
         case "superUser":
             saslSuperUser = value.isEmpty ? nil : value
             return true
+        case "java.security.krb5.conf":
+            krb5ConfigFile = value.isEmpty ? nil : value
+            return true
+        case "kerberos.removeHostFromPrincipal":
+            // Java's "true".equals: anything else is false.
+            kerberosRemoveHostFromPrincipal = value == "true"
+            return true
+        case "kerberos.removeRealmFromPrincipal":
+            kerberosRemoveRealmFromPrincipal = value == "true"
+            return true
         case "enforce.auth.enabled":
             enforceAuthEnabled = try bool()
             return true

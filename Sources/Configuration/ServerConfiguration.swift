@@ -153,6 +153,13 @@ public struct ServerConfiguration: Sendable {
     public var saslServerSection = "Server"
     /// `zookeeper.superUser`: the SASL identity that is a super user.
     public var saslSuperUser: String?
+    /// `java.security.krb5.conf`: the Kerberos configuration (realms, KDCs) for SASL GSSAPI;
+    /// nil for the system's (`KRB5_CONFIG`, else /etc/krb5.conf).
+    public var krb5ConfigFile: String?
+    /// `zookeeper.kerberos.removeHostFromPrincipal` / `removeRealmFromPrincipal`: how a
+    /// Kerberos client's principal becomes its `sasl` identity.
+    public var kerberosRemoveHostFromPrincipal = false
+    public var kerberosRemoveRealmFromPrincipal = false
     /// `enforce.auth.enabled`: requests from a connection that has not authenticated with one
     /// of ``enforceAuthSchemes`` are refused (SessionClosedRequireSaslAuth) and it is closed.
     public var enforceAuthEnabled = false

@@ -128,9 +128,16 @@ public final class AviaryServer: @unchecked Sendable {
         coreConfiguration.localSessionsUpgradingEnabled = configuration.localSessionsUpgradingEnabled
         do {
             try configuration.checkEnforcedAuthentication()
-            coreConfiguration.saslUsers = try configuration.saslUsers()
-        } catch {
+            if let login = try configuration.saslKerberosLogin() {
+                coreConfiguration.saslGSSAPI = try KerberosAcceptor.exchanges(login: login, configuration: configuration)
+                logger.info("SASL GSSAPI (Kerberos) for clients: keys of \(login.principal ?? "any principal") from \(login.keyTab), section \(configuration.saslServerSection) of \(configuration.jaasConfigFile ?? "?")")
+            } else {
+                coreConfiguration.saslUsers = try configuration.saslUsers()
+            }
+        } catch let error as JAASError {
             throw StartupFailure(description: error.description)
+        } catch {
+            throw StartupFailure(description: "\(error)")
         }
         coreConfiguration.saslSuperUser = configuration.saslSuperUser
         coreConfiguration.enforcedAuthSchemes = configuration.enforcedAuthSchemes

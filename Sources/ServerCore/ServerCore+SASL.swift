@@ -11,19 +11,30 @@ extension Request {
 }
 
 extension ServerCore {
-    /// A SASL packet (`ZooKeeperServer.processSasl`): the connection's DIGEST-MD5 exchange
+    /// A SASL packet (`ZooKeeperServer.processSasl`): the connection's DIGEST-MD5 or GSSAPI exchange
     /// takes its token and answers with the next; once complete, the client's identity is its
     /// `sasl` id (and `super` when it is `zookeeper.superUser`). A failure is answered with
     /// AuthFailed (SessionClosedRequireSaslAuth when SASL is enforced) and closes the connection.
     mutating func handleSASL(_ id: ConnectionID, _ header: RequestHeader, token: [UInt8], connection: Connection,
                              session: Int64, into actions: inout [Action]) {
-        guard let users = configuration.saslUsers else {
+        var exchange: any SASLMechanism
+        if let current = connection.sasl {
+            exchange = current
+        } else if let gssapi = configuration.saslGSSAPI {
+            do {
+                exchange = try gssapi()
+            } catch {
+                failSASL(id, header, connection: connection, session: session, reason: "\(error)", into: &actions)
+                return
+            }
+        } else if let users = configuration.saslUsers {
+            exchange = DigestMD5Server(users: users, nonce: configuration.saslNonce())
+        } else {
             failSASL(id, header, connection: connection, session: session, reason: "SASL is not configured on this server", into: &actions)
             return
         }
-        var exchange = connection.sasl ?? DigestMD5Server(users: users, nonce: configuration.saslNonce())
         do {
-            let answer = try exchange.evaluate(token)
+            let answer = try exchange.respond(to: token)
             connections[id]?.sasl = exchange
             if exchange.isComplete, let identity = exchange.authorizationID {
                 var identities = [Id(scheme: "sasl", id: identity)]
@@ -35,7 +46,7 @@ extension ServerCore {
             }
             actions.append(.send(id, .reply(ReplyHeader(xid: header.xid, zxid: 0, err: 0), .sasl(token: answer))))
         } catch {
-            failSASL(id, header, connection: connection, session: session, reason: error.description, into: &actions)
+            failSASL(id, header, connection: connection, session: session, reason: "\(error)", into: &actions)
         }
     }
 

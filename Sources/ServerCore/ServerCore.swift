@@ -119,7 +119,7 @@ public struct ServerCore {
         /// A learner: the timeout this connection asked for while its session is revalidated.
         var revalidatingTimeout: Int32?
         /// Its SASL exchange, from its first SASL packet.
-        var sasl: DigestMD5Server?
+        var sasl: (any SASLMechanism)?
     }
 
     /// A request as it arrived: decoded, or with the error its body gave. Held while its

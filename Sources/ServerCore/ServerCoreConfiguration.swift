@@ -36,6 +36,10 @@ public struct ServerCoreConfiguration: Sendable {
     public var saslUsers: [String: String]? = nil
     /// Where SASL DIGEST-MD5 nonces come from: random by default; a test may give fixed ones.
     public var saslNonce: @Sendable () -> String = DigestMD5Server.randomNonce
+    /// Where a connection's SASL GSSAPI (Kerberos) exchange comes from, when the JAAS `Server`
+    /// section logs in with Kerberos; it takes the place of DIGEST-MD5. The server makes the
+    /// security contexts (a system library does the Kerberos work).
+    public var saslGSSAPI: (@Sendable () throws -> GSSAPIServer)? = nil
     /// The SASL identity that is a super user (`zookeeper.superUser`).
     public var saslSuperUser: String? = nil
     /// The schemes a connection must have authenticated with before its requests are served

@@ -20,7 +20,9 @@ public enum OutboundFrame: Hashable, Sendable {
             writer.write(response)
         case .reply(let header, let body):
             writer.write(header)
-            if header.err == 0 { body.write(to: &writer) }
+            // A failed SASL step still carries its (null) token: ZooKeeper sends
+            // SetSASLResponse(null) with AuthFailed, and the Java client reads it.
+            if header.err == 0 { body.write(to: &writer) } else if case .sasl = body { body.write(to: &writer) }
         case .notification(let event):
             writer.write(ReplyHeader(xid: SpecialXid.notification, zxid: -1, err: 0))
             writer.write(event)
