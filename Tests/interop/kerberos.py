@@ -3,6 +3,7 @@ krb5-admin-server) on a free loopback port, with its database, configuration and
 temporary directory; nothing of the machine's own Kerberos setup is used or changed."""
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -48,7 +49,22 @@ class Realm:
         self.env = dict(os.environ, KRB5_CONFIG=self.krb5_conf, KRB5_KDC_PROFILE=self.path("kdc.conf"))
         self._run("kdb5_util", "create", "-s", "-r", REALM, "-P", "master-" + os.urandom(6).hex())
         self.kdc = subprocess.Popen(["krb5kdc", "-n"], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.5)
+        deadline = time.time() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.kdc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("the KDC did not start; its log: " + self._log())
+                time.sleep(0.1)
+
+    def _log(self):
+        try:
+            with open(self.path("kdc.log")) as f:
+                return f.read()[-2000:]
+        except OSError:
+            return "(none)"
 
     def path(self, name):
         return os.path.join(self.dir, name)
