@@ -22,18 +22,52 @@ from servers import Server, free_port, four_letter, zookeeper_classpath
 from tlscerts import Certificates, PASSWORD, TRUST_PASSWORD, CLIENT_DN, SUPER_DN
 
 
-def tls_config(certs, port, pkcs12=False, client_auth=None, extra=""):
-    if pkcs12:
+def tls_config(certs, port, pkcs12=False, client_auth=None, extra="", stores=None):
+    """A TLS client port's zoo.cfg keys: `stores` as given, else PKCS12 or PEM stores."""
+    if stores is None and pkcs12:
         stores = ("ssl.keyStore.location=%s\nssl.keyStore.password=%s\n"
                   "ssl.trustStore.location=%s\nssl.trustStore.password=%s\n"
                   % (certs.path("server.p12"), PASSWORD, certs.path("ca.p12"), TRUST_PASSWORD))
-    else:
+    elif stores is None:
         stores = ("ssl.keyStore.location=%s\nssl.keyStore.type=PEM\nssl.trustStore.location=%s\nssl.trustStore.type=PEM\n"
                   % (certs.path("server.pem"), certs.path("ca.crt")))
     auth = "ssl.clientAuth=%s\n" % client_auth if client_auth else ""
     return ("secureClientPort=%d\nserverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n"
             "authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider\n"
             "ssl.hostnameVerification=false\n" % port) + stores + auth + extra
+
+
+def test_store_passwords_may_come_from_files(certs):
+    """ssl.keyStore.passwordPath / ssl.trustStore.passwordPath (ZooKeeper 3.8's keys): each
+    password read from its file, less the final line end; a file with the wrong password stops
+    the start, saying which store, and the password never reaches the log."""
+    directory = tempfile.mkdtemp(prefix="tls-passwords-")
+    try:
+        def secret(name, text):
+            path = os.path.join(directory, name)
+            with open(path, "w") as f:
+                f.write(text)
+            return path
+        key_file, trust_file = secret("key.pass", PASSWORD + "\n"), secret("trust.pass", TRUST_PASSWORD)
+        stores = ("ssl.keyStore.location=%s\nssl.keyStore.passwordPath=%s\n"
+                  "ssl.trustStore.location=%s\nssl.trustStore.passwordPath=%s\n"
+                  % (certs.path("server.p12"), key_file, certs.path("ca.p12"), trust_file))
+        port = free_port()
+        server = Server("aviary", extra_config=tls_config(certs, port, stores=stores))
+        try:
+            client = kazoo_tls(certs, port)
+            client.create("/from-files", b"x")
+            client.stop()
+            assert PASSWORD not in server.log_text() and TRUST_PASSWORD not in server.log_text()
+        finally:
+            server.stop()
+        wrong = secret("wrong.pass", "not-" + PASSWORD + "\n")
+        with pytest.raises(RuntimeError) as failed:
+            Server("aviary", extra_config=tls_config(certs, free_port(), stores=stores.replace(key_file, wrong)))
+        assert "ssl.keyStore" in str(failed.value) and "this password opens" in str(failed.value), failed.value
+        assert "not-" + PASSWORD not in str(failed.value)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def kazoo_tls(certs, port, who="client", trust="ca.crt", timeout=15):

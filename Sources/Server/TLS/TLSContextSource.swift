@@ -195,14 +195,14 @@ final class TLSContextSource: Sendable {
         "TLS_RSA_WITH_AES_256_CBC_SHA": "AES256-SHA",
     ]
 
-    /// The store's password: the file's (`passwordPath`, its content without the line end)
-    /// when one is named, else the key's; nil for none.
+    /// The store's password: the file's (`passwordPath`, its content less one final line end,
+    /// as ZooKeeper's `SecretUtils.readSecret`) when one is named, else the key's; nil for none.
     private static func password(_ value: String?, path: String?, of store: String) throws(TLSSetupError) -> String? {
         if let path {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw TLSSetupError("\(store).passwordPath: cannot read \(path)")
             }
-            return text.trimmingCharacters(in: .newlines)
+            return text.hasSuffix("\n") ? String(text.dropLast()) : text
         }
         return value.flatMap { $0.isEmpty ? nil : $0 }
     }
