@@ -7,7 +7,11 @@ NettyServerCnxnFactory. Runs the same workloads with the native `aviary bench` o
 over plaintext, for what TLS costs each server), alternating between the servers, and prints
 one table with ratios.
 
-usage: bench/tls.py [--seconds 10] [--runs 1]
+With --pin (two or more CPUs), both servers run on the last CPU and the load generator on
+the others, so that the generator does not take the CPU the server under test would use:
+each server's throughput on one core, at the same CPU for both.
+
+usage: bench/tls.py [--seconds 10] [--runs 1] [--pin]
 """
 import argparse
 import contextlib
@@ -51,8 +55,21 @@ def tls_extra(certs, port):
             % (port, certs.path("server.pem"), certs.path("ca.crt")))
 
 
+def pin(pid, cpus):
+    """Moves every thread of process `pid` to `cpus` (threads it starts later inherit it)."""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except OSError:
+            pass  # a thread that ended meanwhile
+
+
+GENERATOR_CPUS = None
+
+
 def bench(port, arguments, seconds, certs=None):
-    command = [aviary_binary(), "bench", "--servers", "127.0.0.1:%d" % port, "--duration", str(seconds),
+    prefix = ["taskset", "-c", ",".join(str(c) for c in sorted(GENERATOR_CPUS))] if GENERATOR_CPUS else []
+    command = prefix + [aviary_binary(), "bench", "--servers", "127.0.0.1:%d" % port, "--duration", str(seconds),
                "--warmup", str(WARMUP_SECONDS), "--json"] + arguments
     if certs:
         command += ["--tls-ca", certs.path("ca.crt"), "--tls-certificate", certs.path("client.crt"),
@@ -68,7 +85,16 @@ def main():
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--json", default=os.path.join(HERE, "results", "tls.json"))
+    parser.add_argument("--pin", action="store_true", help="servers on the last CPU, the load generator on the others")
     args = parser.parse_args()
+    global GENERATOR_CPUS
+    cpus = sorted(os.sched_getaffinity(0))
+    if args.pin and len(cpus) < 2:
+        parser.error("--pin needs two CPUs or more")
+    server_cpus = {cpus[-1]} if args.pin else None
+    if args.pin:
+        GENERATOR_CPUS = set(cpus[:-1])
+        print("pinned: servers on CPU %d, the load generator on CPU %s" % (cpus[-1], ",".join(map(str, cpus[:-1]))), flush=True)
     if "AVIARY_BIN" not in os.environ:
         subprocess.run(["swift", "build", "-c", "release"], cwd=os.path.dirname(HERE), check=True, stdout=subprocess.DEVNULL)
     work = tempfile.mkdtemp(prefix="bench-tls-", dir=os.environ.get("BENCH_DIR"))
@@ -79,6 +105,9 @@ def main():
         with contextlib.ExitStack() as stack:
             servers = {kind: stack.enter_context(running(kind, tls_extra(certs, secure[kind]) + (
                 "metricsProvider.httpPort=0\n" if kind == "aviary" else ""))) for kind in ("zookeeper", "aviary")}
+            if server_cpus:
+                for process, _ in servers.values():
+                    pin(process.pid, server_cpus)
             for name, arguments in WORKLOADS:
                 for transport in ("tls", "plaintext"):
                     for _ in range(args.runs):
