@@ -114,6 +114,22 @@ static int copy_out(gss_buffer_desc *buffer, uint8_t **output, size_t *length, c
     return 0;
 }
 
+/// Ends a call that produced `out`: its bytes copied to `*output`, or GSS-API's words for the
+/// failure; `out` released either way.
+static int finish(OM_uint32 major, OM_uint32 minor, gss_buffer_desc *out, uint8_t **output, size_t *length,
+                  char *error, size_t size) {
+    int result;
+    if (GSS_ERROR(major)) {
+        describe(major, minor, error, size);
+        result = -1;
+    } else {
+        result = copy_out(out, output, length, error, size);
+    }
+    OM_uint32 ignored;
+    if (out->value != NULL) gss.release_buffer(&ignored, out);
+    return result;
+}
+
 int aviary_gss_setup(const char *keytab, char *error, size_t error_size) {
     pthread_once(&load_once, load);
     if (!loaded) {
@@ -139,15 +155,8 @@ int aviary_gss_accept(void **context, const uint8_t *input, size_t input_length,
     gss_ctx_id_t handle = (gss_ctx_id_t)*context;
     OM_uint32 major = gss.accept(&minor, &handle, NULL, &in, NULL, NULL, NULL, &out, NULL, NULL, NULL);
     *context = handle;
-    if (GSS_ERROR(major)) {
-        describe(major, minor, error, error_size);
-        if (out.value != NULL) gss.release_buffer(&minor, &out);
-        return -1;
-    }
-    int result = copy_out(&out, output, output_length, error, error_size);
-    if (out.value != NULL) gss.release_buffer(&minor, &out);
     *complete = (major & GSS_S_CONTINUE_NEEDED) ? 0 : 1;
-    return result;
+    return finish(major, minor, &out, output, output_length, error, error_size);
 }
 
 static int context_name(void *context, int initiator, char *name, size_t name_size, char *error, size_t error_size) {
@@ -187,13 +196,7 @@ int aviary_gss_wrap(void *context, const uint8_t *input, size_t input_length,
     gss_buffer_desc in = {input_length, (void *)input};
     gss_buffer_desc out = {0, NULL};
     OM_uint32 major = gss.wrap(&minor, (gss_ctx_id_t)context, 0, 0, &in, NULL, &out);
-    if (GSS_ERROR(major)) {
-        describe(major, minor, error, error_size);
-        return -1;
-    }
-    int result = copy_out(&out, output, output_length, error, error_size);
-    gss.release_buffer(&minor, &out);
-    return result;
+    return finish(major, minor, &out, output, output_length, error, error_size);
 }
 
 int aviary_gss_unwrap(void *context, const uint8_t *input, size_t input_length,
@@ -202,13 +205,7 @@ int aviary_gss_unwrap(void *context, const uint8_t *input, size_t input_length,
     gss_buffer_desc in = {input_length, (void *)input};
     gss_buffer_desc out = {0, NULL};
     OM_uint32 major = gss.unwrap(&minor, (gss_ctx_id_t)context, &in, &out, NULL, NULL);
-    if (GSS_ERROR(major)) {
-        describe(major, minor, error, error_size);
-        return -1;
-    }
-    int result = copy_out(&out, output, output_length, error, error_size);
-    gss.release_buffer(&minor, &out);
-    return result;
+    return finish(major, minor, &out, output, output_length, error, error_size);
 }
 
 void aviary_gss_release(void *context) {

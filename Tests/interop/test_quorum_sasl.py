@@ -47,6 +47,15 @@ def aviary_env(path):
     return {"SERVER_JVMFLAGS": "-Djava.security.auth.login.config=" + path}
 
 
+def start_two_members(members, jaas_path):
+    """Starts Aviary members 1 and 2 with the JAAS file; returns the leader they elect."""
+    for sid in (1, 2):
+        members.processes[sid] = members.ensemble.start_aviary(sid, env=aviary_env(jaas_path))
+    leader = members.ensemble.wait_for_leader([1, 2], timeout=60)
+    assert leader is not None
+    return leader
+
+
 @pytest.mark.timeout(300)
 def test_aviary_and_zookeeper_members_authenticate_each_other(jaas):
     members = Members(extra=QUORUM_SASL, zookeeper_properties=["java.security.auth.login.config=" + jaas["good"]])
@@ -99,10 +108,7 @@ def test_a_member_with_the_wrong_password_cannot_join(jaas):
     members = Members(extra=QUORUM_SASL)
     ensemble, processes = members.ensemble, members.processes
     try:
-        for sid in (1, 2):
-            processes[sid] = ensemble.start_aviary(sid, env=aviary_env(jaas["good"]))
-        leader = ensemble.wait_for_leader([1, 2], timeout=60)
-        assert leader is not None
+        leader = start_two_members(members, jaas["good"])
         processes[3] = ensemble.start_aviary(3, env=aviary_env(jaas["bad"]))
         time.sleep(6)
         assert ensemble.mode(3) in (None, "not serving"), "a member with the wrong quorum password joined"
@@ -138,10 +144,7 @@ def test_a_peer_that_stalls_while_authenticating_is_cut_off(jaas):
     members = Members(extra=QUORUM_SASL)
     ensemble, processes = members.ensemble, members.processes
     try:
-        for sid in (1, 2):
-            processes[sid] = ensemble.start_aviary(sid, env=aviary_env(jaas["good"]))
-        leader = ensemble.wait_for_leader([1, 2], timeout=60)
-        assert leader is not None
+        leader = start_two_members(members, jaas["good"])
         host = Ensemble.HOSTS[leader]
         before = prometheus(ensemble, leader).get("aviary_quorum_auth_failures", 0)
         election = socket.create_connection((host, ensemble.election[leader]), timeout=60)
