@@ -33,6 +33,8 @@ typedef OM_uint32 (*release_name_fn)(OM_uint32 *, gss_name_t *);
 typedef OM_uint32 (*delete_fn)(OM_uint32 *, gss_ctx_id_t *, gss_buffer_desc *);
 typedef OM_uint32 (*display_status_fn)(OM_uint32 *, OM_uint32, int, gss_OID_desc *, OM_uint32 *, gss_buffer_desc *);
 typedef OM_uint32 (*register_fn)(const char *);
+typedef OM_uint32 (*import_name_fn)(OM_uint32 *, gss_buffer_desc *, gss_OID_desc *, gss_name_t *);
+typedef OM_uint32 (*acquire_cred_fn)(OM_uint32 *, gss_name_t, OM_uint32, void *, int, gss_cred_id_t *, void **, OM_uint32 *);
 
 static struct {
     accept_fn accept;
@@ -45,7 +47,15 @@ static struct {
     delete_fn delete_context;
     display_status_fn display_status;
     register_fn register_identity;
+    import_name_fn import_name;
+    acquire_cred_fn acquire_cred;
 } gss;
+/// The acceptor's credentials when a principal was named (NULL: any key of the keytab).
+static gss_cred_id_t acceptor = NULL;
+/// GSS_KRB5_NT_PRINCIPAL_NAME (1.2.840.113554.1.2.2.1): a name written `service/host@REALM`.
+static gss_OID_desc krb5_principal_name = {10, (void *)"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x01"};
+#define GSS_C_ACCEPT 2
+#define GSS_C_INDEFINITE 0xffffffffu
 static int loaded = 0;
 static char load_error[256];
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -72,6 +82,8 @@ static void load(void) {
     SYMBOL(delete_context, "gss_delete_sec_context")
     SYMBOL(display_status, "gss_display_status")
     SYMBOL(register_identity, "krb5_gss_register_acceptor_identity")
+    SYMBOL(import_name, "gss_import_name")
+    SYMBOL(acquire_cred, "gss_acquire_cred")
 #undef SYMBOL
     loaded = 1;
 }
@@ -130,7 +142,7 @@ static int finish(OM_uint32 major, OM_uint32 minor, gss_buffer_desc *out, uint8_
     return result;
 }
 
-int aviary_gss_setup(const char *keytab, char *error, size_t error_size) {
+int aviary_gss_setup(const char *keytab, const char *principal, char *error, size_t error_size) {
     pthread_once(&load_once, load);
     if (!loaded) {
         put(error, error_size, load_error);
@@ -140,6 +152,24 @@ int aviary_gss_setup(const char *keytab, char *error, size_t error_size) {
         put(error, error_size, "cannot use the keytab");
         return -1;
     }
+    if (principal == NULL) return 0;
+    OM_uint32 minor = 0;
+    gss_buffer_desc text = {strlen(principal), (void *)principal};
+    gss_name_t name = NULL;
+    OM_uint32 major = gss.import_name(&minor, &text, &krb5_principal_name, &name);
+    if (GSS_ERROR(major)) {
+        describe(major, minor, error, error_size);
+        return -1;
+    }
+    gss_cred_id_t credentials = NULL;
+    major = gss.acquire_cred(&minor, name, GSS_C_INDEFINITE, NULL, GSS_C_ACCEPT, &credentials, NULL, NULL);
+    OM_uint32 ignored;
+    gss.release_name(&ignored, &name);
+    if (GSS_ERROR(major)) {
+        describe(major, minor, error, error_size);
+        return -1;
+    }
+    acceptor = credentials;
     return 0;
 }
 
@@ -153,7 +183,7 @@ int aviary_gss_accept(void **context, const uint8_t *input, size_t input_length,
     gss_buffer_desc in = {input_length, (void *)input};
     gss_buffer_desc out = {0, NULL};
     gss_ctx_id_t handle = (gss_ctx_id_t)*context;
-    OM_uint32 major = gss.accept(&minor, &handle, NULL, &in, NULL, NULL, NULL, &out, NULL, NULL, NULL);
+    OM_uint32 major = gss.accept(&minor, &handle, acceptor, &in, NULL, NULL, NULL, &out, NULL, NULL, NULL);
     *context = handle;
     *complete = (major & GSS_S_CONTINUE_NEEDED) ? 0 : 1;
     return finish(major, minor, &out, output, output_length, error, error_size);

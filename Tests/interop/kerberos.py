@@ -80,6 +80,12 @@ class Realm:
         self._run("kadmin.local", "-q", "ktadd -k %s %s" % (path, principal))
         return path
 
+    def export(self, principal, name):
+        """Adds `principal`'s current keys to keytab `name`, without new ones."""
+        path = self.path(name)
+        self._run("kadmin.local", "-q", "ktadd -norandkey -k %s %s" % (path, principal))
+        return path
+
     def close(self):
         self.kdc.terminate()
         try:

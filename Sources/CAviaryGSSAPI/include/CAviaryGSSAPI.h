@@ -13,8 +13,10 @@
 /// released with `aviary_gss_free`.
 
 /// Loads the library and names the keytab the acceptor takes its keys from
-/// (`krb5_gss_register_acceptor_identity`). Call once before any context.
-int aviary_gss_setup(const char *keytab, char *error, size_t error_size);
+/// (`krb5_gss_register_acceptor_identity`); with a `principal` (`service/host@REALM`), only
+/// tickets for that principal are accepted (NULL: any principal of the keytab). Call once,
+/// before any context.
+int aviary_gss_setup(const char *keytab, const char *principal, char *error, size_t error_size);
 
 /// Feeds the client's token to the context (created on the first call, `*context` NULL);
 /// `*output` gets the token for the client (possibly empty), `*complete` 1 once the context is

@@ -86,7 +86,10 @@ final class KerberosAcceptor: GSSAcceptorContext, @unchecked Sendable {
             }
             setenv("KRB5_CONFIG", krb5, 1)
         }
-        try call { error, size in aviary_gss_setup(login.keyTab, error, size) }
+        try call { error, size in
+            guard let principal = login.principal else { return aviary_gss_setup(login.keyTab, nil, error, size) }
+            return aviary_gss_setup(login.keyTab, principal, error, size)
+        }
         let krb5Path = configuration.krb5ConfigFile ?? ProcessInfo.processInfo.environment["KRB5_CONFIG"] ?? "/etc/krb5.conf"
         let realm = (try? String(contentsOfFile: krb5Path, encoding: .utf8)).flatMap(Krb5Configuration.defaultRealm(in:))
             ?? login.principal.flatMap { $0.split(separator: "@").count == 2 ? String($0.split(separator: "@")[1]) : nil }
