@@ -222,6 +222,10 @@ extension ServerConfiguration {
         guard jaas.sections[quorumServerLoginContext] != nil else {
             throw JAASError("the JAAS file \(path) has no section \(quorumServerLoginContext) (quorum.auth.server.saslLoginContext)")
         }
+        for section in [quorumServerLoginContext, quorumLearnerLoginContext]
+        where jaas.sections[section]?.contains(where: { $0.className.hasSuffix("Krb5LoginModule") }) == true {
+            throw JAASError("the JAAS file \(path): section \(section) logs in with Kerberos, and Aviary does not do quorum SASL with Kerberos (GSSAPI) yet; use DigestLoginModule sections (DIGEST-MD5) between members")
+        }
         var learner: (String, String)?
         if quorumLearnerRequireSasl {
             guard let module = jaas.sections[quorumLearnerLoginContext]?.first(where: { $0.className.hasSuffix("DigestLoginModule") }),

@@ -67,4 +67,21 @@ struct QuorumSASLCredentialsTests {
         // A JAAS file for the quorum alone means no client SASL, as in ZooKeeper.
         #expect(try configuration.saslUsers(readFile: { _ in Self.jaas }) == nil)
     }
+
+    /// Kerberos between members is not done: a Kerberos quorum section stops the start with
+    /// that said, rather than with every learner failing DIGEST-MD5.
+    @Test func aKerberosQuorumSectionIsRefusedPlainly() throws {
+        var (configuration, _) = try ZooConfigParser.parse("quorum.auth.enableSasl=true\n", readFile: { _ in nil })
+        configuration.jaasConfigFile = "/etc/jaas.conf"
+        let kerberos = """
+            QuorumServer { com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true keyTab="/k" principal="zkquorum/h@R"; };
+            QuorumLearner { org.apache.zookeeper.server.auth.DigestLoginModule required username="member" password="pw"; };
+            """
+        do {
+            _ = try configuration.quorumSASLCredentials(readFile: { _ in kerberos })
+            Issue.record("a Kerberos QuorumServer section was taken")
+        } catch {
+            #expect(error.description.contains("QuorumServer logs in with Kerberos"))
+        }
+    }
 }
