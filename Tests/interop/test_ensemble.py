@@ -75,16 +75,28 @@ class Members:
         mode = self.ensemble.wait_for_mode(AVIARY, modes, timeout=60)
         assert mode in modes, "Aviary is %r, not %s:\n%s" % (mode, modes, self.aviary_log()[-4000:])
 
-    def start_aviary_leading(self, user=None):
+    def start_aviary_leading(self, user=None, env=None):
         """server.3 = Aviary starts first, then the ZooKeepers: with equal zxids the largest
         sid leads, and they follow it."""
-        self.processes[3] = self.ensemble.start_aviary(3, user=user)
+        self.processes[3] = self.ensemble.start_aviary(3, env=env, user=user)
         time.sleep(1)
         for sid in (1, 2):
             self.processes[sid] = self.ensemble.start_zookeeper(sid, self.zookeeper_properties)
         assert self.ensemble.wait_for_mode(3, ("leader",), timeout=60) == "leader", self.aviary_log(3)[-3000:]
         for sid in (1, 2):
             assert self.ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+
+    def start_all_aviary(self):
+        """Three Aviary members; waits until one leads and the others follow. Returns the
+        leader and the followers."""
+        for sid in Ensemble.HOSTS:
+            self.processes[sid] = self.ensemble.start_aviary(sid)
+        leader = self.ensemble.wait_for_leader(list(Ensemble.HOSTS), timeout=60)
+        assert leader is not None, self.aviary_log(1)[-3000:]
+        others = [sid for sid in Ensemble.HOSTS if sid != leader]
+        for sid in others:
+            assert self.ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        return leader, others
 
     def kill(self, sid, sig=signal.SIGKILL):
         process = self.processes.pop(sid)
@@ -471,13 +483,7 @@ def test_a_paused_aviary_leader_is_replaced_and_steps_down_when_resumed():
     members = Members()
     ensemble, processes = members.ensemble, members.processes
     try:
-        for sid in Ensemble.HOSTS:
-            processes[sid] = ensemble.start_aviary(sid)
-        leader = ensemble.wait_for_leader(list(Ensemble.HOSTS), timeout=60)
-        assert leader is not None
-        others = [sid for sid in Ensemble.HOSTS if sid != leader]
-        for sid in others:
-            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        leader, others = members.start_all_aviary()
         client = connect(ensemble, others[0])
         for i in range(10):
             client.create("/before-pause-%d" % i, b"")

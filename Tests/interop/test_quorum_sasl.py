@@ -13,7 +13,7 @@ import pytest
 
 from servers import Ensemble
 from test_ensemble import AVIARY, ZOOKEEPERS, Members, connect, prometheus
-from test_quorum_tls import has_child
+from test_quorum_tls import assert_survives_zookeeper_leader_loss, has_child
 
 AUTH_PACKET_MAGIC = 0x5f2435013501edcc
 QUORUM_SASL = "quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n"
@@ -71,13 +71,7 @@ def test_aviary_and_zookeeper_members_authenticate_each_other(jaas):
         client.stop()
         for sid in ZOOKEEPERS:
             assert has_child(ensemble, sid, "sasl-quorum-4")
-        members.kill(leader)
-        other = [sid for sid in ZOOKEEPERS if sid != leader][0]
-        assert ensemble.wait_for_leader([other, AVIARY], timeout=60) in (other, AVIARY), members.aviary_log()[-3000:]
-        client = connect(ensemble, AVIARY)
-        client.create("/after-zookeeper-leader", b"")
-        client.stop()
-        assert has_child(ensemble, other, "after-zookeeper-leader")
+        assert_survives_zookeeper_leader_loss(members, leader)
     finally:
         members.close()
 
@@ -85,15 +79,9 @@ def test_aviary_and_zookeeper_members_authenticate_each_other(jaas):
 @pytest.mark.timeout(300)
 def test_an_aviary_leader_authenticates_zookeeper_followers(jaas):
     members = Members(extra=QUORUM_SASL, zookeeper_properties=["java.security.auth.login.config=" + jaas["good"]])
-    ensemble, processes = members.ensemble, members.processes
+    ensemble = members.ensemble
     try:
-        processes[3] = ensemble.start_aviary(3, env=aviary_env(jaas["good"]))
-        time.sleep(1)
-        for sid in (1, 2):
-            processes[sid] = ensemble.start_zookeeper(sid, members.zookeeper_properties)
-        assert ensemble.wait_for_mode(3, ("leader",), timeout=60) == "leader", members.aviary_log(3)[-3000:]
-        for sid in (1, 2):
-            assert ensemble.wait_for_mode(sid, ("follower",), timeout=60) == "follower"
+        members.start_aviary_leading(env=aviary_env(jaas["good"]))
         assert "authenticated on the quorum port" in members.aviary_log(3)
         client = connect(ensemble, 1)
         client.create("/led-with-sasl", b"")

@@ -112,7 +112,7 @@ final class QuorumAuthServerHandler: ChannelInboundHandler, RemovableChannelHand
     private let report: QuorumAuthFailureReport
     private var stage: Stage
     private var pending = ByteBuffer()
-    private var deadline: QuorumAuthDeadline
+    private var deadline: ConnectionDeadline
     /// The election peer's initial message, passed on only once it has authenticated, so that
     /// nothing of the election is written to the connection during the exchange.
     private var header: ByteBuffer?
@@ -122,7 +122,7 @@ final class QuorumAuthServerHandler: ChannelInboundHandler, RemovableChannelHand
          logger: Logger, report: @escaping QuorumAuthFailureReport) {
         self.required = required
         self.port = port
-        deadline = QuorumAuthDeadline(timeLimit)
+        deadline = ConnectionDeadline(timeLimit)
         self.logger = logger
         self.report = report
         stage = skipsElectionHeader ? .header : .detect
@@ -265,12 +265,12 @@ final class QuorumAuthLearnerHandler: ChannelDuplexHandler, RemovableChannelHand
     private var started = false
     private var held: [(ByteBuffer, EventLoopPromise<Void>?)] = []
     private var pending = ByteBuffer()
-    private var deadline: QuorumAuthDeadline
+    private var deadline: ConnectionDeadline
 
     init(username: String, password: String, afterFirstWrite: Bool, port: String, timeLimit: TimeAmount,
          logger: Logger, report: @escaping QuorumAuthFailureReport) {
         self.port = port
-        deadline = QuorumAuthDeadline(timeLimit)
+        deadline = ConnectionDeadline(timeLimit)
         self.logger = logger
         self.report = report
         client = DigestMD5Client(username: username, password: password, cnonce: DigestMD5Server.randomNonce())
@@ -389,30 +389,5 @@ final class QuorumAuthLearnerHandler: ChannelDuplexHandler, RemovableChannelHand
         for (_, promise) in held { promise?.fail(ChannelError.ioOnClosedChannel) }
         held.removeAll()
         context.close(promise: nil)
-    }
-}
-
-/// The time limit on one quorum SASL exchange: started once the connection is up, cancelled
-/// when the exchange ends; when it passes first, `expired` runs on the channel's loop.
-struct QuorumAuthDeadline {
-    let limit: TimeAmount
-    private var task: Scheduled<Void>?
-    private var started = false
-
-    init(_ limit: TimeAmount) { self.limit = limit }
-
-    mutating func start(on context: ChannelHandlerContext,
-                        expired: @escaping (ChannelHandlerContext, Int64) -> Void) {
-        guard !started else { return }
-        started = true
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let action = NIOLoopBound(expired, eventLoop: context.eventLoop)
-        let millis = limit.nanoseconds / 1_000_000
-        task = context.eventLoop.scheduleTask(in: limit) { action.value(bound.value, millis) }
-    }
-
-    mutating func cancel() {
-        task?.cancel()
-        task = nil
     }
 }

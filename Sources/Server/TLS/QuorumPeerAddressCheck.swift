@@ -25,7 +25,11 @@ final class QuorumPeerAddressCheck: ChannelInboundHandler, RemovableChannelHandl
     private enum State { case awaitingHandshake, checking, passed, refused }
     private var state = State.awaitingHandshake
     private var held: [ByteBuffer] = []
+    private var heldBytes = 0
     private let refused: Refused
+    /// The most a peer may send while its address is checked (a reverse lookup may wait on
+    /// DNS): far more than an election message or a learner's first packets.
+    static let heldLimit = 1 << 20
 
     init(refused: @escaping Refused) {
         self.refused = refused
@@ -35,7 +39,13 @@ final class QuorumPeerAddressCheck: ChannelInboundHandler, RemovableChannelHandl
         switch state {
         case .passed: context.fireChannelRead(data)
         case .refused: return
-        case .awaitingHandshake, .checking: held.append(unwrapInboundIn(data))
+        case .awaitingHandshake, .checking:
+            let buffer = unwrapInboundIn(data)
+            heldBytes += buffer.readableBytes
+            guard heldBytes <= Self.heldLimit else {
+                return refuse(context, "it sent more than \(Self.heldLimit) bytes before its address was checked")
+            }
+            held.append(buffer)
         }
     }
 

@@ -215,71 +215,64 @@ final class TLSContextSource: Sendable {
             """)
     }
 
+    /// Checks that a store file can be read and is of a type Aviary reads; opens it when it is
+    /// PKCS12 (nil for PEM, which the caller reads). `key` is the setting that names it.
+    private static func pkcs12Store(_ path: String, type: SSLSettings.StoreType?, password: String?, key: String)
+        throws(TLSSetupError) -> PKCS12Store? {
+        guard FileManager.default.isReadableFile(atPath: path) else { throw TLSSetupError("\(key): cannot read \(path)") }
+        switch type ?? .pem {
+        case .jks, .bcfks: throw unsupported(type ?? .jks, path, key)
+        case .pem: return nil
+        case .pkcs12:
+            do {
+                return try PKCS12Store(path: path, password: password ?? "")
+            } catch {
+                throw TLSSetupError("\(key): \(error)")
+            }
+        }
+    }
+
     private static func loadKeyStore(_ path: String, type: SSLSettings.StoreType?, password: String?)
         throws(TLSSetupError) -> ([NIOSSLCertificate], NIOSSLPrivateKey) {
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw TLSSetupError("ssl.keyStore.location: cannot read \(path)")
-        }
-        switch type ?? .pem {
-        case .jks, .bcfks: throw unsupported(type ?? .jks, path, "ssl.keyStore.location")
-        case .pkcs12:
-            let store: PKCS12Store
-            do {
-                store = try PKCS12Store(path: path, password: password ?? "")
-            } catch {
-                throw TLSSetupError("ssl.keyStore.location: \(error)")
-            }
+        if let store = try pkcs12Store(path, type: type, password: password, key: "ssl.keyStore.location") {
             guard let key = store.privateKey, !store.certificates.isEmpty else {
                 throw TLSSetupError("ssl.keyStore.location: \(path) holds no private key and certificate (is it a trust store?)")
             }
             return (store.certificates, key)
-        case .pem:
-            let certificates: [NIOSSLCertificate]
-            do {
-                certificates = try NIOSSLCertificate.fromPEMFile(path)
-            } catch {
-                throw TLSSetupError("ssl.keyStore.location: \(path) holds no PEM certificate (\(error))")
+        }
+        let certificates: [NIOSSLCertificate]
+        do {
+            certificates = try NIOSSLCertificate.fromPEMFile(path)
+        } catch {
+            throw TLSSetupError("ssl.keyStore.location: \(path) holds no PEM certificate (\(error))")
+        }
+        guard !certificates.isEmpty else { throw TLSSetupError("ssl.keyStore.location: \(path) holds no PEM certificate") }
+        do {
+            let key: NIOSSLPrivateKey
+            if let password {
+                let bytes = Array(password.utf8)
+                key = try NIOSSLPrivateKey(file: path, format: .pem) { (setter: NIOSSLPassphraseSetter<[UInt8]>) in setter(bytes) }
+            } else {
+                key = try NIOSSLPrivateKey(file: path, format: .pem)
             }
-            guard !certificates.isEmpty else { throw TLSSetupError("ssl.keyStore.location: \(path) holds no PEM certificate") }
-            do {
-                let key: NIOSSLPrivateKey
-                if let password {
-                    let bytes = Array(password.utf8)
-                    key = try NIOSSLPrivateKey(file: path, format: .pem) { (setter: NIOSSLPassphraseSetter<[UInt8]>) in setter(bytes) }
-                } else {
-                    key = try NIOSSLPrivateKey(file: path, format: .pem)
-                }
-                return (certificates, key)
-            } catch {
-                throw TLSSetupError("ssl.keyStore.location: \(path) holds no PEM private key that ssl.keyStore.password opens (\(error))")
-            }
+            return (certificates, key)
+        } catch {
+            throw TLSSetupError("ssl.keyStore.location: \(path) holds no PEM private key that ssl.keyStore.password opens (\(error))")
         }
     }
 
     private static func loadTrustStore(_ path: String, type: SSLSettings.StoreType?, password: String?)
         throws(TLSSetupError) -> [NIOSSLCertificate] {
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw TLSSetupError("ssl.trustStore.location: cannot read \(path)")
-        }
-        switch type ?? .pem {
-        case .jks, .bcfks: throw unsupported(type ?? .jks, path, "ssl.trustStore.location")
-        case .pkcs12:
-            let store: PKCS12Store
-            do {
-                store = try PKCS12Store(path: path, password: password ?? "")
-            } catch {
-                throw TLSSetupError("ssl.trustStore.location: \(error)")
-            }
+        if let store = try pkcs12Store(path, type: type, password: password, key: "ssl.trustStore.location") {
             guard !store.certificates.isEmpty else { throw TLSSetupError("ssl.trustStore.location: \(path) holds no certificate") }
             return store.certificates
-        case .pem:
-            do {
-                let certificates = try NIOSSLCertificate.fromPEMFile(path)
-                guard !certificates.isEmpty else { throw TLSSetupError("no certificate") }
-                return certificates
-            } catch {
-                throw TLSSetupError("ssl.trustStore.location: \(path) holds no PEM certificate (\(error))")
-            }
+        }
+        do {
+            let certificates = try NIOSSLCertificate.fromPEMFile(path)
+            guard !certificates.isEmpty else { throw TLSSetupError("no certificate") }
+            return certificates
+        } catch {
+            throw TLSSetupError("ssl.trustStore.location: \(path) holds no PEM certificate (\(error))")
         }
     }
 }

@@ -15,14 +15,13 @@ final class TLSHandshakeWatcher: ChannelInboundHandler {
     typealias Completed = (ChannelHandlerContext) -> Void
     typealias Failed = (ChannelHandlerContext, _ reason: String, _ certificateRefused: Bool) -> Void
 
-    private let timeout: TimeAmount
     private let completed: Completed
     private let failed: Failed
-    private var deadline: Scheduled<Void>?
+    private var deadline: ConnectionDeadline
     private var finished = false
 
     init(timeoutMillis: Int, completed: @escaping Completed, failed: @escaping Failed) {
-        self.timeout = .milliseconds(Int64(timeoutMillis))
+        deadline = ConnectionDeadline(.milliseconds(Int64(timeoutMillis)))
         self.completed = completed
         self.failed = failed
     }
@@ -37,28 +36,25 @@ final class TLSHandshakeWatcher: ChannelInboundHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        deadline?.cancel()
+        deadline.cancel()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        deadline?.cancel()
+        deadline.cancel()
         context.fireChannelInactive()
     }
 
     private func startClock(_ context: ChannelHandlerContext) {
-        guard deadline == nil, !finished else { return }
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: timeout) {
-            let (watcher, context) = loopBound.value
-            watcher.fail(context, reason: "the handshake did not finish within \(watcher.timeout.nanoseconds / 1_000_000) ms",
-                         certificateRefused: false)
+        guard !finished else { return }
+        deadline.start(on: context) { [self] context, limit in
+            fail(context, reason: "the handshake did not finish within \(limit) ms", certificateRefused: false)
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .handshakeCompleted? = event as? TLSUserEvent, !finished {
             finished = true
-            deadline?.cancel()
+            deadline.cancel()
             completed(context)
         }
         context.fireUserInboundEventTriggered(event)
@@ -79,7 +75,7 @@ final class TLSHandshakeWatcher: ChannelInboundHandler {
     private func fail(_ context: ChannelHandlerContext, reason: String, certificateRefused: Bool) {
         guard !finished else { return }
         finished = true
-        deadline?.cancel()
+        deadline.cancel()
         failed(context, reason, certificateRefused)
         context.close(promise: nil)
     }
